@@ -1,0 +1,1 @@
+"""Merkle audit log: pure tree, checkpoint and proof code plus the database ledger."""
