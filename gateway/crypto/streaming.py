@@ -1,0 +1,253 @@
+"""Streaming decryption of large AuthEnvelopedData attachments (BER, e.g. ``cms -stream``).
+
+The small header (recipientInfos, algorithm) is parsed with asn1crypto; the encrypted
+content is never held whole: its OCTET STRING chunks go through an AES-GCM decryptor
+and the plaintext goes to ``sink`` as it is produced. The GCM tag follows the content,
+so the plaintext handed to ``sink`` is UNAUTHENTICATED until this function returns:
+the sink must write to staging (e.g. an at-rest ``StreamEncryptor``) and the caller
+must discard that staging when an exception is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import BinaryIO, Final
+
+from asn1crypto import cms, core
+from cryptography.exceptions import InvalidTag
+
+from gateway.crypto import _primitives
+from gateway.crypto._asn1 import OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA
+from gateway.crypto.der_guard import check_ber_structure, parse_header
+from gateway.crypto.envelope import ASN1_ERRORS, parse_content_cipher
+from gateway.crypto.errors import MALFORMED, UNSUPPORTED_ALGORITHM, CryptoError, InvalidEnvelope
+from gateway.crypto.model import RecipientKey, StreamResult
+from gateway.crypto.recipients import parse_recipient_infos, unwrap_content_key
+
+DEFAULT_MAX_ATTACHMENT_SIZE: Final = 4 * 1024**3
+MAX_HEADER_ELEMENT: Final = 1024 * 1024
+_READ_SIZE: Final = 256 * 1024
+_DECRYPT_BATCH: Final = 1024 * 1024
+_MAX_OCTET_NESTING: Final = 4
+
+_CONTEXT: Final = 0x80 << 24
+TAG_INTEGER: Final = 2
+TAG_OCTET_STRING: Final = 4
+TAG_OID: Final = 6
+TAG_SEQUENCE: Final = 16
+TAG_SET: Final = 17
+
+
+def _malformed(detail: str) -> CryptoError:
+    return CryptoError(MALFORMED, detail)
+
+
+class _BerStream:
+    """Pull-based BER reader over a binary stream with a small look-ahead buffer."""
+
+    def __init__(self, src: BinaryIO) -> None:
+        self._src = src
+        self._buf = b""
+        self._pos = 0
+        self.offset = 0
+
+    def _ensure(self, n: int) -> bool:
+        available = len(self._buf) - self._pos
+        if available >= n:
+            return True
+        parts = [self._buf[self._pos :]]
+        while available < n:
+            chunk = self._src.read(max(n - available, _READ_SIZE))
+            if not chunk:
+                break
+            parts.append(chunk)
+            available += len(chunk)
+        self._buf, self._pos = b"".join(parts), 0
+        return available >= n
+
+    def peek(self, n: int) -> bytes:
+        self._ensure(n)
+        return self._buf[self._pos : self._pos + n]
+
+    def read(self, n: int) -> bytes:
+        if not self._ensure(n):
+            raise _malformed("truncated stream")
+        data = self._buf[self._pos : self._pos + n]
+        self._pos += n
+        self.offset += n
+        return data
+
+    def at_eof(self) -> bool:
+        return not self._ensure(1)
+
+    def header(self) -> tuple[int, bool, int | None, bytes]:
+        window = self.peek(16)
+        tag, constructed, length, used = parse_header(memoryview(window), 0, len(window))
+        return tag, constructed, length, self.read(used)
+
+    def expect(self, tag: int, constructed: bool) -> int | None:
+        got_tag, got_constructed, length, _ = self.header()
+        if got_tag != tag or got_constructed != constructed:
+            raise _malformed(f"unexpected tag {got_tag:#x}, wanted {tag:#x}")
+        return length
+
+    def element(self, limit: int = MAX_HEADER_ELEMENT, depth: int = 0) -> bytes:
+        """The raw bytes of one complete element (definite or indefinite), at most ``limit``."""
+        if depth > 32:
+            raise _malformed("nesting too deep")
+        _, constructed, length, raw_header = self.header()
+        if length is not None:
+            if len(raw_header) + length > limit:
+                raise _malformed("header element larger than allowed")
+            return raw_header + self.read(length)
+        parts = [raw_header]
+        size = len(raw_header)
+        while self.peek(2) != b"\x00\x00":
+            part = self.element(limit - size, depth + 1)
+            parts.append(part)
+            size += len(part)
+        parts.append(self.read(2))
+        return b"".join(parts)
+
+    def end(self, container_end: int | None) -> None:
+        """Close a container opened with a definite end offset (or indefinite: None)."""
+        if container_end is None:
+            if self.read(2) != b"\x00\x00":
+                raise _malformed("missing end-of-contents")
+        elif self.offset != container_end:
+            raise _malformed("container length mismatch")
+
+    def more(self, container_end: int | None) -> bool:
+        if container_end is None:
+            return self.peek(2) != b"\x00\x00"
+        return self.offset < container_end
+
+    def open(self, tag: int) -> int | None:
+        length = self.expect(tag, constructed=True)
+        return None if length is None else self.offset + length
+
+
+def _load(raw: bytes, spec: type[core.Asn1Value]) -> core.Asn1Value:
+    check_ber_structure(raw, max_size=MAX_HEADER_ELEMENT)
+    return spec.load(raw)
+
+
+class _Decrypting:
+    """Batches ciphertext, decrypts, hashes and forwards plaintext; enforces the size cap."""
+
+    def __init__(self, decryptor: object, sink: Callable[[bytes], None], max_size: int) -> None:
+        self._decryptor = decryptor
+        self._sink = sink
+        self._max_size = max_size
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def add(self, ciphertext: bytes) -> None:
+        self._pending.append(ciphertext)
+        self._pending_size += len(ciphertext)
+        if self._pending_size >= _DECRYPT_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        plaintext = self._decryptor.update(b"".join(self._pending))  # type: ignore[attr-defined]
+        self._pending, self._pending_size = [], 0
+        self.size += len(plaintext)
+        if self.size > self._max_size:
+            raise _malformed(f"attachment exceeds {self._max_size} bytes")
+        self.sha256.update(plaintext)
+        self._sink(plaintext)
+
+
+def _stream_octets(reader: _BerStream, out: _Decrypting, constructed: bool, length: int | None,
+                   depth: int = 0) -> None:
+    if not constructed:
+        assert length is not None  # parse_header never returns indefinite primitives
+        remaining = length
+        while remaining:
+            piece = reader.read(min(remaining, _DECRYPT_BATCH))
+            remaining -= len(piece)
+            out.add(piece)
+        return
+    if depth > _MAX_OCTET_NESTING:
+        raise _malformed("constructed OCTET STRING nested too deep")
+    end = None if length is None else reader.offset + length
+    while reader.more(end):
+        tag, child_constructed, child_length, _ = reader.header()
+        if tag != TAG_OCTET_STRING:
+            raise _malformed("non-OCTET STRING segment in encrypted content")
+        _stream_octets(reader, out, child_constructed, child_length, depth + 1)
+    reader.end(end)
+
+
+def open_attachment_stream(
+    src: BinaryIO,
+    recipient_keys: Sequence[RecipientKey],
+    sink: Callable[[bytes], None],
+    *,
+    max_size: int = DEFAULT_MAX_ATTACHMENT_SIZE,
+) -> StreamResult:
+    """Decrypt a (possibly indefinite-length) AuthEnvelopedData from ``src`` into ``sink``.
+
+    Returns the plaintext's SHA-256 and size once the GCM tag verified. Raises
+    ``InvalidEnvelope`` on any decryption failure, ``CryptoError`` otherwise.
+    """
+    reader = _BerStream(src)
+    try:
+        return _open(reader, recipient_keys, sink, max_size)
+    except ASN1_ERRORS as exc:
+        raise _malformed(f"attachment ASN.1: {type(exc).__name__}") from None
+
+
+def _open(reader: _BerStream, recipient_keys: Sequence[RecipientKey],
+          sink: Callable[[bytes], None], max_size: int) -> StreamResult:
+    outer = reader.open(TAG_SEQUENCE)
+    content_type = _load(reader.element(), core.ObjectIdentifier).dotted
+    if content_type == OID_ENVELOPED_DATA:
+        raise CryptoError(UNSUPPORTED_ALGORITHM, "legacy EnvelopedData is not streamed")
+    if content_type != OID_AUTH_ENVELOPED_DATA:
+        raise _malformed("not an AuthEnvelopedData")
+    explicit = reader.open(_CONTEXT)
+    body = reader.open(TAG_SEQUENCE)
+    reader.element()  # version
+    if reader.peek(1) == b"\xa0":
+        reader.element()  # originatorInfo: certificates we do not need
+    infos = _load(reader.element(), cms.RecipientInfos)
+    recipients = parse_recipient_infos(infos)  # type: ignore[arg-type]
+    eci = reader.open(TAG_SEQUENCE)
+    inner_type = _load(reader.element(), core.ObjectIdentifier).dotted
+    if inner_type not in (OID_DATA, OID_SIGNED_DATA):
+        raise _malformed("inner content type is neither data nor signedData")
+    algorithm = _load(reader.element(), cms.EncryptionAlgorithm)
+    cipher = parse_content_cipher(algorithm, allow_cbc=False)  # type: ignore[arg-type]
+    content_key, failure = unwrap_content_key(recipients, recipient_keys, cipher.key_size)
+    decryptor = _primitives.gcm_stream_decryptor(content_key, cipher.nonce, cipher.tag_length)
+    out = _Decrypting(decryptor, sink, max_size)
+    tag, constructed, length, _ = reader.header()
+    if tag != _CONTEXT:
+        raise _malformed("encrypted content missing (detached content is not accepted)")
+    _stream_octets(reader, out, constructed, length)
+    out.flush()
+    reader.end(eci)
+    if reader.peek(1) == b"\xa1":
+        raise CryptoError(UNSUPPORTED_ALGORITHM, "authenticated attributes cannot be streamed")
+    mac = _load(reader.element(), core.OctetString).native
+    if reader.more(body) and reader.peek(1) == b"\xa2":
+        reader.element()  # unauthAttrs
+    for container in (body, explicit, outer):
+        reader.end(container)
+    if not reader.at_eof():
+        raise _malformed("trailing bytes after the envelope")
+    if len(mac) != cipher.tag_length:
+        raise _malformed("MAC length differs from the declared ICV length")
+    try:
+        decryptor.finalize_with_tag(mac)
+    except InvalidTag:
+        failure = failure or "content authentication tag mismatch"
+    if failure:
+        raise InvalidEnvelope(failure)
+    return StreamResult(sha256_hex=out.sha256.hexdigest(), size=out.size)

@@ -1,0 +1,59 @@
+"""``verify_signed`` and ``open_submission``: the intake pipeline's crypto checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from asn1crypto import cms
+
+from gateway.crypto.certpath import validate_signer
+from gateway.crypto.der_guard import check_ber_structure
+from gateway.crypto.envelope import ASN1_ERRORS, DEFAULT_MAX_ENVELOPE_SIZE, decrypt_envelope
+from gateway.crypto.errors import MALFORMED, STALE, CryptoError
+from gateway.crypto.model import RecipientKey, TrustConfig, VerifiedContent
+from gateway.crypto.signing import SignatureCheck, check_signature, load_signed_data
+
+MAX_SIGNED_SIZE: Final = DEFAULT_MAX_ENVELOPE_SIZE
+
+
+def _check_signed(signed_der: bytes) -> SignatureCheck:
+    check_ber_structure(signed_der, max_size=MAX_SIGNED_SIZE)
+    try:
+        return check_signature(load_signed_data(cms.ContentInfo.load(signed_der)))
+    except ASN1_ERRORS as exc:
+        raise CryptoError(MALFORMED, f"SignedData ASN.1: {type(exc).__name__}") from None
+
+
+def verify_signed(signed_der: bytes, trust: TrustConfig, *, now: datetime) -> VerifiedContent:
+    """Verify signature, message digest, signer chain, revocation, key usage and freshness."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    checked = _check_signed(signed_der)
+    chain = validate_signer(
+        checked.signer, checked.embedded_certs, trust, signing_time=checked.signing_time, now=now
+    )
+    if abs(now - checked.signing_time) > trust.max_skew:
+        raise CryptoError(STALE, "signing time outside the allowed skew")
+    return VerifiedContent(
+        content=checked.content,
+        content_type=checked.content_type,
+        signer=checked.signer,
+        chain=chain,
+        signing_time=checked.signing_time,
+        signed_data_der=signed_der,
+    )
+
+
+def open_submission(
+    data: bytes,
+    recipient_keys: Sequence[RecipientKey],
+    trust: TrustConfig,
+    *,
+    now: datetime,
+    allow_legacy_cbc: bool = False,
+) -> VerifiedContent:
+    """Decrypt an intake envelope and verify the SignedData inside it."""
+    inner = decrypt_envelope(data, recipient_keys, allow_legacy_cbc=allow_legacy_cbc)
+    return verify_signed(inner, trust, now=now)
