@@ -50,7 +50,7 @@ ECDH_SCHEME_HASHES: Final = {
 OID_ECDH_STD_SHA256KDF: Final = "1.3.132.1.11.1"
 
 
-class GcmParameters(core.Sequence):
+class GcmParameters(core.Sequence):  # type: ignore[misc]
     """RFC 5084 GCMParameters."""
 
     _fields = [  # noqa: RUF012 - asn1crypto's declarative spec
@@ -59,7 +59,7 @@ class GcmParameters(core.Sequence):
     ]
 
 
-class KeyWrapAlgorithm(core.Sequence):
+class KeyWrapAlgorithm(core.Sequence):  # type: ignore[misc]
     """AlgorithmIdentifier of the key-wrap algorithm inside an ECDH scheme's parameters."""
 
     _fields = [  # noqa: RUF012
@@ -68,7 +68,7 @@ class KeyWrapAlgorithm(core.Sequence):
     ]
 
 
-class EccCmsSharedInfo(core.Sequence):
+class EccCmsSharedInfo(core.Sequence):  # type: ignore[misc]
     """RFC 5753 ECC-CMS-SharedInfo, the X9.63 KDF's SharedInfo."""
 
     _fields = [  # noqa: RUF012

@@ -48,7 +48,11 @@ def rsa_oaep_wrap(key: rsa.RSAPublicKey, content_key: bytes, hash_name: str = "s
 
 
 def _ecdh_kek(
-    shared_secret: bytes, hash_name: str, wrap_algorithm_der: bytes, kek_size: int, ukm: bytes | None
+    shared_secret: bytes,
+    hash_name: str,
+    wrap_algorithm_der: bytes,
+    kek_size: int,
+    ukm: bytes | None,
 ) -> bytes:
     shared_info = EccCmsSharedInfo(
         {
@@ -114,9 +118,7 @@ def gcm_encrypt(key: bytes, nonce: bytes, plaintext: bytes) -> tuple[bytes, byte
 
 def gcm_stream_decryptor(key: bytes, nonce: bytes, tag_length: int) -> AEADDecryptionContext:
     """A GCM decryptor fed chunk by chunk and checked with ``finalize_with_tag`` at the end."""
-    return Cipher(
-        algorithms.AES(key), modes.GCM(nonce, min_tag_length=tag_length)
-    ).decryptor()
+    return Cipher(algorithms.AES(key), modes.GCM(nonce, min_tag_length=tag_length)).decryptor()
 
 
 def cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:

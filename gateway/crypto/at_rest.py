@@ -76,7 +76,9 @@ class StreamEncryptor:
         if self._counter >= _MAX_CHUNKS:
             raise ValueError("object too large for one data key")
         nonce = self._prefix + self._counter.to_bytes(4, "big")
-        self._dst.write(self._aead.encrypt(nonce, plaintext, _chunk_aad(self._header, final, self._aad)))
+        self._dst.write(
+            self._aead.encrypt(nonce, plaintext, _chunk_aad(self._header, final, self._aad))
+        )
         self._counter += 1
 
     def write(self, data: bytes) -> None:
@@ -95,7 +97,11 @@ class StreamEncryptor:
 
 
 def encrypt_stream(
-    src: BinaryIO, dst: BinaryIO, data_key: bytes, *, aad: bytes,
+    src: BinaryIO,
+    dst: BinaryIO,
+    data_key: bytes,
+    *,
+    aad: bytes,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> int:
     """Encrypt all of ``src`` into ``dst``; returns the plaintext size."""
@@ -190,7 +196,9 @@ class FileKek:
         return cls(_decode_b64_key(path.read_bytes(), str(path)))
 
     @classmethod
-    def from_env(cls, variable: str = "ROGATORY_KEK", environ: dict[str, str] | None = None) -> FileKek:
+    def from_env(
+        cls, variable: str = "ROGATORY_KEK", environ: dict[str, str] | None = None
+    ) -> FileKek:
         value = (os.environ if environ is None else environ).get(variable)
         if not value:
             raise ValueError(f"{variable} is not set")

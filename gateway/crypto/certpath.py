@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import pairwise
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.verification import (
     ExtensionPolicy,
     PolicyBuilder,
@@ -28,7 +30,9 @@ def _within_validity(cert: x509.Certificate, when: datetime) -> bool:
 
 
 def _build_chain(
-    signer: x509.Certificate, untrusted: Sequence[x509.Certificate], trust: TrustConfig,
+    signer: x509.Certificate,
+    untrusted: Sequence[x509.Certificate],
+    trust: TrustConfig,
     when: datetime,
 ) -> list[x509.Certificate]:
     if not trust.anchors:
@@ -50,11 +54,14 @@ def _build_chain(
 
 def _check_revocation(chain: list[x509.Certificate], trust: TrustConfig, now: datetime) -> None:
     """Every non-anchor certificate needs a fresh CRL from its issuer; fail closed otherwise."""
-    for cert, issuer in zip(chain, chain[1:], strict=False):
+    for cert, issuer in pairwise(chain):
+        issuer_key = issuer.public_key()
+        if not isinstance(issuer_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+            raise CryptoError(UNTRUSTED_SIGNER, "unsupported issuer key type for CRLs")
         crls = [
             crl
             for crl in trust.crls
-            if crl.issuer == issuer.subject and crl.is_signature_valid(issuer.public_key())
+            if crl.issuer == issuer.subject and crl.is_signature_valid(issuer_key)
         ]
         if not crls:
             raise CryptoError(UNTRUSTED_SIGNER, "revocation status unknown: no CRL from issuer")

@@ -77,7 +77,7 @@ def _check_element(data: memoryview, pos: int, end: int, depth: int, max_depth: 
         raise _malformed(f"nesting deeper than {max_depth}")
     if pos < end and data[pos] == 0:
         raise _malformed("unexpected end-of-contents marker")
-    tag, constructed, length, pos = parse_header(data, pos, end)
+    _tag, constructed, length, pos = parse_header(data, pos, end)
     if length is not None:
         content_end = pos + length
         if content_end > end:

@@ -96,9 +96,15 @@ class _Issuer:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=False, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -155,8 +161,14 @@ def _save(directory: Path, stem: str, key: IssuedKey, cert: x509.Certificate) ->
 
 
 def _issue_and_save(
-    issuer: _Issuer, directory: Path, stem: str, key: IssuedKey, profile: str,
-    *, days_from: int = -1, days_to: int = 365,
+    issuer: _Issuer,
+    directory: Path,
+    stem: str,
+    key: IssuedKey,
+    profile: str,
+    *,
+    days_from: int = -1,
+    days_to: int = 365,
 ) -> tuple[KeyPair, x509.Certificate]:
     cert = issuer.issue(stem, key, profile, days_from=days_from, days_to=days_to)
     return _save(directory, stem, key, cert), cert
@@ -208,9 +220,17 @@ def make_dev_pki(directory: Path, *, now: datetime | None = None) -> DevPki:
     crl_path.write_bytes(issuer.crl([revoked_cert]).public_bytes(serialization.Encoding.PEM))
 
     pki = DevPki(
-        directory=directory, ca=ca, crl=crl_path, intake=intake, seal=seal,
-        audit_key=audit_path, audit_public_key=audit_pub_path, kek=kek_path,
-        authorities=authorities, magistrates=magistrates, manifest=directory / "manifest.json",
+        directory=directory,
+        ca=ca,
+        crl=crl_path,
+        intake=intake,
+        seal=seal,
+        audit_key=audit_path,
+        audit_public_key=audit_pub_path,
+        kek=kek_path,
+        authorities=authorities,
+        magistrates=magistrates,
+        manifest=directory / "manifest.json",
     )
     _write_manifest(pki, now)
     return pki

@@ -83,9 +83,13 @@ def _parse_ktri(ktri: cms.KeyTransRecipientInfo) -> ParsedRecipient:
     algorithm = ktri["key_encryption_algorithm"]
     oid = algorithm["algorithm"].dotted
     if oid == OID_RSAES_PKCS1V15:
-        return ParsedRecipient(ref, encrypted_key, "rsa-pkcs1v15", unsupported_reason="RSA PKCS#1 v1.5")
+        return ParsedRecipient(
+            ref, encrypted_key, "rsa-pkcs1v15", unsupported_reason="RSA PKCS#1 v1.5"
+        )
     if oid != OID_RSAES_OAEP:
-        return ParsedRecipient(ref, encrypted_key, "other", unsupported_reason=f"key transport {oid}")
+        return ParsedRecipient(
+            ref, encrypted_key, "other", unsupported_reason=f"key transport {oid}"
+        )
     params = algorithm["parameters"]
     hash_name = params["hash_algorithm"]["algorithm"].native
     mgf = params["mask_gen_algorithm"]
@@ -150,7 +154,9 @@ def _key_fits(recipient: ParsedRecipient, key: RecipientKey) -> bool:
 def _unwrap(recipient: ParsedRecipient, key: RecipientKey) -> bytes:
     private_key = key.private_key
     if recipient.kind == "rsa-oaep" and isinstance(private_key, rsa.RSAPrivateKey):
-        return _primitives.rsa_oaep_unwrap(private_key, recipient.encrypted_key, recipient.hash_name)
+        return _primitives.rsa_oaep_unwrap(
+            private_key, recipient.encrypted_key, recipient.hash_name
+        )
     if recipient.kind == "ecdh" and isinstance(private_key, ec.EllipticCurvePrivateKey):
         return _primitives.ecdh_unwrap(
             private_key,

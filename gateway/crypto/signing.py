@@ -53,8 +53,11 @@ def _attribute(attrs: cms.CMSAttributes, name: str) -> core.Asn1Value:
 
 
 def _verify_raw_signature(
-    cert: x509.Certificate, algorithm: cms.SignedDigestAlgorithm, digest_name: str,
-    signature: bytes, data: bytes,
+    cert: x509.Certificate,
+    algorithm: cms.SignedDigestAlgorithm,
+    digest_name: str,
+    signature: bytes,
+    data: bytes,
 ) -> None:
     public_key = cert.public_key()
     name = algorithm["algorithm"].native
@@ -122,11 +125,15 @@ def check_signature(signed_data: cms.SignedData) -> SignatureCheck:
     signing_time = _attribute(attrs, "signing_time").native
     if not isinstance(signing_time, datetime):
         raise CryptoError(MALFORMED, "signing-time is not a time")
-    embedded = [
-        x509.load_der_x509_certificate(choice.chosen.dump())
-        for choice in signed_data["certificates"]
-        if choice.name == "certificate"
-    ] if not isinstance(signed_data["certificates"], core.Void) else []
+    embedded = (
+        [
+            x509.load_der_x509_certificate(choice.chosen.dump())
+            for choice in signed_data["certificates"]
+            if choice.name == "certificate"
+        ]
+        if not isinstance(signed_data["certificates"], core.Void)
+        else []
+    )
     signer = _find_signer(signer_info["sid"], embedded)
     actual_digest = hashlib.new(digest_name, content).digest()
     if not hmac.compare_digest(actual_digest, expected_digest):
@@ -134,8 +141,11 @@ def check_signature(signed_data: cms.SignedData) -> SignatureCheck:
     signed_bytes = bytes(core.SetOf(contents=attrs.contents).dump())
     try:
         _verify_raw_signature(
-            signer, signer_info["signature_algorithm"], digest_name,
-            signer_info["signature"].native, signed_bytes,
+            signer,
+            signer_info["signature_algorithm"],
+            digest_name,
+            signer_info["signature"].native,
+            signed_bytes,
         )
     except InvalidSignature:
         raise CryptoError(SIGNATURE_INVALID, "signature does not verify") from None
@@ -166,14 +176,12 @@ def sign(
     extra_certs: Sequence[x509.Certificate] = (),
     signing_time: datetime | None = None,
 ) -> bytes:
-    """Attached SignedData over ``content`` (id-data, SHA-256), shaped like ``openssl cms -sign``."""
+    """Attached SignedData over ``content`` (id-data, SHA-256), shaped like openssl cms -sign."""
     when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     attributes = [
         cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
         cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": when})]}),
-        cms.CMSAttribute(
-            {"type": "message_digest", "values": [hashlib.sha256(content).digest()]}
-        ),
+        cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}),
     ]
     # DER orders SET OF by encoding; verifiers re-encode before checking the signature.
     attributes.sort(key=lambda attr: attr.dump())

@@ -18,7 +18,12 @@ from asn1crypto import cms, core
 from cryptography.exceptions import InvalidTag
 
 from gateway.crypto import _primitives
-from gateway.crypto._asn1 import OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA
+from gateway.crypto._asn1 import (
+    OID_AUTH_ENVELOPED_DATA,
+    OID_DATA,
+    OID_ENVELOPED_DATA,
+    OID_SIGNED_DATA,
+)
 from gateway.crypto.der_guard import check_ber_structure, parse_header
 from gateway.crypto.envelope import ASN1_ERRORS, parse_content_cipher
 from gateway.crypto.errors import MALFORMED, UNSUPPORTED_ALGORITHM, CryptoError, InvalidEnvelope
@@ -96,7 +101,7 @@ class _BerStream:
         """The raw bytes of one complete element (definite or indefinite), at most ``limit``."""
         if depth > 32:
             raise _malformed("nesting too deep")
-        _, constructed, length, raw_header = self.header()
+        _tag, _constructed, length, raw_header = self.header()
         if length is not None:
             if len(raw_header) + length > limit:
                 raise _malformed("header element larger than allowed")
@@ -163,11 +168,11 @@ class _Decrypting:
         self._sink(plaintext)
 
 
-def _stream_octets(reader: _BerStream, out: _Decrypting, constructed: bool, length: int | None,
-                   depth: int = 0) -> None:
+def _stream_octets(
+    reader: _BerStream, out: _Decrypting, constructed: bool, length: int | None, depth: int = 0
+) -> None:
     if not constructed:
-        assert length is not None  # parse_header never returns indefinite primitives
-        remaining = length
+        remaining = length or 0  # parse_header never returns indefinite primitives
         while remaining:
             piece = reader.read(min(remaining, _DECRYPT_BATCH))
             remaining -= len(piece)
@@ -203,8 +208,12 @@ def open_attachment_stream(
         raise _malformed(f"attachment ASN.1: {type(exc).__name__}") from None
 
 
-def _open(reader: _BerStream, recipient_keys: Sequence[RecipientKey],
-          sink: Callable[[bytes], None], max_size: int) -> StreamResult:
+def _open(
+    reader: _BerStream,
+    recipient_keys: Sequence[RecipientKey],
+    sink: Callable[[bytes], None],
+    max_size: int,
+) -> StreamResult:
     outer = reader.open(TAG_SEQUENCE)
     content_type = _load(reader.element(), core.ObjectIdentifier).dotted
     if content_type == OID_ENVELOPED_DATA:
@@ -217,13 +226,13 @@ def _open(reader: _BerStream, recipient_keys: Sequence[RecipientKey],
     if reader.peek(1) == b"\xa0":
         reader.element()  # originatorInfo: certificates we do not need
     infos = _load(reader.element(), cms.RecipientInfos)
-    recipients = parse_recipient_infos(infos)  # type: ignore[arg-type]
+    recipients = parse_recipient_infos(infos)
     eci = reader.open(TAG_SEQUENCE)
     inner_type = _load(reader.element(), core.ObjectIdentifier).dotted
     if inner_type not in (OID_DATA, OID_SIGNED_DATA):
         raise _malformed("inner content type is neither data nor signedData")
     algorithm = _load(reader.element(), cms.EncryptionAlgorithm)
-    cipher = parse_content_cipher(algorithm, allow_cbc=False)  # type: ignore[arg-type]
+    cipher = parse_content_cipher(algorithm, allow_cbc=False)
     content_key, failure = unwrap_content_key(recipients, recipient_keys, cipher.key_size)
     decryptor = _primitives.gcm_stream_decryptor(content_key, cipher.nonce, cipher.tag_length)
     out = _Decrypting(decryptor, sink, max_size)
