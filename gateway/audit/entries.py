@@ -32,6 +32,14 @@ AUDIT_EVENTS = frozenset(
         "key_rotation",
         "authority_changed",
         "admin_action",
+        "translation_started",
+        "translation_progress",
+        "step_failed",
+        "step_retried",
+        "withdrawn",
+        "lease_expired",
+        "evidence_issued",
+        "certificate_expiring",
     }
 )
 

@@ -1,0 +1,125 @@
+"""The signed content of a submission: a versioned JSON document inside the CMS signature."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gateway.domain.errors import DomainError
+
+SUBMISSION_FORMAT = "rogatory.submission/1"
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{7,199}$")
+_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_INLINE_ATTACHMENT = 8 * 1024 * 1024
+
+
+class MalformedSubmission(DomainError):
+    code = "malformed"
+    status = 400
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """One manifest entry; `inline` holds the bytes when small enough to travel signed."""
+
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    inline: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    gateway: str
+    message_id: str
+    created: datetime
+    request: dict[str, Any]
+    attachments: tuple[AttachmentRef, ...]
+
+
+def parse_submission(content: bytes) -> Submission:
+    """Decode and check the signed JSON document; raise MalformedSubmission with a reason."""
+    try:
+        document = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedSubmission("signed content is not UTF-8 JSON") from None
+    if not isinstance(document, dict) or document.get("format") != SUBMISSION_FORMAT:
+        raise MalformedSubmission(f"signed content is not a {SUBMISSION_FORMAT} document")
+    message_id = document.get("message_id")
+    if not isinstance(message_id, str) or not _MESSAGE_ID.match(message_id):
+        raise MalformedSubmission("message_id must be 8-200 characters of [A-Za-z0-9._:@-]")
+    try:
+        created = datetime.fromisoformat(str(document.get("created")))
+    except ValueError:
+        raise MalformedSubmission("created must be an ISO 8601 time") from None
+    if created.tzinfo is None:
+        raise MalformedSubmission("created must carry a time zone")
+    gateway, request = document.get("gateway"), document.get("request")
+    if not isinstance(gateway, str) or not isinstance(request, dict):
+        raise MalformedSubmission("gateway (string) and request (object) are required")
+    manifest = document.get("attachments", [])
+    if not isinstance(manifest, list) or len(manifest) > 100:
+        raise MalformedSubmission("attachments must be a list of at most 100 entries")
+    attachments = tuple(_attachment(entry) for entry in manifest)
+    if len({a.name for a in attachments}) != len(attachments):
+        raise MalformedSubmission("attachment names must be unique")
+    return Submission(gateway, message_id, created, request, attachments)
+
+
+def build_submission(
+    *,
+    gateway: str,
+    message_id: str,
+    created: datetime,
+    request: dict[str, Any],
+    attachments: list[AttachmentRef],
+) -> bytes:
+    """The canonical JSON a magistrate's client signs (sorted keys, UTF-8)."""
+    manifest = []
+    for ref in attachments:
+        entry: dict[str, Any] = {
+            "name": ref.name, "media_type": ref.media_type, "size": ref.size, "sha256": ref.sha256
+        }
+        if ref.inline is not None:
+            entry["content"] = base64.b64encode(ref.inline).decode()
+        manifest.append(entry)
+    document = {
+        "format": SUBMISSION_FORMAT,
+        "gateway": gateway,
+        "message_id": message_id,
+        "created": created.isoformat(),
+        "request": request,
+        "attachments": manifest,
+    }
+    return json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def _attachment(entry: object) -> AttachmentRef:
+    if not isinstance(entry, dict):
+        raise MalformedSubmission("each attachment must be an object")
+    name, media_type = entry.get("name"), entry.get("media_type")
+    size, sha256 = entry.get("size"), entry.get("sha256")
+    if not isinstance(name, str) or not _NAME.match(name) or name in {".", ".."}:
+        raise MalformedSubmission("attachment name must be a plain file name")
+    if not isinstance(media_type, str) or "/" not in media_type or len(media_type) > 100:
+        raise MalformedSubmission("attachment media_type must be a media type")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise MalformedSubmission("attachment size must be a whole number")
+    if not isinstance(sha256, str) or not _SHA256.match(sha256):
+        raise MalformedSubmission("attachment sha256 must be 64 lowercase hex digits")
+    inline = None
+    if "content" in entry:
+        try:
+            inline = base64.b64decode(str(entry["content"]), validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedSubmission("attachment content must be base64") from None
+        if len(inline) != size or len(inline) > MAX_INLINE_ATTACHMENT:
+            raise MalformedSubmission("inline attachment size does not match or is too large")
+    return AttachmentRef(name, media_type, size, sha256, inline)

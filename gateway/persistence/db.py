@@ -1,0 +1,54 @@
+"""Engines and transactions: SQLite (WAL, BEGIN IMMEDIATE) embedded, PostgreSQL to scale out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Map the user-facing URL to the driver we ship (psycopg 3 for PostgreSQL)."""
+    if database_url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    if database_url.startswith("postgres://"):
+        return "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    return database_url
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    url = sqlalchemy_url(database_url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _make_sqlite_serialisable(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _make_sqlite_serialisable(engine: Engine) -> None:
+    # pysqlite's own transaction handling defers BEGIN; we take the write lock up front
+    # so two writers never both read a state and then race to change it.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One step, one transaction: commits on success, rolls back on any exception."""
+    with engine.begin() as connection:
+        yield connection

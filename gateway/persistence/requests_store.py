@@ -1,0 +1,114 @@
+"""Rows of the `requests` table; state changes only by compare-and-set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gateway.domain.errors import NotFound
+from gateway.domain.states import State
+from gateway.persistence.tables import requests
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    id: str
+    message_id: str
+    message_sha256: str
+    request_type: str
+    issuing_authority_id: str
+    executing_authority_id: str
+    source_language: str
+    target_language: str
+    state: State
+    failed_step: str | None
+    attempts: int
+    progress_done: int
+    progress_total: int
+    deadline: date | None
+    received_audit_index: int | None
+    received_at: datetime
+    updated_at: datetime
+
+    def is_party(self, authority_id: str) -> bool:
+        return authority_id in (self.issuing_authority_id, self.executing_authority_id)
+
+
+_COLUMNS = [c for c in requests.c if c.name != "signer_fingerprint"]
+
+
+def insert(conn: Connection, **values: Any) -> None:
+    now = datetime.now(UTC)
+    conn.execute(requests.insert().values(received_at=now, updated_at=now, **values))
+
+
+def get(conn: Connection, request_id: str) -> RequestRow:
+    row = conn.execute(sa.select(*_COLUMNS).where(requests.c.id == request_id)).mappings().first()
+    if row is None:
+        raise NotFound("no such request")
+    return _row(row)
+
+
+def find_by_message_id(conn: Connection, message_id: str) -> RequestRow | None:
+    row = (
+        conn.execute(sa.select(*_COLUMNS).where(requests.c.message_id == message_id))
+        .mappings()
+        .first()
+    )
+    return _row(row) if row else None
+
+
+def compare_and_set(
+    conn: Connection, request_id: str, expected: State, new: State, **values: Any
+) -> bool:
+    """UPDATE ... WHERE state = expected; False when another step got there first."""
+    result = conn.execute(
+        requests.update()
+        .where(requests.c.id == request_id, requests.c.state == expected.value)
+        .values(state=new.value, updated_at=datetime.now(UTC), **values)
+    )
+    return result.rowcount == 1
+
+
+def set_received_audit_index(conn: Connection, request_id: str, index: int) -> None:
+    conn.execute(
+        requests.update().where(requests.c.id == request_id).values(received_audit_index=index)
+    )
+
+
+def set_progress(conn: Connection, request_id: str, done: int, total: int) -> None:
+    conn.execute(
+        requests.update()
+        .where(requests.c.id == request_id)
+        .values(progress_done=done, progress_total=total)
+    )
+
+
+def list_for_authority(
+    conn: Connection, authority_id: str, *, limit: int = 100
+) -> list[RequestRow]:
+    query = (
+        sa.select(*_COLUMNS)
+        .where(
+            sa.or_(
+                requests.c.issuing_authority_id == authority_id,
+                requests.c.executing_authority_id == authority_id,
+            )
+        )
+        .order_by(requests.c.received_at.desc())
+        .limit(limit)
+    )
+    return [_row(row) for row in conn.execute(query).mappings()]
+
+
+def _row(row: sa.RowMapping) -> RequestRow:
+    values = dict(row)
+    values["state"] = State(values["state"])
+    for key in ("received_at", "updated_at"):
+        if values[key] is not None and values[key].tzinfo is None:
+            values[key] = values[key].replace(tzinfo=UTC)
+    return RequestRow(**values)

@@ -1,0 +1,88 @@
+"""`rogatory init`: data directory, keys, schema and (for demos) two authorities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from cryptography import x509
+from sqlalchemy.engine import Connection
+
+from gateway.config import Settings
+from gateway.crypto.devpki import DevPki, make_dev_pki
+from gateway.crypto.keyfiles import load_certificate
+from gateway.persistence import authorities_store
+from gateway.persistence.authorities_store import Authority
+from gateway.persistence.db import make_engine, transaction
+from gateway.persistence.migrations import upgrade
+from gateway.runtime.container import KEK_FILE
+from gateway.runtime.keyring import write_keyring
+
+DEV_PKI_DIR = "dev-pki"
+DEMO_AUTHORITIES = (
+    ("nl-om-rotterdam", "Openbaar Ministerie Rotterdam", "NL", ["nl", "en"], "authority-a"),
+    ("es-fiscalia-madrid", "Fiscalía Provincial de Madrid", "ES", ["es"], "authority-b"),
+)
+ALL_TYPES = ["mla", "witness-examination", "extradition"]
+
+
+def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> Iterator[str]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    yield f"data directory: {settings.data_dir}"
+    pki_dir = settings.keys_dir / DEV_PKI_DIR
+    if dev_pki and not (settings.keys_dir / "keyring.json").exists():
+        pki = make_dev_pki(pki_dir)
+        _link_dev_keyring(settings.keys_dir, pki)
+        yield f"development PKI created in {pki_dir} (throwaway keys, never for production)"
+    upgrade(settings.database_url)
+    yield "database schema is at the latest migration"
+    if demo_authorities:
+        engine = make_engine(settings.database_url)
+        with transaction(engine) as conn:
+            yield from _register_demo_authorities(conn, pki_dir)
+        engine.dispose()
+
+
+def _link_dev_keyring(keys_dir: Path, pki: DevPki) -> None:
+    def rel(path: Path) -> str:
+        return str(path.relative_to(keys_dir))
+
+    kek = keys_dir / KEK_FILE
+    if not kek.exists():
+        kek.write_bytes(pki.kek.read_bytes())
+        kek.chmod(0o600)
+    write_keyring(
+        keys_dir,
+        {
+            "intake": [{"cert": rel(pki.intake.cert), "key": rel(pki.intake.key)}],
+            "seal": {"cert": rel(pki.seal.cert), "key": rel(pki.seal.key)},
+            "audit_key": rel(pki.audit_key),
+            "audit_public_key": rel(pki.audit_public_key),
+            "trust_anchors": [rel(pki.ca.cert)],
+            "crls": [rel(pki.crl)],
+        },
+    )
+
+
+def _register_demo_authorities(conn: Connection, pki_dir: Path) -> Iterator[str]:
+    registered = {authority.id for authority in authorities_store.list_all(conn)}
+    for authority_id, name, country, languages, label in DEMO_AUTHORITIES:
+        if authority_id in registered:
+            continue
+        authorities_store.add(
+            conn,
+            Authority(authority_id, name, country, languages, ALL_TYPES, None, None, True),
+        )
+        enc: x509.Certificate = load_certificate(pki_dir / f"{label}-enc.pem")
+        authorities_store.add_certificate(conn, authority_id, "encryption", enc)
+        authorities_store.add_certificate(
+            conn, authority_id, "signing", load_certificate(pki_dir / f"{label}-sign.pem")
+        )
+        yield f"authority {authority_id} registered ({name}, works in {languages[0]})"
+    # the demo magistrates sign for the Rotterdam office
+    for label in ("magistrate-rsa", "magistrate-ec", "magistrate-expired", "magistrate-revoked"):
+        authorities_store.add_certificate(
+            conn, "nl-om-rotterdam", "signing", load_certificate(pki_dir / f"{label}.pem")
+        )
+    yield "magistrate certificates registered for nl-om-rotterdam"

@@ -1,0 +1,40 @@
+"""Send the outbox's tasks once the transaction that wrote them has committed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+
+from gateway.persistence import outbox_store
+from gateway.persistence.db import transaction
+
+log = logging.getLogger(__name__)
+
+TASK_QUEUES = {
+    "rogatory.translate": "translate",
+    "rogatory.render": "render",
+    "rogatory.package": "render",
+    "rogatory.deliver": "deliver",
+    "rogatory.notify": "deliver",
+}
+
+
+class TaskSender(Protocol):
+    def send(self, task: str, payload: dict[str, Any], *, queue: str) -> None: ...
+
+
+def flush_outbox(engine: Engine, sender: TaskSender, *, limit: int = 100) -> int:
+    """Send every pending outbox message; at-least-once, tasks are idempotent."""
+    with transaction(engine) as conn:
+        messages = outbox_store.pending(conn, limit=limit)
+    sent = 0
+    for message in messages:
+        sender.send(message.task, message.payload, queue=TASK_QUEUES.get(message.task, "default"))
+        with transaction(engine) as conn:
+            outbox_store.mark_sent(conn, message.id)
+        sent += 1
+    if sent:
+        log.info("outbox flushed", extra={"sent": sent})
+    return sent

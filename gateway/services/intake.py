@@ -1,0 +1,258 @@
+"""Intake: open, verify and accept a magistrate's submission in one transaction.
+
+Every refusal raises IntakeRefused with a stable code and leaves only a `rejected`
+audit entry behind. Decryption failures reach the sender as one opaque code; the
+precise reason goes to the log only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import NoReturn
+
+from cryptography import x509
+from sqlalchemy.engine import Connection, Engine
+
+from gateway.config import Settings
+from gateway.crypto import CryptoError, RecipientKey, TrustConfig, open_submission
+from gateway.domain.errors import DomainError, NotFound
+from gateway.domain.forms import RequestForm, validate_form
+from gateway.domain.states import Event, State
+from gateway.domain.submission import Submission, parse_submission
+from gateway.persistence import authorities_store, outbox_store, requests_store
+from gateway.persistence.blobs import BlobStore
+from gateway.persistence.db import transaction
+from gateway.services.lifecycle import advance, record
+
+log = logging.getLogger(__name__)
+
+
+class IntakeRefused(DomainError):
+    """A submission the gateway will not accept; `code` is the stable reason."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, *, status: int = 400) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Accepted:
+    request_id: str
+    message_id: str
+    message_sha256: str
+    duplicate: bool
+
+
+_STATUS_FOR_CODE = {
+    "undecryptable": 400,
+    "malformed": 400,
+    "unsupported-algorithm": 400,
+    "signature-invalid": 403,
+    "certificate-expired": 403,
+    "certificate-revoked": 403,
+    "untrusted-signer": 403,
+    "signer-not-authorised": 403,
+    "wrong-recipient": 422,
+    "stale": 422,
+    "replayed": 409,
+}
+_CRYPTO_MESSAGE = "the message was refused by the gateway's cryptographic checks"
+
+
+def accept_submission(
+    engine: Engine,
+    blobs: BlobStore,
+    settings: Settings,
+    data: bytes,
+    *,
+    recipient_keys: list[RecipientKey],
+    trust: TrustConfig,
+    now: datetime | None = None,
+) -> Accepted:
+    now = now or datetime.now(UTC)
+    envelope_sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        verified = open_submission(
+            data, recipient_keys, trust, now=now, allow_legacy_cbc=settings.allow_legacy_cbc
+        )
+        submission = parse_submission(verified.content)
+    except CryptoError as exc:
+        _refuse(engine, exc.code, exc.detail, envelope_sha256, public=_CRYPTO_MESSAGE)
+    except DomainError as exc:
+        _refuse(engine, exc.code, exc.message, envelope_sha256, public=exc.message)
+    message_sha256 = hashlib.sha256(verified.signed_data_der).hexdigest()
+    try:
+        with transaction(engine) as conn:
+            duplicate = _duplicate(conn, submission, message_sha256)
+            if duplicate is not None:
+                return duplicate
+            form = _check(conn, settings, submission, verified.signer)
+            request_id = _store(
+                conn,
+                blobs,
+                submission,
+                form,
+                verified.signed_data_der,
+                message_sha256,
+                verified.signer,
+            )
+    except DomainError as exc:
+        _refuse(
+            engine, exc.code, exc.message, envelope_sha256, public=exc.message, status=exc.status
+        )
+    log.info("submission accepted", extra={"request_id": request_id})
+    return Accepted(request_id, submission.message_id, message_sha256, duplicate=False)
+
+
+def _duplicate(conn: Connection, submission: Submission, message_sha256: str) -> Accepted | None:
+    existing = requests_store.find_by_message_id(conn, submission.message_id)
+    if existing is None:
+        return None
+    if existing.message_sha256 != message_sha256:
+        raise IntakeRefused("replayed", "this message id was used for another message", status=409)
+    return Accepted(existing.id, existing.message_id, message_sha256, duplicate=True)
+
+
+def _check(
+    conn: Connection, settings: Settings, submission: Submission, signer: x509.Certificate
+) -> RequestForm:
+    if submission.gateway != settings.gateway_id:
+        raise IntakeRefused("wrong-recipient", "the message names another gateway", status=422)
+    form = validate_form(submission.request)
+    try:
+        issuing = authorities_store.get(conn, form.issuing_authority)
+        executing = authorities_store.get(conn, form.executing_authority)
+    except NotFound as exc:
+        raise IntakeRefused("unknown-authority", exc.message, status=422) from None
+    if not (issuing.enabled and executing.enabled):
+        raise IntakeRefused(
+            "authority-disabled", "an authority of this request is disabled", status=422
+        )
+    if form.request_type.value not in executing.request_types:
+        raise IntakeRefused(
+            "request-type-not-accepted",
+            f"{executing.id} does not take {form.request_type.value} requests",
+            status=422,
+        )
+    if not authorities_store.is_registered_signer(conn, issuing.id, signer):
+        raise IntakeRefused(
+            "signer-not-authorised",
+            "the signer is not registered for the issuing authority",
+            status=403,
+        )
+    return form
+
+
+def _store(
+    conn: Connection,
+    blobs: BlobStore,
+    submission: Submission,
+    form: RequestForm,
+    signed_data_der: bytes,
+    message_sha256: str,
+    signer: x509.Certificate,
+) -> str:
+    request_id = str(uuid.uuid4())
+    executing = authorities_store.get(conn, form.executing_authority)
+    deadline = (
+        form.data["sections"].get("B", {}).get("deadline")
+        if isinstance(form.data["sections"].get("B"), dict)
+        else None
+    )
+    requests_store.insert(
+        conn,
+        id=request_id,
+        message_id=submission.message_id,
+        message_sha256=message_sha256,
+        request_type=form.request_type.value,
+        issuing_authority_id=form.issuing_authority,
+        executing_authority_id=form.executing_authority,
+        source_language=form.language,
+        target_language=executing.working_language,
+        state=State.RECEIVED.value,
+        attempts=0,
+        progress_done=0,
+        progress_total=0,
+        signer_fingerprint=authorities_store.fingerprint(signer),
+        deadline=datetime.fromisoformat(deadline).date() if deadline else None,
+    )
+    request = requests_store.get(conn, request_id)
+    index = record(
+        conn,
+        request,
+        "received",
+        actor=f"authority:{form.issuing_authority}",
+        artefacts={"signed-request": message_sha256},
+    )
+    requests_store.set_received_audit_index(conn, request_id, index)
+    request = requests_store.get(conn, request_id)
+    blobs.put(
+        conn,
+        request_id=request_id,
+        kind="signed-request",
+        name="request.p7s",
+        media_type="application/pkcs7-mime",
+        data=signed_data_der,
+    )
+    form_object = blobs.put(
+        conn,
+        request_id=request_id,
+        kind="form",
+        name="form.json",
+        media_type="application/json",
+        data=_form_bytes(submission),
+    )
+    artefacts = {"form": form_object.sha256}
+    for ref in submission.attachments:
+        if ref.inline is not None:
+            if hashlib.sha256(ref.inline).hexdigest() != ref.sha256:
+                raise IntakeRefused("malformed", f"attachment {ref.name} does not match its hash")
+            blobs.put(
+                conn,
+                request_id=request_id,
+                kind="attachment",
+                name=ref.name,
+                media_type=ref.media_type,
+                data=ref.inline,
+            )
+            artefacts[f"attachment:{ref.name}"] = ref.sha256
+    advance(conn, request, Event.VERIFY, actor="gateway:intake", artefacts=artefacts)
+    outbox_store.enqueue(conn, "rogatory.translate", {"request_id": request_id})
+    return request_id
+
+
+def _form_bytes(submission: Submission) -> bytes:
+    return json.dumps(submission.request, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def _refuse(
+    engine: Engine,
+    code: str,
+    detail: str,
+    envelope_sha256: str,
+    *,
+    public: str,
+    status: int | None = None,
+) -> NoReturn:
+    """Record the rejection (no content, only the hash) and raise the public refusal."""
+    log.warning(
+        "submission refused",
+        extra={"code": code, "reason": detail[:300], "envelope_sha256": envelope_sha256},
+    )
+    with transaction(engine) as conn:
+        record(
+            conn,
+            None,
+            "rejected",
+            actor="gateway:intake",
+            artefacts={"envelope": envelope_sha256},
+            detail={"code": code},
+        )
+    raise IntakeRefused(code, public, status=status or _STATUS_FOR_CODE.get(code, 400))

@@ -1,0 +1,207 @@
+"""Pipeline steps run by workers: translate, render, package. Each is idempotent.
+
+A step reads what it needs in one short transaction, does its slow work outside any
+transaction, and commits its result together with the state change (compare-and-set)
+and the next step's outbox message. Running a step twice changes nothing the second
+time; a step that lost a race rolls back and leaves the winner's result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from gateway.domain.errors import Conflict
+from gateway.domain.forms import validate_form
+from gateway.domain.states import Event, State
+from gateway.persistence import authorities_store, outbox_store, requests_store
+from gateway.persistence.blobs import BlobStore
+from gateway.persistence.db import transaction
+from gateway.services.lifecycle import advance, record
+from gateway.translation.documents import ExtractedDocument
+from gateway.translation.ports import Translator
+from gateway.translation.request_translation import translate_request
+
+log = logging.getLogger(__name__)
+
+ExtractFn = Callable[[str, str, bytes], ExtractedDocument]
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything the PDF renderer needs; built by the render step, consumed by a worker."""
+
+    request_id: str
+    form: dict[str, Any]
+    translation: dict[str, Any]
+    received_at: datetime
+    message_sha256: str
+    attachments: list[tuple[str, str]]
+    audit_index: int | None
+    issuing_authority_name: str
+    executing_authority_name: str
+    original_message: bytes
+    target_language: str
+
+
+RenderFn = Callable[[RenderJob], bytes]
+
+
+def run_translation(
+    engine: Engine,
+    blobs: BlobStore,
+    request_id: str,
+    *,
+    translator: Translator,
+    extract: ExtractFn,
+    max_extract_bytes: int = 25 * 1024 * 1024,
+) -> State:
+    with transaction(engine) as conn:
+        request = requests_store.get(conn, request_id)
+        if request.state is State.VERIFIED:
+            advance(conn, request, Event.START_TRANSLATION, actor="worker:translate")
+        elif request.state is not State.TRANSLATING:
+            return request.state
+        form = validate_form(json.loads(_read(conn, blobs, request_id, "form")))
+        attachments = [
+            (obj, blobs.read(conn, obj.id) if obj.size <= max_extract_bytes else None)
+            for obj in blobs.list(conn, request_id, "attachment")
+        ]
+    documents = [
+        extract(obj.name, obj.media_type, data)
+        if data is not None
+        else ExtractedDocument.not_translated(obj.name, obj.media_type, obj.sha256, "too-large")
+        for obj, data in attachments
+    ]
+
+    def progress(done: int, total: int) -> None:
+        with transaction(engine) as conn:
+            requests_store.set_progress(conn, request_id, done, total)
+
+    result = translate_request(
+        form,
+        documents,
+        translator,
+        target=request.target_language,
+        glossary=None,
+        request_id=request_id,
+        now=datetime.now(UTC),
+        progress=progress,
+    )
+    with transaction(engine) as conn:
+        request = requests_store.get(conn, request_id)
+        if request.state is not State.TRANSLATING:
+            return request.state
+        if result.status == "failed":
+            failed = sum(1 for s in result.all_segments() if s.status == "failed")
+            return advance(
+                conn,
+                request,
+                Event.FAIL_TRANSLATION,
+                actor="worker:translate",
+                detail={"failed_segments": failed},
+                failed_step="translate",
+                attempts=request.attempts + 1,
+            )
+        stored = blobs.put(
+            conn,
+            request_id=request_id,
+            kind="translation",
+            name="translation.json",
+            media_type="application/json",
+            data=result.dumps().encode("utf-8"),
+        )
+        state = advance(
+            conn,
+            request,
+            Event.FINISH_TRANSLATION,
+            actor="worker:translate",
+            artefacts={"translation": stored.sha256},
+            detail={"status": result.status, "segments": len(result.all_segments())},
+            failed_step=None,
+        )
+        outbox_store.enqueue(conn, "rogatory.render", {"request_id": request_id})
+        return state
+
+
+def run_render(engine: Engine, blobs: BlobStore, request_id: str, *, render: RenderFn) -> State:
+    with transaction(engine) as conn:
+        request = requests_store.get(conn, request_id)
+        if request.state is not State.TRANSLATED:
+            return request.state
+        issuing = authorities_store.get(conn, request.issuing_authority_id)
+        executing = authorities_store.get(conn, request.executing_authority_id)
+        job = RenderJob(
+            request_id=request_id,
+            form=json.loads(_read(conn, blobs, request_id, "form")),
+            translation=json.loads(_read(conn, blobs, request_id, "translation")),
+            received_at=request.received_at,
+            message_sha256=request.message_sha256,
+            attachments=[(o.name, o.sha256) for o in blobs.list(conn, request_id, "attachment")],
+            audit_index=request.received_audit_index,
+            issuing_authority_name=issuing.name,
+            executing_authority_name=executing.name,
+            original_message=_read(conn, blobs, request_id, "signed-request"),
+            target_language=request.target_language,
+        )
+    try:
+        pdf = render(job)
+    except Exception as exc:
+        log.exception("render failed", extra={"request_id": request_id})
+        return _fail(engine, request_id, State.TRANSLATED, Event.FAIL_RENDER, "render", exc)
+    with transaction(engine) as conn:
+        request = requests_store.get(conn, request_id)
+        if request.state is not State.TRANSLATED:
+            return request.state
+        stored = blobs.put(
+            conn,
+            request_id=request_id,
+            kind="pdf",
+            name="request.pdf",
+            media_type="application/pdf",
+            data=pdf,
+        )
+        state = advance(
+            conn,
+            request,
+            Event.RENDER,
+            actor="worker:render",
+            artefacts={"pdf": stored.sha256},
+            failed_step=None,
+        )
+        outbox_store.enqueue(conn, "rogatory.package", {"request_id": request_id})
+        return state
+
+
+def _fail(
+    engine: Engine, request_id: str, expected: State, event: Event, step: str, exc: Exception
+) -> State:
+    with transaction(engine) as conn:
+        request = requests_store.get(conn, request_id)
+        if request.state is not expected:
+            return request.state
+        return advance(
+            conn,
+            request,
+            event,
+            actor=f"worker:{step}",
+            detail={"error": type(exc).__name__},
+            failed_step=step,
+            attempts=request.attempts + 1,
+        )
+
+
+def _read(conn: Any, blobs: BlobStore, request_id: str, kind: str) -> bytes:
+    stored = blobs.find(conn, request_id, kind)
+    if stored is None:
+        raise Conflict(f"request {request_id} has no {kind} object")
+    return blobs.read(conn, stored.id)
+
+
+__all__ = ["RenderJob", "record", "run_render", "run_translation"]

@@ -1,0 +1,27 @@
+"""Flask application factory: no configuration or connections at import time."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from gateway.config import Settings, load_settings
+from gateway.runtime.container import Runtime, build_runtime
+from gateway.web.problem import register_problem_handlers
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask("gateway.web", template_folder=None)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_submission_bytes, JSON_SORT_KEYS=False)
+    app.extensions["rogatory"] = runtime or build_runtime(settings)
+    register_problem_handlers(app)
+
+    from gateway.web.api_v1 import api_v1
+
+    app.register_blueprint(api_v1)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    runtime: Runtime = app.extensions["rogatory"]
+    return runtime

@@ -1,0 +1,20 @@
+"""The Celery application of the workers; configured from Settings, JSON only, acks late."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from gateway.config import Settings, load_settings
+from gateway.runtime.celery_sender import celery_config
+
+app = Celery("rogatory", include=["workers.tasks"])
+
+
+def configure(settings: Settings | None = None) -> Celery:
+    settings = settings or load_settings()
+    app.conf.update(celery_config(settings))
+    app.conf.beat_schedule = {
+        "flush-outbox": {"task": "rogatory.flush_outbox", "schedule": 5.0},
+        "sweep": {"task": "rogatory.sweep", "schedule": 30.0},
+    }
+    return app

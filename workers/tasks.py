@@ -1,0 +1,91 @@
+"""Celery tasks: thin adapters that load ids, call a gateway service and flush the outbox.
+
+Engines (argostranslate, WeasyPrint) load once per worker process, on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from gateway.config import load_settings
+from gateway.runtime.container import Runtime, build_runtime
+from gateway.services import packaging, pipeline, sweeper
+from gateway.services.dispatch import flush_outbox
+from workers.celery_app import app
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def runtime() -> Runtime:
+    return build_runtime(load_settings())
+
+
+@functools.cache
+def translator() -> object:
+    from workers.translation.engines import load_translator
+
+    return load_translator(runtime().settings)
+
+
+def _render(job: pipeline.RenderJob) -> bytes:
+    from workers.rendering.jobs import render_and_seal
+
+    keys = runtime().keys
+    return render_and_seal(job, seal_key=keys.seal_key, seal_cert=keys.seal_cert)
+
+
+def _extract(name: str, media_type: str, data: bytes) -> object:
+    from workers.extraction import extract_document
+
+    return extract_document(name, media_type, data)
+
+
+def _after(rt: Runtime) -> None:
+    flush_outbox(rt.engine, rt.sender)
+
+
+@app.task(name="rogatory.translate", acks_late=True, reject_on_worker_lost=True)
+def translate(request_id: str) -> str:
+    rt = runtime()
+    state = pipeline.run_translation(
+        rt.engine,
+        rt.blobs,
+        request_id,
+        translator=translator(),
+        extract=_extract,  # type: ignore[arg-type]
+    )
+    _after(rt)
+    return state.value
+
+
+@app.task(name="rogatory.render", acks_late=True, reject_on_worker_lost=True)
+def render(request_id: str) -> str:
+    rt = runtime()
+    state = pipeline.run_render(rt.engine, rt.blobs, request_id, render=_render)
+    _after(rt)
+    return state.value
+
+
+@app.task(name="rogatory.package", acks_late=True, reject_on_worker_lost=True)
+def package(request_id: str) -> str:
+    rt = runtime()
+    state = packaging.run_packaging(
+        rt.engine, rt.blobs, request_id, seal_key=rt.keys.seal_key, seal_cert=rt.keys.seal_cert
+    )
+    _after(rt)
+    return state.value
+
+
+@app.task(name="rogatory.flush_outbox", acks_late=True)
+def flush() -> int:
+    return flush_outbox(runtime().engine, runtime().sender)
+
+
+@app.task(name="rogatory.sweep", acks_late=True)
+def sweep() -> int:
+    rt = runtime()
+    changed = sweeper.sweep(rt.engine)
+    _after(rt)
+    return changed
