@@ -10,7 +10,6 @@ from asn1crypto import cms
 from crypto_support import (
     OAEP_SHA256,
     Signer,
-    load_recipient,
     load_signer,
     openssl,
     openssl_encrypt,
