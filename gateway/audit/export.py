@@ -18,13 +18,15 @@ from typing import IO, Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, and_, or_, select
 
-from gateway.audit import ledger
+from gateway.audit import ledger, merkle
+from gateway.audit.checkpoint import Checkpoint, open_checkpoint
 from gateway.audit.errors import VerificationError
 from gateway.audit.verify import Report, StoredLeaf, verify_log
 from gateway.persistence.audit_tables import audit_head, audit_leaf, audit_node
 
 EXPORT_FORMAT = "rogatory-audit-export/v1"
 _PAGE = 20_000
+_MAX_DISPUTES = 16
 
 
 def _leaves(conn: Connection) -> Iterator[StoredLeaf]:
@@ -77,6 +79,49 @@ def _reference(size: int, pairs: Iterator[tuple[int, bytes]]) -> list[bytes | No
         if 0 <= index < size and reference[index] is None:
             reference[index] = value
     return reference
+
+
+def _checkpoint_votes(leaves: list[StoredLeaf], dropped: set[int], signed: list[Checkpoint]) -> int:
+    """How many signed checkpoints the log matches if the ``dropped`` lines are forgeries."""
+    kept = [merkle.leaf_hash(leaf.entry) for i, leaf in enumerate(leaves) if i not in dropped]
+    return sum(
+        c.size <= len(kept) and merkle.root_from_leaf_hashes(kept[: c.size]) == c.root
+        for c in signed
+    )
+
+
+def _export_reference(
+    size: int, leaves: list[StoredLeaf], notes: list[str], log_public_key: Ed25519PublicKey
+) -> list[bytes | None]:
+    """Per-index reference from the lines' own claims; when two lines claim one
+    index, the signed checkpoints decide which claimant is genuine."""
+    claims: dict[int, list[int]] = {}
+    for position, leaf in enumerate(leaves):
+        claims.setdefault(leaf.claimed_index, []).append(position)
+    disputed = [positions for positions in claims.values() if len(positions) > 1]
+    dropped: set[int] = set()
+    if disputed and len(disputed) <= _MAX_DISPUTES:
+        signed = []
+        for note in notes:
+            try:
+                signed.append(open_checkpoint(note, log_public_key))
+            except VerificationError:
+                continue
+        for positions in disputed:
+            best = max(
+                positions,
+                key=lambda keep: (
+                    _checkpoint_votes(leaves, dropped | (set(positions) - {keep}), signed),
+                    -keep,
+                ),
+            )
+            dropped |= set(positions) - {best}
+    pairs = (
+        (leaf.claimed_index, leaf.stored_leaf_hash)
+        for position, leaf in enumerate(leaves)
+        if position not in dropped
+    )
+    return _reference(size, pairs)
 
 
 def export(conn: Connection, fh: IO[str]) -> int:
@@ -145,5 +190,5 @@ def verify_export(fh: IO[str], log_public_key: Ed25519PublicKey) -> Report:
         raise VerificationError("malformed-export", f"bad record: {exc}") from exc
     if size is None:
         raise VerificationError("malformed-export", f"no {EXPORT_FORMAT} head line")
-    reference = _reference(size, ((leaf.claimed_index, leaf.stored_leaf_hash) for leaf in leaves))
+    reference = _export_reference(size, leaves, notes, log_public_key)
     return verify_log(leaves, reference, notes, log_public_key, recorded_root=root)

@@ -33,7 +33,7 @@ _MAX_DIFF_WINDOW = 20_000
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # changed|deleted|reordered|inserted|checkpoint_*|node_mismatch|head_mismatch
+    kind: str  # changed|deleted|reordered|inserted|truncated|checkpoint_*|node_/head_mismatch
     index: int | None
     detail: str
 
@@ -149,7 +149,7 @@ def _check_checkpoints(
     for checkpoint in sorted(opened, key=lambda c: c.size):
         if checkpoint.size > size:
             report.add(
-                "deleted", size, f"checkpoint of size {checkpoint.size} covers missing entries"
+                "truncated", size, f"checkpoint of size {checkpoint.size} covers missing entries"
             )
         elif not hmac.compare_digest(root_hash(get, checkpoint.size), checkpoint.root):
             start = good[-1].size if good else 0
