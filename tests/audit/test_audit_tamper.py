@@ -100,7 +100,9 @@ def test_deleted_and_renumbered_entry_is_located(
     report = verify(signed_log, log_key)
     assert ("deleted", 9) in report.kinds_at()
     entry_level = {"changed", "deleted", "inserted", "reordered"}
-    assert {(p.kind, p.index) for p in report.problems if p.kind in entry_level} == {("deleted", 9)}, [p.line() for p in report.problems if p.kind in entry_level]
+    assert {(p.kind, p.index) for p in report.problems if p.kind in entry_level} == {
+        ("deleted", 9)
+    }, [p.line() for p in report.problems if p.kind in entry_level]
 
 
 def test_reordered_entries_are_located(signed_log: Engine, log_key: Ed25519PrivateKey) -> None:
