@@ -153,3 +153,14 @@ delivery_attempts = sa.Table(
     sa.Column("detail", sa.String(300), nullable=False, default=""),
     _ts("attempted_at", default=True),
 )
+
+# Opaque bearer tokens of counterpart API clients; only the SHA-256 of a token is kept.
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.ForeignKey("api_clients.client_id"), nullable=False, index=True),
+    sa.Column("authority_id", sa.ForeignKey("authorities.id"), nullable=False),
+    _ts("expires_at"),
+    _ts("issued_at", default=True),
+)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 14:26:24.098964
+Create Date: 2026-11-25 14:28:01.157263
 """
 
 from collections.abc import Sequence
@@ -224,6 +224,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_requests_state"), ["state"], unique=False)
 
     op.create_table(
+        "access_tokens",
+        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("client_id", sa.String(length=100), nullable=False),
+        sa.Column("authority_id", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "issued_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["authority_id"],
+            ["authorities.id"],
+            name=op.f("fk_access_tokens_authority_id_authorities"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["client_id"],
+            ["api_clients.client_id"],
+            name=op.f("fk_access_tokens_client_id_api_clients"),
+        ),
+        sa.PrimaryKeyConstraint("token_sha256", name=op.f("pk_access_tokens")),
+    )
+    with op.batch_alter_table("access_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_access_tokens_client_id"), ["client_id"], unique=False)
+
+    op.create_table(
         "delivery_attempts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("request_id", sa.String(length=36), nullable=False),
@@ -342,6 +369,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_delivery_attempts_request_id"))
 
     op.drop_table("delivery_attempts")
+    with op.batch_alter_table("access_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_access_tokens_client_id"))
+
+    op.drop_table("access_tokens")
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_requests_state"))
         batch_op.drop_index(batch_op.f("ix_requests_issuing_authority_id"))
