@@ -37,7 +37,17 @@ from gateway.crypto.recipients import (
 )
 
 DEFAULT_MAX_ENVELOPE_SIZE: Final = 64 * 1024 * 1024
-ASN1_ERRORS: Final = (ValueError, TypeError, KeyError, IndexError, OverflowError)
+# What asn1crypto and cryptography's lazy X.509 parsing raise on hostile encodings.
+ASN1_ERRORS: Final = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
 _INNER_CONTENT_TYPES: Final = frozenset({OID_DATA, OID_SIGNED_DATA})
 GCM_NONCE_SIZE: Final = 12
 

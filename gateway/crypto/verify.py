@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Final
 
 from asn1crypto import cms
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from gateway.crypto.certpath import validate_signer
 from gateway.crypto.der_guard import check_ber_structure
 from gateway.crypto.envelope import ASN1_ERRORS, DEFAULT_MAX_ENVELOPE_SIZE, decrypt_envelope
-from gateway.crypto.errors import MALFORMED, STALE, CryptoError
+from gateway.crypto.errors import MALFORMED, STALE, UNSUPPORTED_ALGORITHM, CryptoError
 from gateway.crypto.model import RecipientKey, TrustConfig, VerifiedContent
 from gateway.crypto.signing import SignatureCheck, check_signature, load_signed_data
 
@@ -24,6 +25,8 @@ def _check_signed(signed_der: bytes) -> SignatureCheck:
         return check_signature(load_signed_data(cms.ContentInfo.load(signed_der)))
     except ASN1_ERRORS as exc:
         raise CryptoError(MALFORMED, f"SignedData ASN.1: {type(exc).__name__}") from None
+    except UnsupportedAlgorithm:
+        raise CryptoError(UNSUPPORTED_ALGORITHM, "signer key or signature type") from None
 
 
 def verify_signed(signed_der: bytes, trust: TrustConfig, *, now: datetime) -> VerifiedContent:
@@ -31,9 +34,18 @@ def verify_signed(signed_der: bytes, trust: TrustConfig, *, now: datetime) -> Ve
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     checked = _check_signed(signed_der)
-    chain = validate_signer(
-        checked.signer, checked.embedded_certs, trust, signing_time=checked.signing_time, now=now
-    )
+    try:
+        chain = validate_signer(
+            checked.signer,
+            checked.embedded_certs,
+            trust,
+            signing_time=checked.signing_time,
+            now=now,
+        )
+    except ASN1_ERRORS as exc:
+        raise CryptoError(MALFORMED, f"certificate encoding: {type(exc).__name__}") from None
+    except UnsupportedAlgorithm:
+        raise CryptoError(UNSUPPORTED_ALGORITHM, "certificate key or signature type") from None
     if abs(now - checked.signing_time) > trust.max_skew:
         raise CryptoError(STALE, "signing time outside the allowed skew")
     return VerifiedContent(
