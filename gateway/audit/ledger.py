@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from gateway.audit import merkle
 from gateway.audit.bundle import encode_proof_bundle
@@ -41,7 +41,6 @@ from gateway.persistence.audit_tables import (
 )
 
 _HEAD_ID = 1
-_NODE_BATCH = 400
 
 
 @dataclass(frozen=True)
@@ -128,15 +127,21 @@ def tree_size(conn: Connection) -> int:
 
 
 def _fetch_nodes(conn: Connection, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+    # One level per OR term so both SQLite and PostgreSQL probe the (level, idx) key.
+    by_level: dict[int, list[int]] = {}
+    for level, index in wanted:
+        by_level.setdefault(level, []).append(index)
     found: dict[merkle.Node, bytes] = {}
-    for i in range(0, len(wanted), _NODE_BATCH):
-        batch = wanted[i : i + _NODE_BATCH]
-        rows = conn.execute(
-            select(audit_node.c.level, audit_node.c.idx, audit_node.c.hash).where(
-                tuple_(audit_node.c.level, audit_node.c.idx).in_(batch)
-            )
-        )
-        found.update({(int(r.level), int(r.idx)): bytes(r.hash) for r in rows})
+    if not by_level:
+        return found
+    terms = [
+        and_(audit_node.c.level == level, audit_node.c.idx.in_(indices))
+        for level, indices in by_level.items()
+    ]
+    rows = conn.execute(
+        select(audit_node.c.level, audit_node.c.idx, audit_node.c.hash).where(or_(*terms))
+    )
+    found.update({(int(r.level), int(r.idx)): bytes(r.hash) for r in rows})
     return found
 
 
