@@ -103,6 +103,8 @@ def _parse(data: bytes, *, allow_legacy_cbc: bool) -> ParsedEnvelope:
         raise CryptoError(MALFORMED, f"outer content type {content_type} is not an envelope")
     envelope = info["content"]
     authenticated = content_type == OID_AUTH_ENVELOPED_DATA
+    if authenticated and envelope["version"].native != "v0":
+        raise CryptoError(MALFORMED, "AuthEnvelopedData version must be 0")
     eci = envelope["auth_encrypted_content_info" if authenticated else "encrypted_content_info"]
     if eci["content_type"].dotted not in _INNER_CONTENT_TYPES:
         raise CryptoError(MALFORMED, "inner content type is neither data nor signedData")

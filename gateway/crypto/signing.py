@@ -99,6 +99,20 @@ def _find_signer(sid: cms.SignerIdentifier, certs: list[x509.Certificate]) -> x5
     raise CryptoError(UNTRUSTED_SIGNER, "signer certificate not included in the message")
 
 
+def _embedded_certificates(signed_data: cms.SignedData) -> list[x509.Certificate]:
+    if isinstance(signed_data["certificates"], core.Void):
+        return []
+    certs = []
+    for choice in signed_data["certificates"]:
+        if choice.name != "certificate":
+            continue
+        # cryptography only warns on non-positive serials; RFC 5280 forbids them, so refuse.
+        if choice.chosen["tbs_certificate"]["serial_number"].native <= 0:
+            raise CryptoError(MALFORMED, "certificate serial number is not positive")
+        certs.append(x509.load_der_x509_certificate(choice.chosen.dump()))
+    return certs
+
+
 def check_signature(signed_data: cms.SignedData) -> SignatureCheck:
     """Check digest and signature of a one-signer, attached SignedData.
 
@@ -125,15 +139,7 @@ def check_signature(signed_data: cms.SignedData) -> SignatureCheck:
     signing_time = _attribute(attrs, "signing_time").native
     if not isinstance(signing_time, datetime):
         raise CryptoError(MALFORMED, "signing-time is not a time")
-    embedded = (
-        [
-            x509.load_der_x509_certificate(choice.chosen.dump())
-            for choice in signed_data["certificates"]
-            if choice.name == "certificate"
-        ]
-        if not isinstance(signed_data["certificates"], core.Void)
-        else []
-    )
+    embedded = _embedded_certificates(signed_data)
     signer = _find_signer(signer_info["sid"], embedded)
     actual_digest = hashlib.new(digest_name, content).digest()
     if not hmac.compare_digest(actual_digest, expected_digest):

@@ -222,7 +222,8 @@ def _open(
         raise _malformed("not an AuthEnvelopedData")
     explicit = reader.open(_CONTEXT)
     body = reader.open(TAG_SEQUENCE)
-    reader.element()  # version
+    if reader.element() != b"\x02\x01\x00":
+        raise _malformed("AuthEnvelopedData version must be 0")
     if reader.peek(1) == b"\xa0":
         reader.element()  # originatorInfo: certificates we do not need
     infos = _load(reader.element(), cms.RecipientInfos)

@@ -12,6 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 from crypto_support import OAEP_SHA256, flip_byte, openssl_encrypt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway.crypto import CryptoError, InvalidEnvelope, RecipientKey, open_attachment_stream
 from gateway.crypto.devpki import DevPki
@@ -145,3 +147,29 @@ def test_256_mib_attachment_streams_with_bounded_memory(pki: DevPki, tmp_path: P
     assert report["at_rest_sha256"] == expected.hexdigest()
     assert report["peak_rss_bytes"] < RSS_LIMIT
     assert (tmp_path / "staging.rgar").stat().st_size > LARGE_SIZE  # re-encrypted at rest
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    position=st.integers(min_value=0),
+    value=st.integers(min_value=1, max_value=255),
+    cut=st.integers(min_value=0),
+)
+def test_mutated_stream_raises_only_crypto_errors(
+    attachment: Path,
+    streamed: bytes,
+    intake_keys: list[RecipientKey],
+    position: int,
+    value: int,
+    cut: int,
+) -> None:
+    original = attachment.read_bytes()
+    at = position % len(streamed)
+    mutated = streamed[:at] + bytes([streamed[at] ^ value]) + streamed[at + 1 :]
+    mutated = mutated[: len(mutated) - cut % 64]
+    try:
+        _, plaintext = _collect(mutated, intake_keys)
+    except CryptoError:
+        return
+    # Only unauthenticated header bits that do not matter (e.g. data -> signedData) survive.
+    assert plaintext == original
