@@ -83,6 +83,20 @@ def translate_request(
     )
 
 
+def translate_segments(
+    items: Sequence[tuple[str, str]],
+    translator: Translator,
+    *,
+    protector: SpanProtector,
+    source: str,
+    target: str,
+    now: datetime,
+) -> list[SegmentResult]:
+    """Translate (path, text) pairs outside a request form, e.g. for evaluation sets."""
+    units = [_unit(protector, path, text) for path, text in items]
+    return _Session(translator, source, target, _rfc3339(now)).translate(units)
+
+
 class _Session:
     """Translates chunks of units; places spans back or falls back to translating around them."""
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-PLACEHOLDER_RE = re.compile(r"\[{1,2}\s*(\d{1,4})\s*\]{1,2}")
+PLACEHOLDER_RE = re.compile(r"\[(?:\s?\[)?\s?(\d{1,4})\s?\](?:\s?\])?")
 
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
