@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.domain import catalogues as cat
 from gateway.domain.errors import DomainError
@@ -35,6 +35,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "languages": cat.LANGUAGES,
 }
 _PARTS = ("ui", "forms", "sections", "fields", "codes")
+_V = TypeVar("_V")
 
 
 class UnknownLabel(DomainError):
@@ -127,7 +128,7 @@ def missing_entries(catalogue: LabelCatalogue, reference: LabelCatalogue) -> lis
     return missing
 
 
-def _lookup(mapping: Mapping[str, Any], key: str, where: str) -> Any:
+def _lookup(mapping: Mapping[str, _V], key: str, where: str) -> _V:
     try:
         return mapping[key]
     except KeyError:

@@ -1,0 +1,177 @@
+"""Fill the print templates: Jinja2 with autoescape on, StrictUndefined, bundled files only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from gateway.domain import catalogues as cat
+from workers.rendering.assets import TEMPLATE_DIR
+from workers.rendering.cover import CoverInfo
+from workers.rendering.text import short_text
+from workers.rendering.translation import TranslationIndex, index_translation
+from workers.rendering.view import (
+    CodeView,
+    Label,
+    Labeller,
+    annex_documents,
+    free_text,
+    request_schema,
+    request_sections,
+)
+
+_TEMPLATES = {
+    "mla": "request_mla.html",
+    "witness-examination": "request_witness_examination.html",
+    "extradition": "request_extradition.html",
+}
+_CSS_SAFE = re.compile(r"[A-Za-z0-9 ]")
+
+
+def _css_string(value: str) -> Markup:
+    """A CSS string literal in which every character but letters, digits and space is escaped."""
+    escaped = "".join(c if _CSS_SAFE.match(c) else f"\\{ord(c):06x}" for c in value)
+    return Markup('"' + escaped + '"')  # noqa: S704 - only [A-Za-z0-9 ] and hex escapes remain
+
+
+_ENV = Environment(
+    loader=FileSystemLoader(str(TEMPLATE_DIR)),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
+_ENV.filters["css_string"] = _css_string
+
+
+@dataclass(frozen=True)
+class CoverView:
+    request_id: str
+    case_reference: str
+    issuing_authority: tuple[str, str]
+    executing_authority: tuple[str, str]
+    received_at: str
+    message_sha256: str
+    attachments: tuple[tuple[str, str], ...]
+    audit_index: str | None
+    source_language: CodeView
+    target_language: CodeView
+    translation_status: CodeView | None
+
+
+def render_request_html(
+    form: Mapping[str, Any],
+    translation: Mapping[str, Any] | None,
+    cover: CoverInfo,
+    *,
+    target_language: str,
+) -> str:
+    schema = request_schema(form)
+    source_language = _language(form.get("language"))
+    labels = Labeller(source_language, target_language)
+    index = index_translation(
+        translation,
+        request_id=cover.request_id,
+        source_language=source_language,
+        target_language=target_language,
+    )
+    form_type = schema.request_type.value
+    sections = request_sections(schema, form, labels, index)
+    annex = annex_documents(labels, index)
+    context = _common(form, cover, labels, index, form_type, target_language)
+    context.update(sections=sections, annex=annex)
+    return _ENV.get_template(_TEMPLATES[form_type]).render(context)
+
+
+def render_reply_html(
+    reply: Mapping[str, Any],
+    translation: Mapping[str, Any] | None,
+    cover: CoverInfo,
+    *,
+    target_language: str,
+) -> str:
+    source_language = _language(reply.get("language"))
+    labels = Labeller(source_language, target_language)
+    index = index_translation(
+        translation,
+        request_id=cover.request_id,
+        source_language=source_language,
+        target_language=target_language,
+    )
+    body = free_text("body", reply.get("body", ""), labels, index, key="body")
+    references = reply.get("references")
+    annex = annex_documents(labels, index)
+    context = _common(reply, cover, labels, index, "reply", target_language)
+    context.update(
+        kind=labels.code("reply_kind", reply.get("kind")),
+        body=body.text,
+        references=[
+            short_text(r, 200) for r in (references if isinstance(references, list) else [])
+        ],
+        in_reply_to=short_text(reply.get("in_reply_to", ""), 200),
+        annex=annex,
+        translated=translation is not None,
+    )
+    return _ENV.get_template("reply.html").render(context)
+
+
+def _common(
+    document: Mapping[str, Any],
+    cover: CoverInfo,
+    labels: Labeller,
+    index: TranslationIndex,
+    form_type: str,
+    target_language: str,
+) -> dict[str, Any]:
+    """What every template needs; builds the cover after the fields were paired and counted."""
+    confidentiality = labels.code("confidentiality", document.get("confidentiality", "none"))
+    received = cover.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    cover_view = CoverView(
+        request_id=short_text(cover.request_id, 200),
+        case_reference=short_text(document.get("case_reference", ""), 200),
+        issuing_authority=(
+            short_text(cover.issuing_authority_name, 300),
+            short_text(document.get("issuing_authority", ""), 100),
+        ),
+        executing_authority=(
+            short_text(cover.executing_authority_name, 300),
+            short_text(document.get("executing_authority", ""), 100),
+        ),
+        received_at=received,
+        message_sha256=short_text(cover.message_sha256, 64),
+        attachments=tuple((short_text(n, 200), short_text(h, 64)) for n, h in cover.attachments),
+        audit_index=None if cover.audit_index is None else str(cover.audit_index),
+        source_language=labels.code("languages", index.source_language),
+        target_language=labels.code("languages", target_language),
+        translation_status=(
+            None if index.status == "none" else labels.code("translation_status", index.status)
+        ),
+    )
+    return {
+        "lang": _language(target_language),
+        "source_lang": index.source_language,
+        "t": labels,
+        "form_type": form_type,
+        "title": labels.form(form_type, "title"),
+        "legal_basis": labels.form(form_type, "legal_basis"),
+        "preamble": labels.form(form_type, "preamble"),
+        "confidentiality": confidentiality,
+        "cover": cover_view,
+        "provenance": index.provenance,
+        "needing_review": index.needing_review,
+        "failed": index.failed,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "Label": Label,
+    }
+
+
+def _language(value: object) -> str:
+    """An EU language code safe for `lang` attributes, or "und"."""
+    return value if isinstance(value, str) and value in cat.LANGUAGES else "und"
