@@ -115,7 +115,7 @@ class ApertiumEngine:
         return output
 
     def _describe(self, direction: str) -> tuple[str, str, str]:
-        """("<package> <Debian version>", Debian version, SHA-256 over the pair's compiled data files)."""
+        """("<package> <Debian version>", Debian version, SHA-256 of the pair's data files)."""
         if direction not in self._descriptions:
             iso = direction.split("-")
             package = f"apertium-{iso[0]}-{iso[1]}"
