@@ -16,9 +16,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.extensions["rogatory"] = runtime or build_runtime(settings)
     register_problem_handlers(app)
 
+    from gateway.web.api_exchange import api_exchange
     from gateway.web.api_v1 import api_v1
 
     app.register_blueprint(api_v1)
+    app.register_blueprint(api_exchange)
     return app
 
 
