@@ -191,8 +191,8 @@ def _checked_members(
             or re.match(r"^[A-Za-z]:", name)
         ):
             raise ModelPackageError("member path escapes the package", code="path-traversal")
-        mode = info.external_attr >> 16
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        file_type = stat.S_IFMT(info.external_attr >> 16)
+        if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
             raise ModelPackageError("symlinks and special files are refused", code="symlink")
         if info.flag_bits & 0x1:
             raise ModelPackageError("encrypted members are refused", code="encrypted-member")

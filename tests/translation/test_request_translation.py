@@ -85,12 +85,14 @@ def test_mla_form_and_attachments_through_the_real_argos_path(
     )
     _check_request_result(result, mla_form)
     total = len(result.all_segments())
-    assert calls[0] == (0, total) and calls[-1] == (total, total)
+    assert calls[0] == (0, total)
+    assert calls[-1] == (total, total)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     first = result.fields[0].provenance
     assert first.engine == "argostranslate"
     assert first.model == "translate-en_es"
-    assert first.legs[0].source == "en" and first.legs[0].target == "es"
+    assert first.legs[0].source == "en"
+    assert first.legs[0].target == "es"
 
 
 def test_apertium_gives_readable_spanish_with_glossary_terms_forced(
@@ -116,7 +118,8 @@ def test_apertium_gives_readable_spanish_with_glossary_terms_forced(
     _check_request_result(result, mla_form)
     by_path = {s.path: s for s in result.fields}
     facts = by_path["sections.G.facts"].target or ""
-    assert "sospechoso" in facts and "facturas falsas" in facts
+    assert "sospechoso" in facts
+    assert "facturas falsas" in facts
     qualification = by_path["sections.G.legal_qualification"]
     assert "blanqueo de capitales" in (qualification.target or "")
     assert "glossary" in qualification.flags
