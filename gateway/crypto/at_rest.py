@@ -67,32 +67,54 @@ class StreamEncryptor:
         self._chunk_size = chunk_size
         self._prefix = os.urandom(8)
         self._header = _HEADER.pack(MAGIC, FORMAT_VERSION, chunk_size, self._prefix)
-        self._buffer = bytearray()
+        self._parts: list[memoryview] = []
+        self._pending = 0
         self._counter = 0
         self.plaintext_size = 0
         dst.write(self._header)
 
-    def _seal(self, plaintext: bytes, final: bool) -> None:
+    def _seal(self, plaintext: bytes | memoryview, final: bool) -> None:
         if self._counter >= _MAX_CHUNKS:
             raise ValueError("object too large for one data key")
         nonce = self._prefix + self._counter.to_bytes(4, "big")
-        self._dst.write(
-            self._aead.encrypt(nonce, plaintext, _chunk_aad(self._header, final, self._aad))
-        )
+        aad = _chunk_aad(self._header, final, self._aad)
+        self._dst.write(self._aead.encrypt(nonce, plaintext, aad))
         self._counter += 1
 
+    def _take(self, size: int) -> bytes | memoryview:
+        """The next ``size`` pending bytes; zero-copy when one part holds them all."""
+        first = self._parts[0]
+        if len(first) >= size:
+            self._parts[0] = first[size:]
+            taken: bytes | memoryview = first[:size]
+        else:
+            pieces, needed = [], size
+            while needed:
+                part = self._parts[0]
+                pieces.append(part[:needed])
+                self._parts[0] = part[needed:]
+                needed -= len(pieces[-1])
+                if not len(self._parts[0]):
+                    self._parts.pop(0)
+            taken = b"".join(pieces)
+        if self._parts and not len(self._parts[0]):
+            self._parts.pop(0)
+        self._pending -= size
+        return taken
+
     def write(self, data: bytes) -> None:
+        """Queue plaintext; the caller must not modify ``data`` afterwards."""
         self.plaintext_size += len(data)
-        self._buffer += data
-        size = self._chunk_size
+        self._parts.append(memoryview(data if isinstance(data, bytes) else bytes(data)))
+        self._pending += len(data)
         # Keep at least one byte back: only finish() knows which chunk is the last.
-        while len(self._buffer) > size:
-            self._seal(bytes(self._buffer[:size]), final=False)
-            del self._buffer[:size]
+        while self._pending > self._chunk_size:
+            self._seal(self._take(self._chunk_size), final=False)
 
     def finish(self) -> int:
-        self._seal(bytes(self._buffer), final=True)
-        self._buffer.clear()
+        self._seal(b"".join(self._parts), final=True)
+        self._parts.clear()
+        self._pending = 0
         return self.plaintext_size
 
 

@@ -115,6 +115,30 @@ class _BerStream:
         parts.append(self.read(2))
         return b"".join(parts)
 
+    def scan_octet_strings(self, emit: Callable[[bytes], None], container_end: int | None) -> None:
+        """Fast path: emit every complete short primitive OCTET STRING already buffered."""
+        buf, pos = self._buf, self._pos
+        limit = len(buf)
+        if container_end is not None:
+            limit = min(limit, pos + container_end - self.offset)
+        while pos + 4 <= limit and buf[pos] == TAG_OCTET_STRING:
+            first = buf[pos + 1]
+            if first < 0x80:
+                start, length = pos + 2, first
+            elif first == 0x81:
+                start, length = pos + 3, buf[pos + 2]
+            elif first == 0x82:
+                start, length = pos + 4, (buf[pos + 2] << 8) | buf[pos + 3]
+            else:
+                break  # long segments take the general path
+            stop = start + length
+            if stop > limit:
+                break
+            emit(buf[start:stop])
+            pos = stop
+        self.offset += pos - self._pos
+        self._pos = pos
+
     def end(self, container_end: int | None) -> None:
         """Close a container opened with a definite end offset (or indefinite: None)."""
         if container_end is None:
@@ -181,7 +205,10 @@ def _stream_octets(
     if depth > _MAX_OCTET_NESTING:
         raise _malformed("constructed OCTET STRING nested too deep")
     end = None if length is None else reader.offset + length
-    while reader.more(end):
+    while True:
+        reader.scan_octet_strings(out.add, end)
+        if not reader.more(end):
+            break
         tag, child_constructed, child_length, _ = reader.header()
         if tag != TAG_OCTET_STRING:
             raise _malformed("non-OCTET STRING segment in encrypted content")

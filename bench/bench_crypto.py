@@ -1,0 +1,238 @@
+"""Crypto core benchmark, with openssl measured in the same run as the baseline.
+
+1. Large attachment: ``openssl cms -encrypt -stream`` output streamed through
+   ``open_attachment_stream`` into at-rest re-encryption (subprocess, peak RSS from
+   VmHWM), against ``openssl enc -aes-256-ctr`` over the same plaintext.
+2. Intake: ``open_submission`` (decrypt + verify incl. chain and CRL) against
+   ``openssl cms -decrypt`` + ``openssl cms -verify -crl_check`` for 10 KB, 1 MB, 10 MB.
+
+Run: /tmp/venv/bin/python bench/bench_crypto.py [--quick]
+Targets: stream >= 0.5x openssl throughput at <= 150 MB RSS; open+verify <= 1.5x openssl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gateway.crypto import RecipientKey, TrustConfig, open_submission  # noqa: E402
+from gateway.crypto.devpki import DevPki, make_dev_pki  # noqa: E402
+from gateway.crypto.keyfiles import (  # noqa: E402
+    load_certificate,
+    load_crl,
+    load_private_key,
+)
+
+MIB = 1024 * 1024
+OAEP = ["-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256"]
+
+
+def _openssl(*args: object) -> float:
+    started = time.perf_counter()
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def _write_plaintext(path: Path, size: int) -> None:
+    block = hashlib.sha512(b"bench").digest() * (MIB // 64)
+    with path.open("wb") as out:
+        for index in range(size // MIB):
+            out.write(index.to_bytes(8, "big") + block[8:])
+
+
+def _peak_rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def stream_worker(envelope: Path, cert: Path, key: Path, staging: Path) -> None:
+    """Subprocess body: stream the envelope into an at-rest staging file, report JSON."""
+    from gateway.crypto import open_attachment_stream
+    from gateway.crypto.at_rest import StreamEncryptor, new_data_key
+
+    private_key = load_private_key(key)
+    recipient = RecipientKey(private_key, load_certificate(cert))  # type: ignore[arg-type]
+    started = time.perf_counter()
+    with envelope.open("rb") as src, staging.open("wb") as dst:
+        encryptor = StreamEncryptor(dst, new_data_key(), aad=b"bench")
+        result = open_attachment_stream(src, [recipient], encryptor.write)
+        encryptor.finish()
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "size": result.size, "rss": _peak_rss_bytes()}))
+
+
+def bench_stream(work: Path, pki: DevPki, size: int) -> None:
+    plain, envelope, staging = work / "plain.bin", work / "attachment.cms", work / "staging"
+    _write_plaintext(plain, size)
+    _openssl(
+        "cms",
+        "-encrypt",
+        "-stream",
+        "-binary",
+        "-aes-256-gcm",
+        "-recip",
+        pki.intake.cert,
+        *OAEP,
+        "-in",
+        plain,
+        "-outform",
+        "DER",
+        "-out",
+        envelope,
+    )
+    key_hex, iv_hex = os.urandom(32).hex(), os.urandom(16).hex()
+    baseline = _openssl(
+        "enc", "-aes-256-ctr", "-K", key_hex, "-iv", iv_hex, "-in", plain, "-out", os.devnull
+    )
+    plain.unlink()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            str(envelope),
+            str(pki.intake.cert),
+            str(pki.intake.key),
+            str(staging),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    report = json.loads(proc.stdout)
+    assert report["size"] == size
+    ours_mbps = size / MIB / report["seconds"]
+    openssl_mbps = size / MIB / baseline
+    print(
+        f"stream {size // MIB} MiB: open_attachment_stream + at-rest re-encryption "
+        f"{ours_mbps:8.1f} MB/s, peak RSS {report['rss'] / MIB:.1f} MiB"
+    )
+    print(
+        f"  openssl enc -aes-256-ctr {openssl_mbps:8.1f} MB/s   "
+        f"ratio {ours_mbps / openssl_mbps:.2f}x (target >= 0.5x, RSS <= 150 MB)"
+    )
+    envelope.unlink()
+    staging.unlink()
+
+
+def bench_open_verify(work: Path, pki: DevPki, size: int, repeats: int) -> None:
+    plain, signed, envelope = work / "msg.bin", work / "msg.p7s", work / "msg.cms"
+    plain.write_bytes(os.urandom(size))
+    magistrate = pki.magistrates["rsa"]
+    _openssl(
+        "cms",
+        "-sign",
+        "-binary",
+        "-nodetach",
+        "-md",
+        "sha256",
+        "-in",
+        plain,
+        "-signer",
+        magistrate.cert,
+        "-inkey",
+        magistrate.key,
+        "-outform",
+        "DER",
+        "-out",
+        signed,
+    )
+    _openssl(
+        "cms",
+        "-encrypt",
+        "-binary",
+        "-aes-256-gcm",
+        "-recip",
+        pki.intake.cert,
+        *OAEP,
+        "-in",
+        signed,
+        "-outform",
+        "DER",
+        "-out",
+        envelope,
+    )
+    data = envelope.read_bytes()
+    ca_and_crl = work / "ca-and-crl.pem"  # openssl cms takes CRLs appended to the CAfile
+    ca_and_crl.write_bytes(pki.ca.cert.read_bytes() + pki.crl.read_bytes())
+    keys = [RecipientKey(load_private_key(pki.intake.key), load_certificate(pki.intake.cert))]  # type: ignore[arg-type]
+    trust = TrustConfig(anchors=[load_certificate(pki.ca.cert)], crls=[load_crl(pki.crl)])
+    ours, theirs = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        verified = open_submission(data, keys, trust, now=datetime.now(UTC))
+        ours.append(time.perf_counter() - started)
+        assert len(verified.content) == size
+        inner = work / "inner.p7s"
+        seconds = _openssl(
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            envelope,
+            "-recip",
+            pki.intake.cert,
+            "-inkey",
+            pki.intake.key,
+            "-out",
+            inner,
+        )
+        seconds += _openssl(
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            inner,
+            "-CAfile",
+            pki.ca.cert,
+            "-crl_check",
+            "-CRLfile",
+            pki.crl,
+            "-out",
+            os.devnull,
+        )
+        theirs.append(seconds)
+    ours_ms, theirs_ms = statistics.median(ours) * 1000, statistics.median(theirs) * 1000
+    label = f"{size // 1000} KB" if size < 10**6 else f"{size // 10**6} MB"
+    print(
+        f"open+verify {label:>6}: ours {ours_ms:7.2f} ms   openssl decrypt+verify "
+        f"{theirs_ms:7.2f} ms   ratio {ours_ms / theirs_ms:.2f}x (target <= 1.5x)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="256 MiB stream, fewer repeats")
+    parser.add_argument("--worker", nargs=4, metavar="PATH", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        stream_worker(*(Path(p) for p in args.worker))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-crypto-") as tmp:
+        work = Path(tmp)
+        pki = make_dev_pki(work / "pki")
+        bench_stream(work, pki, (256 if args.quick else 2048) * MIB)
+        for size in (10_000, 1_000_000, 10_000_000):
+            bench_open_verify(work, pki, size, repeats=3 if args.quick else 7)
+
+
+if __name__ == "__main__":
+    main()
