@@ -41,7 +41,7 @@ def asset_bytes(name: str) -> bytes:
         return _cache[name]
 
 
-class BundledAssetFetcher(URLFetcher):
+class BundledAssetFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint is untyped
     """Serves `rogatory-asset:<name>` for names in ASSET_FILES; refuses any other URL."""
 
     def __init__(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 from io import BytesIO
 
@@ -33,12 +34,15 @@ def html_to_pdf(
         relationship="Source",
     )
     document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher)
-    pdf = document.write_pdf(
-        pdf_variant=PDF_VARIANT,
-        attachments=[original],
-        uncompressed_pdf=False,
-        custom_metadata=False,
-    )
+    with warnings.catch_warnings():
+        # WeasyPrint 70 opens its bundled sRGB profile for PDF/A and never closes it.
+        warnings.filterwarnings("ignore", r"unclosed file .*sRGB2014\.icc", ResourceWarning)
+        pdf = document.write_pdf(
+            pdf_variant=PDF_VARIANT,
+            attachments=[original],
+            uncompressed_pdf=False,
+            custom_metadata=False,
+        )
     if not isinstance(pdf, bytes):
         raise TypeError("WeasyPrint returned no PDF")
     return pdf

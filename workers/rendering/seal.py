@@ -28,7 +28,7 @@ def seal_pdf(
     signer = signers.SimpleSigner(
         signing_cert=cert,
         signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs([cert, *chain]),
+        cert_registry=SimpleCertificateStore.from_certs([cert, *chain]),  # type: ignore[no-untyped-call]
     )
     metadata = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
@@ -39,5 +39,5 @@ def seal_pdf(
         reason="Sealed by the Rogatory gateway on delivery",
     )
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    output = signers.sign_pdf(writer, metadata, signer=signer)
+    output: BytesIO = signers.sign_pdf(writer, metadata, signer=signer)
     return output.getvalue()

@@ -202,8 +202,8 @@ def _untranslated(spec: FieldSpec, value: object, labels: Labeller) -> FieldView
             return FieldView(
                 spec.key, label, "checklist", codes=_checklist(list_name, chosen, labels)
             )
-        shown = tuple(labels.code(list_name, v) for v in chosen[:_MAX_CODES_SHOWN])
-        return FieldView(spec.key, label, "codes", codes=shown)
+        listed = tuple(labels.code(list_name, v) for v in chosen[:_MAX_CODES_SHOWN])
+        return FieldView(spec.key, label, "codes", codes=listed)
     if kind is FieldKind.BOOLEAN:
         return FieldView(spec.key, label, "meaning", meaning=labels.ui("yes" if value else "no"))
     if kind is FieldKind.COUNTRY:
