@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -267,3 +268,35 @@ def _envelope_shape(info: cms.ContentInfo) -> tuple[object, ...]:
         len(algorithm["parameters"].contents),
         len(env["mac"].native),
     )
+
+
+def test_openssl_decrypt_writes_output_even_when_the_tag_fails(workdir: Path, pki: DevPki) -> None:
+    """Why keys/README.md tells counterparts to check openssl's exit code."""
+    seal_signer = load_signer(pki.seal.cert, pki.seal.key)
+    enc = pki.authorities["authority-a"]["encryption"]
+    sealed = seal(REQUEST, seal_signer.key, seal_signer.cert, [load_certificate(enc.cert)])
+    forged = workdir / "forged.der"
+    forged.write_bytes(sealed[:-1] + bytes([sealed[-1] ^ 1]))  # last byte = GCM tag
+    out = workdir / "forged-out.der"
+    result = subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            str(forged),
+            "-recip",
+            str(enc.cert),
+            "-inkey",
+            str(enc.key),
+            "-out",
+            str(out),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 4
+    assert out.stat().st_size > 0
