@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from workers.translation.argos_env import prepare_argos_environment
 
 PIVOT = "en"
 INSTALL_RECORD = "rogatory-install.json"
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]*[A-Z0-9\u00c0-\u00dd])")
+_ABBREVIATIONS = ("no.", "nr.", "art.", "arts.", "p.", "pp.", "e.g.", "i.e.", "cf.", "vs.", "st.")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,6 @@ class ArgosEngine:
         prepare_argos_environment(settings.data_dir)
         import argostranslate.package  # lazy: only after the environment points at data_dir
         import ctranslate2
-        import spacy
 
         self.settings = settings
         self._ctranslate2 = ctranslate2
@@ -60,8 +62,6 @@ class ArgosEngine:
         for package in argostranslate.package.get_installed_packages():
             if package.type == "translate" and package.from_code and package.to_code:
                 self._models[(package.from_code, package.to_code)] = _describe(package)
-        self._splitter = spacy.blank("xx")
-        self._splitter.add_pipe("sentencizer")
 
     def pairs(self) -> set[tuple[str, str]]:
         direct = set(self._models)
@@ -94,8 +94,7 @@ class ArgosEngine:
     def translate_leg(self, model: _Model, texts: list[str], beam_size: int) -> list[str]:
         """Split texts into lines and sentences, translate all in one call, put them back."""
         lines = [line for text in texts for line in text.split("\n")]
-        docs = self._splitter.pipe(lines, batch_size=256)
-        sentences_per_line = [[s.text for s in doc.sents if s.text.strip()] for doc in docs]
+        sentences_per_line = [split_sentences(line) for line in lines]
         tokenizer = model.package.tokenizer
         pieces: list[list[str]] = []
         owners: list[int] = []
@@ -159,6 +158,17 @@ class ArgosEngine:
     def ctranslate2_translator(self, source: str, target: str) -> Any:
         """The loaded CTranslate2 model of a direct pair (benchmarks compare against it)."""
         return self._translator(self.route(source, target)[0])
+
+
+def split_sentences(line: str) -> list[str]:
+    """Rule-based: no model download, no per-token state growing in a long-lived worker."""
+    sentences: list[str] = []
+    for piece in _SENTENCE_END.split(line):
+        if sentences and sentences[-1].lower().endswith(_ABBREVIATIONS):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return [s.strip() for s in sentences if s.strip()]
 
 
 _ENGINES: dict[EngineSettings, ArgosEngine] = {}
