@@ -21,7 +21,6 @@ from workers.rendering.view import (
     Label,
     Labeller,
     annex_documents,
-    free_text,
     request_schema,
     request_sections,
 )
@@ -105,13 +104,13 @@ def render_reply_html(
         source_language=source_language,
         target_language=target_language,
     )
-    body = free_text("body", reply.get("body", ""), labels, index, key="body")
+    body = index.count(index.pair("body", reply.get("body", "")))
     references = reply.get("references")
     annex = annex_documents(labels, index)
     context = _common(reply, cover, labels, index, "reply", target_language)
     context.update(
         kind=labels.code("reply_kind", reply.get("kind")),
-        body=body.text,
+        body=body,
         references=[
             short_text(r, 200) for r in (references if isinstance(references, list) else [])
         ],
