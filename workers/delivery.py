@@ -8,7 +8,7 @@ from workers.celery_app import app
 from workers.tasks import runtime
 
 
-@app.task(
+@app.task(  # type: ignore[untyped-decorator]
     name="rogatory.deliver",
     bind=True,
     acks_late=True,

@@ -260,7 +260,9 @@ def add_evidence(
             request_id=request_id, kind=kind, sha256=sha256, body=body, created_at=now
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # noqa: S101  (autoincrement always yields a key)
+    return int(key[0])
 
 
 def evidences_of(conn: Connection, request_id: str) -> list[EvidenceRow]:

@@ -28,6 +28,7 @@ from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
+from gateway.persistence.tables import requests as requests_table
 from gateway.services import evidences
 from gateway.services.evidences import Evidence, Sealer
 from gateway.services.lifecycle import advance, record
@@ -427,9 +428,9 @@ def sweep_deadlines(
         stale = set(exchange_store.available_since(conn, now - retrieval_window))
         stale |= set(
             conn.execute(
-                sa.select(requests_store.requests.c.id).where(
-                    requests_store.requests.c.state == State.AVAILABLE.value,
-                    requests_store.requests.c.deadline < now.date(),
+                sa.select(requests_table.c.id).where(
+                    requests_table.c.state == State.AVAILABLE.value,
+                    requests_table.c.deadline < now.date(),
                 )
             ).scalars()
         )

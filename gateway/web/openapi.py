@@ -27,7 +27,7 @@ PAGE_PARAMS = [
         "schema": {"type": "integer", "minimum": 1, "maximum": 100},
     },
 ]
-BEARER = [{"clientToken": []}]
+BEARER: list[dict[str, list[str]]] = [{"clientToken": []}]
 
 
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
