@@ -12,6 +12,8 @@ from gateway.config import load_settings
 from gateway.runtime.container import Runtime, build_runtime
 from gateway.services import packaging, pipeline, sweeper
 from gateway.services.dispatch import flush_outbox
+from gateway.translation.documents import ExtractedDocument
+from gateway.translation.ports import Translator
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,8 @@ def runtime() -> Runtime:
 
 
 @functools.cache
-def translator() -> object:
-    from workers.translation.engines import load_translator
+def translator() -> Translator:
+    from workers.engines import load_translator
 
     return load_translator(runtime().settings)
 
@@ -36,8 +38,8 @@ def _render(job: pipeline.RenderJob) -> bytes:
     return render_and_seal(job, seal_key=keys.seal_key, seal_cert=keys.seal_cert)
 
 
-def _extract(name: str, media_type: str, data: bytes) -> object:
-    from workers.extraction import extract_document
+def _extract(name: str, media_type: str, data: bytes) -> ExtractedDocument:
+    from workers.extraction.extract import extract_document
 
     return extract_document(name, media_type, data)
 

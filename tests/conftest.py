@@ -1,0 +1,198 @@
+"""Shared fixtures: real services (PostgreSQL, Redis, RabbitMQ), data dirs, worker processes.
+
+A service these tests need that is not running fails the test loudly; nothing skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from gateway.config import Settings, load_settings
+from gateway.runtime.broker import stop_embedded_broker
+from gateway.runtime.setup import initialise
+
+POSTGRES_ADMIN = "postgresql://127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379"
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _require(service: str, check: Callable[[], object]) -> None:
+    try:
+        check()
+    except Exception as exc:  # any failure to reach it is a broken test environment
+        pytest.fail(f"{service} is required by this test and is not reachable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session, dropped afterwards."""
+    name = f"rogatory_test_{uuid.uuid4().hex[:10]}"
+    _require("PostgreSQL at 127.0.0.1:5432", lambda: psycopg.connect(POSTGRES_ADMIN).close())
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://127.0.0.1:5432/{name}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of its own for one test (migration tests start from empty)."""
+    name = f"rogatory_mig_{uuid.uuid4().hex[:10]}"
+    _require("PostgreSQL at 127.0.0.1:5432", lambda: psycopg.connect(POSTGRES_ADMIN).close())
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://127.0.0.1:5432/{name}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_broker_url() -> str:
+    client = redis.Redis.from_url(f"{REDIS_URL}/0")
+    _require("Redis at 127.0.0.1:6379", client.ping)
+    client.close()
+    return f"{REDIS_URL}/{7 + os.getpid() % 8}"
+
+
+@pytest.fixture(scope="session")
+def amqp_broker_url() -> str:
+    from kombu import Connection
+
+    def connect() -> None:
+        with Connection(AMQP_URL, connect_timeout=5) as conn:
+            conn.connect()
+
+    _require("RabbitMQ at 127.0.0.1:5672", connect)
+    return AMQP_URL
+
+
+@pytest.fixture(scope="session")
+def keys_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One development PKI per session (RSA key generation is slow); copied per data dir."""
+    data_dir = tmp_path_factory.mktemp("keys-template")
+    settings = load_settings({}, overrides={"data_dir": str(data_dir)})
+    for _ in initialise(settings, dev_pki=True, demo_authorities=False):
+        pass
+    return settings.keys_dir
+
+
+@pytest.fixture
+def make_settings(
+    tmp_path_factory: pytest.TempPathFactory, keys_template: Path
+) -> Iterator[Callable[..., Settings]]:
+    """Settings for a new, initialised data directory (demo authorities registered)."""
+
+    made: list[Settings] = []
+
+    def make(**overrides: object) -> Settings:
+        data_dir = tmp_path_factory.mktemp("data")
+        shutil.copytree(keys_template, data_dir / "keys")
+        settings = load_settings({}, overrides={"data_dir": str(data_dir), **overrides})
+        for _ in initialise(settings, dev_pki=False, demo_authorities=True):
+            pass
+        made.append(settings)
+        return settings
+
+    yield make
+    for settings in made:
+        stop_embedded_broker(settings)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process load exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROGATORY_")}
+    env.update(
+        ROGATORY_DATA_DIR=str(settings.data_dir),
+        DATABASE_URL=settings.database_url,
+        BROKER_URL=settings.broker_url,
+        ROGATORY_BROKER_VISIBILITY_TIMEOUT=str(settings.broker_visibility_timeout),
+        ROGATORY_TRANSLATION_ENGINE=settings.translation_engine,
+        ROGATORY_TRANSLATION_BEAM_SIZE=str(settings.translation_beam_size),
+        ROGATORY_LOG_LEVEL="INFO",
+    )
+    return env
+
+
+class WorkerProcess:
+    """A real `rogatory worker` in its own process group."""
+
+    def __init__(self, settings: Settings, log_path: Path, *, beat: bool = True) -> None:
+        self.log_path = log_path
+        command = [sys.executable, "-m", "gateway", "worker", "--concurrency", "1"]
+        command.append("--beat" if beat else "--no-beat")
+        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop())
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=settings_env(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b" ready." in self.log_path.read_bytes():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # warm shutdown: the main process stops its pool
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        self._log.close()
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    workers: list[WorkerProcess] = []
+
+    def start(settings: Settings, *, beat: bool = True) -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"worker-{len(workers)}.log", beat=beat)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        if worker.process.poll() is None:
+            worker.stop()
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 120.0, what: str = "") -> object:
+    """Poll until predicate() is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
