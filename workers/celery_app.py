@@ -7,7 +7,7 @@ from celery import Celery
 from gateway.config import Settings, load_settings
 from gateway.runtime.celery_sender import celery_config
 
-app = Celery("rogatory", include=["workers.tasks"])
+app = Celery("rogatory", include=["workers.tasks", "workers.delivery"])
 
 
 def configure(settings: Settings | None = None) -> Celery:

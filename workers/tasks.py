@@ -10,8 +10,9 @@ import logging
 
 from gateway.config import load_settings
 from gateway.runtime.container import Runtime, build_runtime
-from gateway.services import packaging, pipeline, sweeper
+from gateway.services import exchange, packaging, pipeline, sweeper
 from gateway.services.dispatch import flush_outbox
+from gateway.services.evidences import Sealer
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
 from workers.celery_app import app
@@ -32,7 +33,7 @@ def translator() -> Translator:
 
 
 def _render(job: pipeline.RenderJob) -> bytes:
-    from workers.rendering.jobs import render_and_seal
+    from workers.render_job import render_and_seal
 
     keys = runtime().keys
     return render_and_seal(job, seal_key=keys.seal_key, seal_cert=keys.seal_cert)
@@ -88,6 +89,9 @@ def flush() -> int:
 @app.task(name="rogatory.sweep", acks_late=True)
 def sweep() -> int:
     rt = runtime()
+    sealer = Sealer(rt.keys.seal_key, rt.keys.seal_cert, rt.settings.gateway_id)
     changed = sweeper.sweep(rt.engine)
+    changed += exchange.sweep_leases(rt.engine)
+    changed += exchange.sweep_deadlines(rt.engine, sealer)
     _after(rt)
     return changed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.services.dispatch import flush_outbox
+from gateway.services.evidences import Sealer, submission_receipt
 from gateway.services.intake import accept_submission
 from gateway.web.app import runtime_of
 from gateway.web.problem import problem
@@ -45,10 +46,12 @@ def submit() -> Response | tuple[Response, int]:
         flush_outbox(rt.engine, rt.sender)
     except Exception:  # the sweeper sends it later; the submission is safely stored
         current_app.logger.warning("outbox flush deferred", exc_info=True)
+    sealer = Sealer(keys.seal_key, keys.seal_cert, rt.settings.gateway_id)
     body = {
         "request_id": accepted.request_id,
         "message_id": accepted.message_id,
         "message_sha256": accepted.message_sha256,
         "outcome": "duplicate-already-accepted" if accepted.duplicate else "accepted",
     }
+    body["receipt"] = submission_receipt(rt.engine, accepted.request_id, sealer).to_json()
     return jsonify(body), 202

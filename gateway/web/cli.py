@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -78,29 +77,15 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 def worker(ctx: Context, queues: str, concurrency: int | None, beat: bool) -> None:
     """Run a Celery worker (starts the embedded broker when configured)."""
     from gateway.runtime.broker import ensure_embedded_broker
-    from workers.celery_app import configure
 
     settings = ctx.settings
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
-    os.environ.setdefault("ROGATORY_DATA_DIR", str(settings.data_dir))
-    app = configure(settings)
-    argv = [
-        "worker",
-        "--loglevel",
-        settings.log_level,
-        "-Q",
-        queues,
-        "--concurrency",
-        str(concurrency or settings.worker_concurrency),
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"rogatory-{os.getpid()}@%h",
-    ]
-    if beat:
-        argv += ["--beat", "--schedule", str(settings.data_dir / "beat-schedule")]
-    app.worker_main(argv)
+    os.environ["ROGATORY_DATA_DIR"] = str(settings.data_dir)
+    # The gateway never imports workers/: the worker is its own program.
+    count = str(concurrency or settings.worker_concurrency)
+    mode = "beat" if beat else "no-beat"
+    os.execv(sys.executable, [sys.executable, "-m", "workers", queues, count, mode])  # noqa: S606
 
 
 @cli.command()
@@ -147,7 +132,3 @@ def main(argv: list[str] | None = None) -> None:
     except DomainError as exc:
         click.echo(f"error[{exc.code}]: {exc.message}", err=True)
         sys.exit(EXIT_REFUSED)
-
-
-def data_path(settings: Settings, *parts: str) -> Path:
-    return settings.data_dir.joinpath(*parts)

@@ -1,0 +1,34 @@
+"""`python -m workers QUEUES CONCURRENCY BEAT`: the process `rogatory worker` execs into."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from gateway.config import load_settings
+from workers.celery_app import configure
+
+
+def main(queues: str, concurrency: str, beat: str) -> None:
+    settings = load_settings()
+    app = configure(settings)
+    argv = [
+        "worker",
+        "--loglevel",
+        settings.log_level,
+        "-Q",
+        queues,
+        "--concurrency",
+        concurrency,
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"rogatory-{os.getpid()}@%h",
+    ]
+    if beat == "beat":
+        argv += ["--beat", "--schedule", str(settings.data_dir / "beat-schedule")]
+    app.worker_main(argv)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
