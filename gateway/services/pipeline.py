@@ -76,7 +76,9 @@ def run_translation(
     documents = [
         extract(obj.name, obj.media_type, data)
         if data is not None
-        else ExtractedDocument.not_translated(obj.name, obj.media_type, obj.sha256, "too-large")
+        else ExtractedDocument(
+            obj.name, obj.media_type, obj.sha256, [], "not-machine-translated", "too-large"
+        )
         for obj, data in attachments
     ]
 
