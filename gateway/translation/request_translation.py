@@ -17,6 +17,7 @@ from gateway.translation.result import (
     Provenance,
     ResultStatus,
     SegmentResult,
+    SegmentStatus,
     TranslationResult,
 )
 from gateway.translation.spans import MaskedText, SpanProtector, restore
@@ -170,7 +171,7 @@ class _Session:
             flags.append("pivot")
         if not target.strip():
             return self._failed(unit, "empty-output")
-        status = "needs-review" if "placeholders-lost" in flags else "translated"
+        status: SegmentStatus = "needs-review" if "placeholders-lost" in flags else "translated"
         return SegmentResult(
             path=unit.path,
             source=unit.source,

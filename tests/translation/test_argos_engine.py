@@ -77,6 +77,7 @@ def test_worker_memory_stays_flat_over_10000_segments(argos_engine: Any) -> None
         peak = max(peak, process.memory_info().rss)
     growth_mib = (peak - baseline) / 2**20
     print(
-        f"\nRSS baseline {baseline / 2**20:.1f} MiB, growth over 10 000 segments {growth_mib:.1f} MiB"
+        f"\nRSS baseline {baseline / 2**20:.1f} MiB, "
+        f"growth over 10 000 segments {growth_mib:.1f} MiB"
     )
     assert growth_mib < 32

@@ -290,4 +290,4 @@ def _save_spacy_sentencizer(target: Path) -> None:
 
 
 def model_version() -> str:
-    return ctranslate2.__version__
+    return str(ctranslate2.__version__)
