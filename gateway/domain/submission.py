@@ -85,7 +85,10 @@ def build_submission(
     manifest = []
     for ref in attachments:
         entry: dict[str, Any] = {
-            "name": ref.name, "media_type": ref.media_type, "size": ref.size, "sha256": ref.sha256
+            "name": ref.name,
+            "media_type": ref.media_type,
+            "size": ref.size,
+            "sha256": ref.sha256,
         }
         if ref.inline is not None:
             entry["content"] = base64.b64encode(ref.inline).decode()
