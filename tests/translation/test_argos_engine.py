@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 
 from workers.translation.argos_engine import EngineSettings, get_engine
 
@@ -81,3 +82,13 @@ def test_worker_memory_stays_flat_over_10000_segments(argos_engine: Any) -> None
         f"growth over 10 000 segments {growth_mib:.1f} MiB"
     )
     assert growth_mib < 32
+
+
+def test_argos_environment_cannot_be_redirected_after_import(
+    argos_engine: Any, tmp_path: Path
+) -> None:
+    from workers.translation.argos_env import ArgosEnvironmentError, prepare_argos_environment
+
+    with pytest.raises(ArgosEnvironmentError):
+        prepare_argos_environment(tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere").exists()
