@@ -15,46 +15,65 @@ from gateway.translation.model_packages import (
     verify_packages,
 )
 
-_DATA_DIR = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="ROGATORY_DATA_DIR",
-    required=True,
-    help="Rogatory data directory (env ROGATORY_DATA_DIR); models live in <data_dir>/models.",
-)
+EXIT_REFUSED = 2
+
+
+def _data_dir(ctx: click.Context, explicit: Path | None) -> Path:
+    """`models --data-dir` wins; otherwise the data dir of the `rogatory` settings."""
+    if explicit is not None:
+        return explicit
+    from gateway.web.cli import Context  # the parent group's lazily loaded settings
+
+    parent = ctx.find_object(Context)
+    if parent is None:
+        raise click.UsageError("no data directory: pass --data-dir or set ROGATORY_DATA_DIR")
+    return Path(parent.settings.data_dir)
 
 
 def _fail(error: ModelPackageError) -> None:
-    click.echo(f"error: {error.code}: {error.message}", err=True)
-    sys.exit(2)
+    click.echo(f"error[{error.code}]: {error.message}", err=True)
+    sys.exit(EXIT_REFUSED)
 
 
 @click.group("models")
-def models() -> None:
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ROGATORY_DATA_DIR",
+    default=None,
+    help="Data directory; packages live in <data_dir>/models/packages.",
+)
+@click.pass_context
+def models(ctx: click.Context, data_dir: Path | None) -> None:
     """Machine-translation model packages (installed from local files only)."""
+    ctx.meta["rogatory.models.data_dir"] = data_dir
+
+
+def _resolve(ctx: click.Context) -> Path:
+    return _data_dir(ctx, ctx.meta.get("rogatory.models.data_dir"))
 
 
 @models.command("install")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--sha256", "pin", help="Expected SHA-256 of the .argosmodel file.")
-@_DATA_DIR
-def install(file: Path, pin: str | None, data_dir: Path) -> None:
+@click.pass_context
+def install(ctx: click.Context, file: Path, pin: str | None) -> None:
     """Install FILE (.argosmodel) after checking it."""
     try:
-        package = install_package(data_dir, file, expected_sha256=pin)
+        package = install_package(_resolve(ctx), file, expected_sha256=pin)
     except ModelPackageError as error:
         _fail(error)
         return
     if pin is None:
-        click.echo("warning: no --sha256 pin given; record this hash:", err=True)
+        click.echo("warning: installed without a --sha256 pin; record this hash", err=True)
     click.echo(f"installed {package.name} sha256={package.archive_sha256}")
 
 
 @models.command("list")
-@_DATA_DIR
-def list_command(data_dir: Path) -> None:
-    """List installed packages."""
-    for package in list_packages(data_dir):
+@click.pass_context
+def list_command(ctx: click.Context) -> None:
+    """List installed packages: name, pair, version, archive SHA-256."""
+    for package in list_packages(_resolve(ctx)):
         click.echo(
             f"{package.name}\t{package.from_code}->{package.to_code}\t"
             f"{package.package_version}\t{package.archive_sha256}"
@@ -63,11 +82,11 @@ def list_command(data_dir: Path) -> None:
 
 @models.command("remove")
 @click.argument("name")
-@_DATA_DIR
-def remove(name: str, data_dir: Path) -> None:
+@click.pass_context
+def remove(ctx: click.Context, name: str) -> None:
     """Remove the installed package NAME."""
     try:
-        remove_package(data_dir, name)
+        remove_package(_resolve(ctx), name)
     except ModelPackageError as error:
         _fail(error)
         return
@@ -75,9 +94,10 @@ def remove(name: str, data_dir: Path) -> None:
 
 
 @models.command("verify")
-@_DATA_DIR
-def verify(data_dir: Path) -> None:
+@click.pass_context
+def verify(ctx: click.Context) -> None:
     """Re-hash installed files against their install records; exit 1 on any problem."""
+    data_dir = _resolve(ctx)
     problems = verify_packages(data_dir)
     for problem in problems:
         click.echo(f"{problem.package}: {problem.code}: {problem.detail}")

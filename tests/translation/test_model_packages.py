@@ -135,3 +135,33 @@ def test_cli_installs_lists_verifies_and_removes(
     removed = runner.invoke(models, ["remove", "translate-nl_en-1_0"], env=env)
     assert removed.exit_code == 0
     assert runner.invoke(models, ["remove", "../../etc"], env=env).exit_code == 2
+
+
+def test_rogatory_cli_runs_models_group_with_its_data_dir(
+    tmp_path: Path, tiny_packages: dict[str, Path]
+) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    run = [sys.executable, "-c", "from gateway.web.cli import main; main()"]
+    data_dir = str(tmp_path / "var")
+    archive = str(tiny_packages["en_es"])
+    installed = subprocess.run(
+        [*run, "--data-dir", data_dir, "models", "install", archive],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr.decode()[-1500:]
+    assert (tmp_path / "var" / "models" / "packages" / "translate-en_es-1_0").is_dir()
+    listed = subprocess.run(
+        [*run, "--data-dir", data_dir, "models", "list"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert "translate-en_es-1_0" in listed.stdout.decode()
