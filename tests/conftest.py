@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from process_support import WorkerProcess
 
 from gateway.config import Settings, load_settings
 from gateway.runtime.broker import stop_embedded_broker
@@ -112,66 +109,6 @@ def make_settings(
         stop_embedded_broker(settings)
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process load exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROGATORY_")}
-    env.update(
-        ROGATORY_DATA_DIR=str(settings.data_dir),
-        DATABASE_URL=settings.database_url,
-        BROKER_URL=settings.broker_url,
-        ROGATORY_BROKER_VISIBILITY_TIMEOUT=str(settings.broker_visibility_timeout),
-        ROGATORY_TRANSLATION_ENGINE=settings.translation_engine,
-        ROGATORY_TRANSLATION_BEAM_SIZE=str(settings.translation_beam_size),
-        ROGATORY_LOG_LEVEL="INFO",
-    )
-    return env
-
-
-class WorkerProcess:
-    """A real `rogatory worker` in its own process group."""
-
-    def __init__(self, settings: Settings, log_path: Path, *, beat: bool = True) -> None:
-        self.log_path = log_path
-        command = [sys.executable, "-m", "gateway", "worker", "--concurrency", "1"]
-        command.append("--beat" if beat else "--no-beat")
-        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop())
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=settings_env(settings),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if b" ready." in self.log_path.read_bytes():
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise AssertionError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker (main process and pool children)."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self._log.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # warm shutdown: the main process stops its pool
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self._log.close()
-
-
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     workers: list[WorkerProcess] = []
@@ -185,14 +122,3 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     for worker in workers:
         if worker.process.poll() is None:
             worker.stop()
-
-
-def wait_for(predicate: Callable[[], object], *, timeout: float = 120.0, what: str = "") -> object:
-    """Poll until predicate() is truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")

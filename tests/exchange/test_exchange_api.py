@@ -149,7 +149,7 @@ def test_counterpart_pulls_retrieves_and_acknowledges(gateway: Gateway) -> None:
         kinds = [
             r["kind"] for r in madrid.get(f"/api/v1/requests/{request_id}/receipts").json()["items"]
         ]
-    assert kinds == ["Retrieval", "CounterpartAcknowledgement"]
+    assert kinds == ["SubmissionAcceptance", "Retrieval", "CounterpartAcknowledgement"]
     with transaction(gateway.runtime.engine) as conn:
         state = conn.execute(sa.select(requests.c.state).where(requests.c.id == request_id))
         assert state.scalar_one() == "acknowledged"

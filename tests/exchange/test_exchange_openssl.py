@@ -107,7 +107,11 @@ def test_openssl_on_both_ends_of_the_exchange(gateway: Gateway, tmp_path: Path) 
         assert body["previous_evidence_sha256"] == previous
         assert isinstance(body["audit_index"], int)
         previous = item["sha256"]
-    assert [item["kind"] for item in receipts] == ["Retrieval", "CounterpartAcknowledgement"]
+    assert [item["kind"] for item in receipts] == [
+        "SubmissionAcceptance",
+        "Retrieval",
+        "CounterpartAcknowledgement",
+    ]
 
 
 def test_submission_receipt_is_the_same_for_a_duplicate(gateway: Gateway) -> None:

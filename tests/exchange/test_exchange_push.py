@@ -126,7 +126,7 @@ def test_push_endpoint_down_then_up_delivers_once(gateway: Gateway, peer: Peer) 
         (2, "failed", "http-503"),
         (3, "delivered", ""),
     ]
-    assert kinds == ["Delivery", "CounterpartAcknowledgement"]
+    assert kinds == ["SubmissionAcceptance", "Delivery", "CounterpartAcknowledgement"]
 
 
 def test_push_that_never_succeeds_raises_non_delivery_and_alerts(
@@ -150,7 +150,7 @@ def test_push_that_never_succeeds_raises_non_delivery_and_alerts(
         assert state.scalar_one() == "available"
     outcomes = [e.detail["outcome"] for e in entries if e.event == "delivery_attempt"]
     assert outcomes == ["failed", "failed", "failed-final"]
-    assert kinds == ["NonDelivery"]
+    assert kinds == ["SubmissionAcceptance", "NonDelivery"]
 
 
 def test_pull_mode_webhook_gets_a_signed_notice_without_content(

@@ -31,7 +31,7 @@ def test_unretrieved_item_gets_non_retrieval_evidence_once(gateway: Gateway) -> 
     assert exchange.sweep_deadlines(engine, _sealer(gateway), now=later) == 0
     with transaction(engine) as conn:
         kinds = [e.kind for e in exchange_store.evidences_of(conn, request_id)]
-    assert kinds == ["NonRetrieval"]
+    assert kinds == ["SubmissionAcceptance", "NonRetrieval"]
 
 
 def test_expired_lease_is_swept_and_audited(gateway: Gateway) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import WorkerProcess, wait_for
 from foundation_support import mla_form, sealed_submission
+from process_support import WorkerProcess, wait_for
 
 from gateway.audit.entries import decode_entry
 from gateway.config import Settings
