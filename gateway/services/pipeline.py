@@ -23,7 +23,9 @@ from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
+from gateway.services.glossaries import glossary_for_request
 from gateway.services.lifecycle import advance, record
+from gateway.services.translation_progress import ProgressReporter
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
 from gateway.translation.request_translation import translate_request
@@ -69,6 +71,7 @@ def run_translation(
         elif request.state is not State.TRANSLATING:
             return request.state
         form = validate_form(json.loads(_read(conn, blobs, request_id, "form")))
+        glossary = glossary_for_request(conn, request)
         attachments = [
             (obj, blobs.read(conn, obj.id) if obj.size <= max_extract_bytes else None)
             for obj in blobs.list(conn, request_id, "attachment")
@@ -82,19 +85,15 @@ def run_translation(
         for obj, data in attachments
     ]
 
-    def progress(done: int, total: int) -> None:
-        with transaction(engine) as conn:
-            requests_store.set_progress(conn, request_id, done, total)
-
     result = translate_request(
         form,
         documents,
         translator,
         target=request.target_language,
-        glossary=None,
+        glossary=glossary,
         request_id=request_id,
         now=datetime.now(UTC),
-        progress=progress,
+        progress=ProgressReporter(engine, request_id),
     )
     with transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
@@ -102,6 +101,14 @@ def run_translation(
             return request.state
         if result.status == "failed":
             failed = sum(1 for s in result.all_segments() if s.status == "failed")
+            blobs.put(  # kept for inspection (`requests show`); never packaged or delivered
+                conn,
+                request_id=request_id,
+                kind="translation-failed",
+                name=f"attempt-{request.attempts + 1}.json",
+                media_type="application/json",
+                data=result.dumps().encode("utf-8"),
+            )
             return advance(
                 conn,
                 request,

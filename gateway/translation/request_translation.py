@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gateway.domain.fields import FieldKind
@@ -48,6 +48,8 @@ def translate_request(
     chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
 ) -> TranslationResult:
     """Never raises for engine trouble: failed segments carry status `failed` and no target."""
+    if form.language == target:
+        return _not_needed(form, documents, request_id=request_id, stamp=_rfc3339(now))
     protector = _protector_for(form, glossary)
     field_units = [_unit(protector, s.path, s.text) for s in translatable_segments(form)]
     document_units = [
@@ -206,6 +208,42 @@ class _Session:
                 translated_at=self.stamp,
             ),
         )
+
+
+def _not_needed(
+    form: RequestForm, documents: Sequence[ExtractedDocument], *, request_id: str, stamp: str
+) -> TranslationResult:
+    """Source and target language are the same: say so per segment; no engine, no copy."""
+    provenance = Provenance("none", "", "", "", (), "", stamp)
+    fields = tuple(
+        SegmentResult(
+            path=s.path,
+            source=s.text,
+            target=None,
+            status="not-needed",
+            flags=("same-language",),
+            provenance=replace(provenance, source_sha256=_sha256(s.text)),
+        )
+        for s in translatable_segments(form)
+    )
+    document_results = tuple(
+        DocumentResult(
+            doc.name,
+            doc.media_type,
+            doc.sha256,
+            "not-machine-translated",
+            "same-language" if doc.machine_translatable else (doc.reason or "no-text"),
+        )
+        for doc in documents
+    )
+    return TranslationResult(
+        request_id=request_id,
+        source_language=form.language,
+        target_language=form.language,
+        status="not-needed",
+        fields=fields,
+        documents=document_results,
+    )
 
 
 def _protector_for(form: RequestForm, glossary: Glossary | None) -> SpanProtector:

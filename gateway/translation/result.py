@@ -9,8 +9,9 @@ from typing import Any, Literal
 from gateway.translation.ports import Leg
 
 RESULT_FORMAT = "rogatory.translation/1"
-SegmentStatus = Literal["translated", "needs-review", "failed"]
-ResultStatus = Literal["complete", "needs-review", "failed"]
+# "not-needed": the request is already in the target language; target is null, never a copy.
+SegmentStatus = Literal["translated", "needs-review", "failed", "not-needed"]
+ResultStatus = Literal["complete", "needs-review", "failed", "not-needed"]
 DocumentStatus = Literal["translated", "not-machine-translated"]
 
 

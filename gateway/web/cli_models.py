@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -104,3 +105,41 @@ def verify(ctx: click.Context) -> None:
     if problems:
         sys.exit(1)
     click.echo(f"ok: {len(list_packages(data_dir))} package(s) verified")
+
+
+@models.command("build-test-model")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "from_code", required=True, help="Source language code.")
+@click.option("--to", "to_code", required=True, help="Target language code.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def build_test_model(out: Path, from_code: str, to_code: str, seed: int) -> None:
+    """DEVELOPMENT ONLY: write a random-weight .argosmodel to OUT.
+
+    The package is structurally real (sentencepiece + CTranslate2, loads and runs through
+    argostranslate offline) but its weights are random: its output is gibberish. Use it to
+    see the argos engine run (`models install OUT`, ROGATORY_TRANSLATION_ENGINE=argos) and
+    in tests; never to translate real requests.
+    """
+    # The builder needs ctranslate2/sentencepiece, which the gateway never imports.
+    completed = subprocess.run(  # noqa: S603 - fixed module, arguments passed as a list
+        [
+            sys.executable,
+            "-m",
+            "workers.translation.build_test_model",
+            str(out),
+            "--from",
+            from_code,
+            "--to",
+            to_code,
+            "--seed",
+            str(seed),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if completed.returncode != 0:
+        click.echo(f"error[build-failed]: {completed.stderr.strip()[-500:]}", err=True)
+        sys.exit(EXIT_REFUSED)
+    click.echo(f"wrote {out} (RANDOM WEIGHTS, test/development only: output is gibberish)")

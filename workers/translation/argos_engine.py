@@ -50,8 +50,7 @@ class ArgosEngine:
     name = "argostranslate"
 
     def __init__(self, settings: EngineSettings) -> None:
-        prepare_argos_environment(settings.data_dir)
-        import argostranslate.package  # lazy: only after the environment points at data_dir
+        self._packages_dir = prepare_argos_environment(settings.data_dir)
         import ctranslate2
 
         self.settings = settings
@@ -59,16 +58,41 @@ class ArgosEngine:
         self._version = f"argostranslate-1.11/ctranslate2-{ctranslate2.__version__}"
         self._lock = threading.Lock()
         self._models: dict[tuple[str, str], _Model] = {}
-        for package in argostranslate.package.get_installed_packages():
-            if package.type == "translate" and package.from_code and package.to_code:
-                self._models[(package.from_code, package.to_code)] = _describe(package)
+        self._scanned: tuple[tuple[str, int], ...] | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Pick up packages installed or removed since the last look (`rogatory models`).
+
+        A long-lived worker must not keep failing after an operator fixes the models, nor
+        keep using a package that was removed. Loaded models of unchanged packages stay.
+        """
+        import argostranslate.package  # lazy: only after the environment points at data_dir
+
+        with self._lock:
+            signature = _directory_signature(self._packages_dir)
+            if signature == self._scanned:
+                return
+            models: dict[tuple[str, str], _Model] = {}
+            for package in argostranslate.package.get_installed_packages():
+                if package.type == "translate" and package.from_code and package.to_code:
+                    found = _describe(package)
+                    known = self._models.get((package.from_code, package.to_code))
+                    unchanged = known and (known.name, known.sha256) == (found.name, found.sha256)
+                    models[(package.from_code, package.to_code)] = (
+                        known if known is not None and unchanged else found
+                    )
+            self._models = models
+            self._scanned = signature
 
     def pairs(self) -> set[tuple[str, str]]:
+        self.refresh()
         direct = set(self._models)
         pivots = {(a, c) for (a, b) in direct for (b2, c) in direct if b == PIVOT == b2 and a != c}
         return direct | pivots
 
     def route(self, source: str, target: str) -> list[_Model]:
+        self.refresh()
         if (source, target) in self._models:
             return [self._models[(source, target)]]
         if (source, PIVOT) in self._models and (PIVOT, target) in self._models:
@@ -182,6 +206,15 @@ def get_engine(settings: EngineSettings) -> ArgosEngine:
         if engine is None:
             engine = _ENGINES[settings] = ArgosEngine(settings)
         return engine
+
+
+def _directory_signature(packages_dir: Path) -> tuple[tuple[str, int], ...]:
+    """Names and change times of the installed package directories (cheap to compare)."""
+    if not packages_dir.is_dir():
+        return ()
+    return tuple(
+        sorted((p.name, p.stat().st_mtime_ns) for p in packages_dir.iterdir() if p.is_dir())
+    )
 
 
 def _describe(package: Any) -> _Model:
