@@ -6,6 +6,7 @@ from celery import Celery
 
 from gateway.config import Settings, load_settings
 from gateway.runtime.celery_sender import celery_config
+from gateway.services.audit_checkpoints import CHECKPOINT_INTERVAL_SECONDS
 
 app = Celery("rogatory", include=["workers.tasks", "workers.delivery"])
 
@@ -16,5 +17,6 @@ def configure(settings: Settings | None = None) -> Celery:
     app.conf.beat_schedule = {
         "flush-outbox": {"task": "rogatory.flush_outbox", "schedule": 5.0},
         "sweep": {"task": "rogatory.sweep", "schedule": 30.0},
+        "checkpoint": {"task": "rogatory.checkpoint", "schedule": CHECKPOINT_INTERVAL_SECONDS},
     }
     return app

@@ -10,7 +10,7 @@ import logging
 
 from gateway.config import load_settings
 from gateway.runtime.container import Runtime, build_runtime
-from gateway.services import exchange, packaging, pipeline, sweeper
+from gateway.services import audit_checkpoints, exchange, packaging, pipeline, sweeper
 from gateway.services.dispatch import flush_outbox
 from gateway.services.evidences import Sealer
 from gateway.translation.documents import ExtractedDocument
@@ -95,3 +95,10 @@ def sweep() -> int:
     changed += exchange.sweep_deadlines(rt.engine, sealer)
     _after(rt)
     return changed
+
+
+@app.task(name="rogatory.checkpoint", acks_late=True)
+def checkpoint() -> int:
+    rt = runtime()
+    origin = audit_checkpoints.log_origin(rt.settings)
+    return audit_checkpoints.checkpoint_if_grown(rt.engine, rt.keys.log_key, origin).size

@@ -41,6 +41,7 @@ from gateway.persistence.audit_tables import (
 )
 
 _HEAD_ID = 1
+RECEIPT_FORMAT = "rogatory-audit-receipt/v1"
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,22 @@ def sign_checkpoint(conn: Connection, log_key: Ed25519PrivateKey, origin: str) -
     return note
 
 
+def sign_checkpoint_if_grown(
+    conn: Connection, log_key: Ed25519PrivateKey, origin: str
+) -> str | None:
+    """Sign a checkpoint only when the tree grew past the newest one; None otherwise.
+
+    The head row is locked first, so two schedulers racing sign one checkpoint, not two.
+    """
+    head = _read_head(conn, lock=True)
+    if head is None or head.size == 0:
+        return None
+    newest = conn.execute(select(func.max(audit_checkpoint.c.size))).scalar_one()
+    if newest is not None and int(newest) >= head.size:
+        return None
+    return sign_checkpoint(conn, log_key, origin)
+
+
 def _with_cosignatures(conn: Connection, checkpoint_id: int, note: str) -> str:
     lines = conn.execute(
         select(audit_cosignature.c.line)
@@ -222,6 +239,17 @@ def latest_checkpoint(conn: Connection, *, with_cosignatures: bool = True) -> st
     if row is None:
         return None
     return _with_cosignatures(conn, row.id, row.note) if with_cosignatures else str(row.note)
+
+
+def checkpoint_of_size(conn: Connection, size: int) -> str | None:
+    """The newest stored checkpoint of exactly ``size`` entries (with cosignatures)."""
+    row = conn.execute(
+        select(audit_checkpoint.c.id, audit_checkpoint.c.note)
+        .where(audit_checkpoint.c.size == size)
+        .order_by(audit_checkpoint.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _with_cosignatures(conn, row.id, row.note)
 
 
 def checkpoints(conn: Connection) -> list[str]:
@@ -292,16 +320,25 @@ def proof_bundle(conn: Connection, index: int, log_public_key: Ed25519PublicKey)
     return encode_proof_bundle(index, inclusion_proof(conn, index, checkpoint.size), note)
 
 
-def receipt(conn: Connection, index: int, log_public_key: Ed25519PublicKey) -> dict[str, object]:
-    """A self-contained receipt: entry text plus its proof bundle."""
+def receipt(
+    conn: Connection, index: int, log_public_key: Ed25519PublicKey, *, pending_ok: bool = False
+) -> dict[str, object]:
+    """A self-contained receipt: entry text plus its proof bundle against the newest
+    checkpoint. With ``pending_ok`` the proof is null while no checkpoint covers it yet."""
     records = entries(conn, index, index + 1)
     if not records:
         raise LedgerError("bad-index", f"no entry {index}")
+    try:
+        proof: str | None = proof_bundle(conn, index, log_public_key)
+    except LedgerError as exc:
+        if not (pending_ok and exc.code in ("no-checkpoint", "not-yet-checkpointed")):
+            raise
+        proof = None
     return {
-        "format": "rogatory-audit-receipt/v1",
+        "format": RECEIPT_FORMAT,
         "index": index,
         "entry": records[0].entry.decode("utf-8"),
-        "proof": proof_bundle(conn, index, log_public_key),
+        "proof": proof,
     }
 
 

@@ -1,4 +1,5 @@
-"""Tables of the audit log: leaves, perfect-subtree nodes, the head row, checkpoints."""
+"""Tables of the audit log: leaves, perfect-subtree nodes, the head row, checkpoints,
+cosignatures and the witness keys they are checked against."""
 
 from __future__ import annotations
 
@@ -71,6 +72,17 @@ audit_cosignature = Table(
     UniqueConstraint(
         "checkpoint_id", "witness_name", "key_id", name="uq_audit_cosignature_witness"
     ),
+)
+
+# Witness keys a counterpart authority cosigns checkpoints with (tlog-cosignature/v1).
+# Not in AUDIT_TABLES: it references the authorities table of the gateway schema.
+audit_witnesses = Table(
+    "audit_witnesses",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("authority_id", String(64), ForeignKey("authorities.id"), nullable=False, index=True),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 AUDIT_TABLES = [audit_leaf, audit_node, audit_head, audit_checkpoint, audit_cosignature]

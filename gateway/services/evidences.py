@@ -23,7 +23,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from gateway.audit import ledger
 from gateway.audit.entries import DetailValue, canonical_json
-from gateway.audit.errors import LedgerError
 from gateway.crypto import TrustConfig, sign, verify_signed
 from gateway.crypto.signing import check_signature, load_signed_data
 from gateway.persistence import exchange_store, requests_store
@@ -207,17 +206,16 @@ def rejection_receipt(
 def receipts(
     conn: Connection, request_id: str, log_public_key: ed25519.Ed25519PublicKey | None
 ) -> list[dict[str, Any]]:
-    """Every evidence of a request with, where a checkpoint covers it, its audit proof bundle."""
+    """Every evidence of a request with the audit receipt of the event it attests: entry,
+    leaf index and a proof bundle against the newest checkpoint (null until one covers it).
+    Each `audit` object is a rogatory-audit-receipt/v1 (`rogatory audit verify-receipt`)."""
     items = []
     for row in exchange_store.evidences_of(conn, request_id):
         body = json.loads(_content(row.body))
         index = body.get("audit_index")
-        bundle = None
+        audit: dict[str, Any] = {"index": index, "proof": None}
         if isinstance(index, int) and log_public_key is not None:
-            try:
-                bundle = ledger.proof_bundle(conn, index, log_public_key)
-            except LedgerError:
-                bundle = None  # not yet covered by a signed checkpoint
+            audit = ledger.receipt(conn, index, log_public_key, pending_ok=True)
         items.append(
             {
                 "id": row.id,
@@ -226,7 +224,7 @@ def receipts(
                 "created_at": row.created_at.isoformat(),
                 "evidence": base64.b64encode(row.body).decode("ascii"),
                 "content": body,
-                "audit": {"index": index, "proof_bundle": bundle},
+                "audit": audit,
             }
         )
     return items

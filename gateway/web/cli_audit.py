@@ -1,6 +1,8 @@
-"""``rogatory audit ...``: export, verify, receipts, checkpoints and consistency.
+"""``rogatory audit ...``: export, verify, receipts, checkpoints, consistency, witnesses.
 
-Standalone: ``python -m gateway.web.cli_audit --help``. Exit codes: 0 verified,
+Under ``rogatory`` the database, the log key and the origin default to the configured
+data directory (its keyring's ``audit_key``, origin ``<gateway_id>/log``); standalone
+(``python -m gateway.web.cli_audit --help``) they must be given. Exit codes: 0 verified,
 1 verification failed (one line per problem), 2 usage or configuration error.
 """
 
@@ -10,18 +12,24 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 
-from gateway.audit import ledger
-from gateway.audit.bundle import verify_proof_bundle
+from gateway.audit import ledger, witnesses
 from gateway.audit.errors import AuditError, VerificationError
+from gateway.audit.receipt_check import check_receipts
 from gateway.audit.verify import Report
+from gateway.audit.witnesses import CosignatureCheck
+from gateway.config import Settings
+from gateway.domain.errors import NotFound
+from gateway.persistence import authorities_store
+from gateway.persistence.db import make_engine
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -52,11 +60,37 @@ def _load_private_key(path: str) -> Ed25519PrivateKey:
     return key
 
 
+def _configured() -> Settings | None:
+    """The settings of the enclosing ``rogatory`` command, None when run standalone."""
+    from gateway.web.cli import Context  # cli.py loads this module lazily: no cycle
+
+    context = click.get_current_context().find_object(Context)
+    return None if context is None else context.settings
+
+
+def _configured_log_key(option: str) -> Ed25519PrivateKey:
+    settings = _configured()
+    if settings is None:
+        _fail(f"error: give {option} (or run it as 'rogatory audit' with a data directory)")
+    from gateway.runtime.keyring import load_keyring
+
+    return load_keyring(settings.keys_dir).log_key
+
+
+def _public_key(path: str | None) -> Ed25519PublicKey:
+    if path:
+        return _load_public_key(path)
+    return _configured_log_key("--log-public-key").public_key()
+
+
 @contextmanager
 def _transaction(database_url: str | None) -> Iterator[Connection]:
     if not database_url:
-        _fail("error: set --database-url or DATABASE_URL")
-    engine = create_engine(database_url)
+        settings = _configured()
+        if settings is None:
+            _fail("error: set --database-url or DATABASE_URL")
+        database_url = settings.database_url
+    engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
             yield conn
@@ -88,9 +122,8 @@ public_key_option = click.option(
     "--log-public-key",
     "--log-key",
     "log_public_key",
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="PEM Ed25519 public key of the log.",
+    help="PEM Ed25519 public key of the log (default: the configured keyring's).",
 )
 
 
@@ -113,9 +146,12 @@ def export_command(file: str, database_url: str | None) -> None:
 @click.option("--export", "export_file", type=click.Path(exists=True, dir_okay=False))
 @public_key_option
 @database_option
-def verify_command(export_file: str | None, log_public_key: str, database_url: str | None) -> None:
-    """Recompute every hash and check every checkpoint, of the database or an export."""
-    key = _load_public_key(log_public_key)
+def verify_command(
+    export_file: str | None, log_public_key: str | None, database_url: str | None
+) -> None:
+    """Recompute every hash and check every checkpoint and witness cosignature."""
+    key = _public_key(log_public_key)
+    cosignatures: list[CosignatureCheck] = []
     try:
         if export_file:
             with open(export_file, encoding="utf-8") as fh:
@@ -123,27 +159,44 @@ def verify_command(export_file: str | None, log_public_key: str, database_url: s
         else:
             with _transaction(database_url) as conn:
                 report = ledger.verify_database(conn, key)
+                cosignatures = witnesses.review(conn)
     except AuditError as exc:
         _fail(f"FAILED: {exc.code}: {exc.detail}", EXIT_FAILED)
+    for check in cosignatures:
+        if not check.ok:
+            report.add("cosignature_invalid", None, _cosignature_line(check))
     _report(report)
+    for check in cosignatures:
+        click.echo(_cosignature_line(check))
+
+
+def _cosignature_line(check: CosignatureCheck) -> str:
+    moment = datetime.fromtimestamp(check.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    who = f"{check.witness_name} ({check.authority_id or 'unregistered'})"
+    verdict = "cosigned" if check.ok else f"NOT verified ({check.detail})"
+    return f"checkpoint {check.checkpoint_size}: {verdict} by {who} at {moment}"
 
 
 @audit.command("verify-receipt")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @public_key_option
-def verify_receipt_command(file: str, log_public_key: str) -> None:
-    """Check one receipt (entry + tlog-proof bundle) with only the log public key."""
-    key = _load_public_key(log_public_key)
+def verify_receipt_command(file: str, log_public_key: str | None) -> None:
+    """Check receipts with only the log public key.
+
+    FILE is a receipt from 'rogatory audit receipt', one evidence item of
+    GET /api/v1/requests/{id}/receipts, or that endpoint's whole JSON answer.
+    """
+    key = _public_key(log_public_key)
     try:
-        receipt = json.loads(Path(file).read_text(encoding="utf-8"))
-        entry, proof = receipt["entry"].encode("utf-8"), receipt["proof"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        _fail("FAILED: malformed-receipt: not a rogatory-audit-receipt/v1 JSON file", EXIT_FAILED)
-    try:
-        verify_proof_bundle(proof, entry, key)
+        checks = check_receipts(Path(file).read_text(encoding="utf-8"), key)
+    except (OSError, UnicodeDecodeError):
+        _fail(f"error: cannot read {file}")
     except VerificationError as exc:
         _fail(f"FAILED: {exc.code}: {exc.detail}", EXIT_FAILED)
-    click.echo(f"OK: entry {receipt.get('index')} is included in the signed log")
+    for check in checks:
+        click.echo(check.line(), err=not check.ok)
+    if not all(check.ok for check in checks):
+        sys.exit(EXIT_FAILED)
 
 
 @audit.command("receipt")
@@ -151,9 +204,11 @@ def verify_receipt_command(file: str, log_public_key: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @public_key_option
 @database_option
-def receipt_command(index: int, file: str, log_public_key: str, database_url: str | None) -> None:
+def receipt_command(
+    index: int, file: str, log_public_key: str | None, database_url: str | None
+) -> None:
     """Write the receipt of entry INDEX (against the latest checkpoint) to FILE."""
-    key = _load_public_key(log_public_key)
+    key = _public_key(log_public_key)
     try:
         with _transaction(database_url) as conn:
             receipt = ledger.receipt(conn, index, key)
@@ -168,15 +223,23 @@ def receipt_command(index: int, file: str, log_public_key: str, database_url: st
     "--log-key",
     "log_key",
     envvar="ROGATORY_LOG_KEY",
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="PEM Ed25519 private key of the log.",
+    help="PEM Ed25519 private key of the log (default: the configured keyring's).",
 )
-@click.option("--origin", envvar="ROGATORY_LOG_ORIGIN", required=True, help="Log origin line.")
+@click.option(
+    "--origin",
+    envvar="ROGATORY_LOG_ORIGIN",
+    help="Log origin line (default: '<gateway_id>/log' of the configuration).",
+)
 @database_option
-def checkpoint_command(log_key: str, origin: str, database_url: str | None) -> None:
+def checkpoint_command(log_key: str | None, origin: str | None, database_url: str | None) -> None:
     """Sign a checkpoint of the current tree now and print it."""
-    key = _load_private_key(log_key)
+    key = _load_private_key(log_key) if log_key else _configured_log_key("--log-key")
+    if not origin:
+        settings = _configured()
+        if settings is None:
+            _fail("error: give --origin (or run it as 'rogatory audit')")
+        origin = f"{settings.gateway_id}/log"
     with _transaction(database_url) as conn:
         note = ledger.sign_checkpoint(conn, key, origin)
     click.echo(note, nl=False)
@@ -187,10 +250,10 @@ def checkpoint_command(log_key: str, origin: str, database_url: str | None) -> N
 @public_key_option
 @database_option
 def consistency_command(
-    old_checkpoint_file: str, log_public_key: str, database_url: str | None
+    old_checkpoint_file: str, log_public_key: str | None, database_url: str | None
 ) -> None:
     """Prove the log still extends OLD_CHECKPOINT_FILE (a checkpoint a counterpart kept)."""
-    key = _load_public_key(log_public_key)
+    key = _public_key(log_public_key)
     old_text = Path(old_checkpoint_file).read_text(encoding="utf-8")
     try:
         with _transaction(database_url) as conn:
@@ -198,6 +261,27 @@ def consistency_command(
     except AuditError as exc:
         _fail(f"INCONSISTENT: {exc.code}: {exc.detail}", EXIT_FAILED)
     click.echo(f"OK: size {old.size} is consistent with the latest checkpoint of size {new.size}")
+
+
+@audit.command("add-witness")
+@click.argument("authority")
+@click.argument("name")
+@click.argument("pubkey_file", type=click.Path(exists=True, dir_okay=False))
+@database_option
+def add_witness_command(
+    authority: str, name: str, pubkey_file: str, database_url: str | None
+) -> None:
+    """Register NAME (PEM Ed25519 public key) as a checkpoint witness of AUTHORITY."""
+    key = _load_public_key(pubkey_file)
+    try:
+        with _transaction(database_url) as conn:
+            authorities_store.get(conn, authority)
+            witnesses.register(conn, authority, name, key)
+    except NotFound as exc:
+        _fail(f"error: {exc.code}: {exc.message}")
+    except AuditError as exc:
+        _fail(f"error: {exc.code}: {exc.detail}")
+    click.echo(f"witness {name} registered for {authority}")
 
 
 if __name__ == "__main__":
