@@ -21,7 +21,7 @@ from gateway.crypto.model import (
 )
 from gateway.crypto.signing import sign
 from gateway.crypto.streaming import DEFAULT_MAX_ATTACHMENT_SIZE, open_attachment_stream
-from gateway.crypto.verify import open_submission, verify_signed
+from gateway.crypto.verify import open_submission, signed_content, verify_signed
 
 
 def seal(
@@ -53,5 +53,6 @@ __all__ = [
     "open_submission",
     "seal",
     "sign",
+    "signed_content",
     "verify_signed",
 ]

@@ -10,7 +10,10 @@ must discard that staging when an exception is raised.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from typing import BinaryIO, Final
 
@@ -32,8 +35,9 @@ from gateway.crypto.recipients import parse_recipient_infos, unwrap_content_key
 
 DEFAULT_MAX_ATTACHMENT_SIZE: Final = 4 * 1024**3
 MAX_HEADER_ELEMENT: Final = 1024 * 1024
-_READ_SIZE: Final = 256 * 1024
+_READ_SIZE: Final = 1024 * 1024
 _DECRYPT_BATCH: Final = 1024 * 1024
+_HANDOFF_DEPTH: Final = 4  # plaintext batches in flight to the hashing/sink thread
 _MAX_OCTET_NESTING: Final = 4
 
 _CONTEXT: Final = 0x80 << 24
@@ -115,9 +119,12 @@ class _BerStream:
         parts.append(self.read(2))
         return b"".join(parts)
 
-    def scan_octet_strings(self, emit: Callable[[bytes], None], container_end: int | None) -> None:
-        """Fast path: emit every complete short primitive OCTET STRING already buffered."""
+    def scan_octet_strings(
+        self, emit: Callable[[list[memoryview]], None], container_end: int | None
+    ) -> None:
+        """Fast path: emit (zero-copy) every complete short primitive OCTET STRING buffered."""
         buf, pos = self._buf, self._pos
+        view = memoryview(buf)
         limit = len(buf)
         if container_end is not None:
             limit = min(limit, pos + container_end - self.offset)
@@ -131,11 +138,17 @@ class _BerStream:
                 start, length = pos + 4, (buf[pos + 2] << 8) | buf[pos + 3]
             else:
                 break  # long segments take the general path
-            stop = start + length
-            if stop > limit:
+            if start + length > limit:
                 break
-            emit(buf[start:stop])
-            pos = stop
+            stride, header_size = start - pos + length, start - pos
+            count = _uniform_run(buf, pos, stride, header_size, (limit - pos) // stride)
+            emit(
+                [
+                    view[at + header_size : at + stride]
+                    for at in range(pos, pos + count * stride, stride)
+                ]
+            )
+            pos += count * stride
         self.offset += pos - self._pos
         self._pos = pos
 
@@ -157,39 +170,93 @@ class _BerStream:
         return None if length is None else self.offset + length
 
 
+def _uniform_run(buf: bytes, pos: int, stride: int, header_size: int, most: int) -> int:
+    """How many segments from ``pos`` repeat the first one's header (``cms -stream`` writes
+    equal-sized segments); checked column-wise with strided slices instead of a Python loop."""
+    count = most
+    for column in range(header_size):
+        expected = buf[pos + column]
+        found = buf[pos + column : pos + column + (count - 1) * stride + 1 : stride]
+        if found.count(expected) != len(found):
+            count = next(k for k, byte in enumerate(found) if byte != expected)
+    return max(count, 1)
+
+
 def _load(raw: bytes, spec: type[core.Asn1Value]) -> core.Asn1Value:
     check_ber_structure(raw, max_size=MAX_HEADER_ELEMENT)
     return spec.load(raw)
 
 
-class _Decrypting:
-    """Batches ciphertext, decrypts, hashes and forwards plaintext; enforces the size cap."""
+class _Handoff:
+    """Hashes plaintext and feeds ``sink`` on a second thread, through a bounded queue.
 
-    def __init__(self, decryptor: object, sink: Callable[[bytes], None], max_size: int) -> None:
-        self._decryptor = decryptor
+    GCM decryption (this thread) overlaps SHA-256 + at-rest encryption + disk writes
+    (the other); hashlib, AES and file I/O release the GIL.
+    """
+
+    def __init__(self, sink: Callable[[bytes], None]) -> None:
         self._sink = sink
+        self._queue: queue.Queue[bytes | None] = queue.Queue(_HANDOFF_DEPTH)
+        self._error: BaseException | None = None
+        self.sha256 = hashlib.sha256()
+        self._thread = threading.Thread(target=self._run, name="attachment-sink", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (plaintext := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain without writing: the stream is already lost
+            try:
+                self.sha256.update(plaintext)
+                self._sink(plaintext)
+            except BaseException as exc:  # re-raised on the caller's thread
+                self._error = exc
+
+    def put(self, plaintext: bytes) -> None:
+        self._raise_pending()
+        self._queue.put(plaintext)
+
+    def close(self) -> None:
+        """Wait until the sink has seen everything; re-raise its failure here."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_pending()
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+class _Decrypting:
+    """Batches ciphertext, decrypts and hands plaintext on; enforces the size cap."""
+
+    def __init__(self, decryptor: object, handoff: _Handoff, max_size: int) -> None:
+        self._decryptor = decryptor
+        self._handoff = handoff
         self._max_size = max_size
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | memoryview] = []
         self._pending_size = 0
         self.size = 0
-        self.sha256 = hashlib.sha256()
 
-    def add(self, ciphertext: bytes) -> None:
-        self._pending.append(ciphertext)
-        self._pending_size += len(ciphertext)
+    def add(self, ciphertext: bytes | memoryview) -> None:
+        self.add_many([ciphertext])
+
+    def add_many(self, ciphertexts: list[memoryview] | list[bytes | memoryview]) -> None:
+        self._pending.extend(ciphertexts)
+        self._pending_size += sum(map(len, ciphertexts))
         if self._pending_size >= _DECRYPT_BATCH:
             self.flush()
 
     def flush(self) -> None:
         if not self._pending:
             return
-        plaintext = self._decryptor.update(b"".join(self._pending))  # type: ignore[attr-defined]
+        batch = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        plaintext = self._decryptor.update(batch)  # type: ignore[attr-defined]
         self._pending, self._pending_size = [], 0
         self.size += len(plaintext)
         if self.size > self._max_size:
             raise _malformed(f"attachment exceeds {self._max_size} bytes")
-        self.sha256.update(plaintext)
-        self._sink(plaintext)
+        self._handoff.put(plaintext)
 
 
 def _stream_octets(
@@ -206,7 +273,7 @@ def _stream_octets(
         raise _malformed("constructed OCTET STRING nested too deep")
     end = None if length is None else reader.offset + length
     while True:
-        reader.scan_octet_strings(out.add, end)
+        reader.scan_octet_strings(out.add_many, end)
         if not reader.more(end):
             break
         tag, child_constructed, child_length, _ = reader.header()
@@ -225,22 +292,36 @@ def open_attachment_stream(
 ) -> StreamResult:
     """Decrypt a (possibly indefinite-length) AuthEnvelopedData from ``src`` into ``sink``.
 
-    Returns the plaintext's SHA-256 and size once the GCM tag verified. Raises
-    ``InvalidEnvelope`` on any decryption failure, ``CryptoError`` otherwise.
+    ``sink`` runs on a helper thread (one call at a time, in order) and has received
+    everything when this returns or raises. Returns the plaintext's SHA-256 and size
+    once the GCM tag verified. Raises ``InvalidEnvelope`` on any decryption failure,
+    ``CryptoError`` otherwise; an exception raised by ``sink`` propagates unchanged.
     """
     reader = _BerStream(src)
+    handoff = _Handoff(sink)
     try:
-        return _open(reader, recipient_keys, sink, max_size)
+        size = _open(reader, recipient_keys, handoff, max_size)
     except ASN1_ERRORS as exc:
+        _close_quietly(handoff)
         raise _malformed(f"attachment ASN.1: {type(exc).__name__}") from None
+    except BaseException:
+        _close_quietly(handoff)
+        raise
+    handoff.close()
+    return StreamResult(sha256_hex=handoff.sha256.hexdigest(), size=size)
+
+
+def _close_quietly(handoff: _Handoff) -> None:
+    with contextlib.suppress(Exception):  # the original failure is the one to report
+        handoff.close()
 
 
 def _open(
     reader: _BerStream,
     recipient_keys: Sequence[RecipientKey],
-    sink: Callable[[bytes], None],
+    handoff: _Handoff,
     max_size: int,
-) -> StreamResult:
+) -> int:
     outer = reader.open(TAG_SEQUENCE)
     content_type = _load(reader.element(), core.ObjectIdentifier).dotted
     if content_type == OID_ENVELOPED_DATA:
@@ -263,7 +344,7 @@ def _open(
     cipher = parse_content_cipher(algorithm, allow_cbc=False)
     content_key, failure = unwrap_content_key(recipients, recipient_keys, cipher.key_size)
     decryptor = _primitives.gcm_stream_decryptor(content_key, cipher.nonce, cipher.tag_length)
-    out = _Decrypting(decryptor, sink, max_size)
+    out = _Decrypting(decryptor, handoff, max_size)
     tag, constructed, length, _ = reader.header()
     if tag != _CONTEXT:
         raise _malformed("encrypted content missing (detached content is not accepted)")
@@ -287,4 +368,4 @@ def _open(
         failure = failure or "content authentication tag mismatch"
     if failure:
         raise InvalidEnvelope(failure)
-    return StreamResult(sha256_hex=out.sha256.hexdigest(), size=out.size)
+    return out.size

@@ -58,6 +58,15 @@ def verify_signed(signed_der: bytes, trust: TrustConfig, *, now: datetime) -> Ve
     )
 
 
+def signed_content(signed_der: bytes) -> bytes:
+    """The content of a SignedData the gateway verified at intake and stored authenticated.
+
+    The signature and message digest are checked again (cheap, and catches a mix-up of
+    objects); chain, revocation and freshness are NOT: they held when it was accepted.
+    """
+    return _check_signed(signed_der).content
+
+
 def open_submission(
     data: bytes,
     recipient_keys: Sequence[RecipientKey],

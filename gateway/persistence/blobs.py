@@ -34,25 +34,71 @@ class StoredObject:
     sha256: str
 
 
-class _HashingReader(io.RawIOBase):
-    """Counts and hashes plaintext as the encryptor pulls it through."""
+class StagedObject:
+    """An object being written: encrypted under a fresh data key, to a staging file.
 
-    def __init__(self, source: BinaryIO) -> None:
-        self._source = source
-        self.digest = hashlib.sha256()
-        self.size = 0
+    The data key lives only in memory until ``commit`` stores it (wrapped) with the
+    object's row, so a staging file that is discarded, or left behind by a crash, is
+    unreadable noise. Nothing is buffered: each ``write`` is encrypted and written.
+    """
 
-    def readable(self) -> bool:
-        return True
+    def __init__(self, store: BlobStore, object_id: str, description: dict[str, str | None]):
+        self.id = object_id
+        self._store = store
+        self._description = description
+        self._data_key = at_rest.new_data_key()
+        self._final = store._path(object_id)
+        self._staging = store.root / "objects" / "staging" / f"{object_id}.tmp"
+        self._staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._file = open(self._staging, "wb")  # noqa: SIM115  (closed by commit/discard)
+        self._encryptor = at_rest.StreamEncryptor(
+            self._file, self._data_key, aad=object_id.encode()
+        )
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        chunk = self._source.read(len(buffer))
-        if not chunk:
-            return 0
-        buffer[: len(chunk)] = chunk
-        self.digest.update(chunk)
-        self.size += len(chunk)
-        return len(chunk)
+    def write(self, data: bytes) -> None:
+        self._encryptor.write(data)
+
+    @property
+    def size(self) -> int:
+        return self._encryptor.plaintext_size
+
+    def commit(self, conn: Connection, *, sha256: str) -> StoredObject:
+        """Seal the last chunk, fsync, move into place and record it in ``conn``'s transaction.
+
+        ``sha256`` is the plaintext's hash as computed by whoever fed ``write``.
+        """
+        self._encryptor.finish()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._staging.replace(self._final)
+        d = self._description
+        stored = StoredObject(
+            self.id,
+            d["request_id"],
+            str(d["kind"]),
+            str(d["name"]),
+            str(d["media_type"]),
+            self.size,
+            sha256,
+        )
+        conn.execute(stored_objects.insert().values(**stored.__dict__))
+        kek = self._store.kek
+        conn.execute(
+            data_keys.insert().values(
+                object_id=self.id, kek_id=kek.key_id, wrapped_key=kek.wrap(self._data_key)
+            )
+        )
+        return stored
+
+    def discard(self) -> None:
+        """Forget the data key and remove whatever reached the disk (idempotent)."""
+        self._data_key = b""
+        if not self._file.closed:
+            self._file.close()
+        self._staging.unlink(missing_ok=True)
+        self._final.unlink(missing_ok=True)
 
 
 class BlobStore:
@@ -74,30 +120,29 @@ class BlobStore:
         existing = self.find(conn, request_id, kind, name)
         if existing is not None:
             return existing
-        object_id = str(uuid.uuid4())
-        data_key = at_rest.new_data_key()
         source = io.BytesIO(data) if isinstance(data, bytes) else data
-        reader = _HashingReader(source)
-        path = self._path(object_id)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = path.with_suffix(".tmp")
-        with open(temporary, "wb") as sink:
-            at_rest.encrypt_stream(
-                io.BufferedReader(reader), sink, data_key, aad=object_id.encode()
-            )
-            sink.flush()
-            os.fsync(sink.fileno())
-        temporary.replace(path)
-        stored = StoredObject(
-            object_id, request_id, kind, name, media_type, reader.size, reader.digest.hexdigest()
-        )
-        conn.execute(stored_objects.insert().values(**stored.__dict__))
-        conn.execute(
-            data_keys.insert().values(
-                object_id=object_id, kek_id=self.kek.key_id, wrapped_key=self.kek.wrap(data_key)
-            )
-        )
-        return stored
+        staged = self.stage(request_id=request_id, kind=kind, name=name, media_type=media_type)
+        digest = hashlib.sha256()
+        try:
+            while block := source.read(at_rest.DEFAULT_CHUNK_SIZE):
+                digest.update(block)
+                staged.write(block)
+            return staged.commit(conn, sha256=digest.hexdigest())
+        except BaseException:
+            staged.discard()
+            raise
+
+    def stage(
+        self, *, request_id: str | None, kind: str, name: str, media_type: str
+    ) -> StagedObject:
+        """Start writing a new object piecewise (see StagedObject); commit or discard it."""
+        description = {
+            "request_id": request_id,
+            "kind": kind,
+            "name": name,
+            "media_type": media_type,
+        }
+        return StagedObject(self, str(uuid.uuid4()), description)
 
     def find(
         self, conn: Connection, request_id: str | None, kind: str, name: str | None = None

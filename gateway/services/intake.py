@@ -224,7 +224,9 @@ def _store(
             )
             artefacts[f"attachment:{ref.name}"] = ref.sha256
     advance(conn, request, Event.VERIFY, actor="gateway:intake", artefacts=artefacts)
-    outbox_store.enqueue(conn, "rogatory.translate", {"request_id": request_id})
+    # Large attachments arrive later (services/attachments.py); the last one queues this.
+    if all(ref.inline is not None for ref in submission.attachments):
+        outbox_store.enqueue(conn, "rogatory.translate", {"request_id": request_id})
     return request_id
 
 

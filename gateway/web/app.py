@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.extensions["rogatory"] = runtime or build_runtime(settings)
     register_problem_handlers(app)
 
+    from gateway.web.api_attachments import api_attachments
     from gateway.web.api_audit import api_audit
     from gateway.web.api_exchange import api_exchange
     from gateway.web.api_v1 import api_v1
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.register_blueprint(api_v1)
     app.register_blueprint(api_exchange)
     app.register_blueprint(api_audit)
+    app.register_blueprint(api_attachments)
     return app
 
 
