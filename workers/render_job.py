@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.services.pipeline import RenderJob
-from workers.rendering import CoverInfo, render_request_pdf, seal_pdf
+from workers.rendering import CoverInfo, render_reply_pdf, render_request_pdf, seal_pdf
+
+_REPLY_BODY = "sections.R.body"
+
+
+def reply_document(
+    form: dict[str, Any], translation: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A reply form in the reply template's shape; its body segment renamed to `body`."""
+    section = form["sections"]["R"]
+    reply = {
+        "kind": section["reply_kind"],
+        "body": section["body"],
+        "references": [section["references"]] if section.get("references") else [],
+        "language": form["language"],
+        "case_reference": form["case_reference"],
+        "confidentiality": form.get("confidentiality", "none"),
+        "in_reply_to": section["in_reply_to"],
+        "issuing_authority": form["issuing_authority"],
+        "executing_authority": form["executing_authority"],
+    }
+    fields = [
+        {**segment, "path": "body"}
+        for segment in translation["fields"]
+        if segment["path"] == _REPLY_BODY
+    ]
+    return reply, {**translation, "fields": fields}
 
 
 def render_and_seal(
@@ -25,13 +53,23 @@ def render_and_seal(
         issuing_authority_name=job.issuing_authority_name,
         executing_authority_name=job.executing_authority_name,
     )
-    pdf = render_request_pdf(
-        job.form,
-        job.translation,
-        cover,
-        original_message=job.original_message,
-        target_language=job.target_language,
-    )
+    if job.form.get("request_type") == "reply":
+        reply, translation = reply_document(job.form, job.translation)
+        pdf = render_reply_pdf(
+            reply,
+            translation,
+            cover,
+            original_message=job.original_message,
+            target_language=job.target_language,
+        )
+    else:
+        pdf = render_request_pdf(
+            job.form,
+            job.translation,
+            cover,
+            original_message=job.original_message,
+            target_language=job.target_language,
+        )
     # the key is serialised in memory only, for pyHanko's loader; it never touches disk
     key_pem = seal_key.private_bytes(
         serialization.Encoding.PEM,

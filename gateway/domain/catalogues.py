@@ -63,6 +63,7 @@ EIO_MEASURES = (
     "obtaining-existing-records",
     "other",
 )
+REPLY_KINDS = ("acknowledgement", "request-for-information", "execution-result")
 EAW_PURPOSE = ("prosecution", "execution-custodial-sentence", "execution-detention-order")
 LANGUAGES = (
     "bg",

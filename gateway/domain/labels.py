@@ -33,6 +33,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "eaw_purpose": cat.EAW_PURPOSE,
     "list_offences": cat.LIST_OFFENCES,
     "languages": cat.LANGUAGES,
+    "reply_kind": cat.REPLY_KINDS,
 }
 _PARTS = ("ui", "forms", "sections", "fields", "codes")
 _V = TypeVar("_V")

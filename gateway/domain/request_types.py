@@ -20,6 +20,7 @@ class RequestType(StrEnum):
     MLA = "mla"
     WITNESS_EXAMINATION = "witness-examination"
     EXTRADITION = "extradition"
+    REPLY = "reply"
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,26 @@ EXTRADITION = RequestSchema(
     ),
 )
 
+# A counterpart's answer travels back through the same pipeline, addressed to the issuer.
+REPLY = RequestSchema(
+    RequestType.REPLY,
+    "Reply to a request for judicial cooperation",
+    "Reply from the executing authority",
+    (
+        SectionSpec(
+            "R",
+            (
+                code("reply_kind", cat.REPLY_KINDS, required=True),
+                of(K.IDENTIFIER, "in_reply_to", required=True),
+                of(K.IDENTIFIER, "references"),
+                text("body", required=True),
+            ),
+            required=True,
+        ),
+        _authority_details("K"),
+    ),
+)
+
 SCHEMAS: dict[RequestType, RequestSchema] = {
-    schema.request_type: schema for schema in (MLA, WITNESS_EXAMINATION, EXTRADITION)
+    schema.request_type: schema for schema in (MLA, WITNESS_EXAMINATION, EXTRADITION, REPLY)
 }

@@ -31,6 +31,7 @@ class RequestRow:
     progress_total: int
     deadline: date | None
     received_audit_index: int | None
+    in_reply_to: str | None
     received_at: datetime
     updated_at: datetime
 
@@ -112,3 +113,8 @@ def _row(row: sa.RowMapping) -> RequestRow:
         if values[key] is not None and values[key].tzinfo is None:
             values[key] = values[key].replace(tzinfo=UTC)
     return RequestRow(**values)
+
+
+def replies_to(conn: Connection, request_id: str) -> list[RequestRow]:
+    query = sa.select(*_COLUMNS).where(requests.c.in_reply_to == request_id)
+    return [_row(row) for row in conn.execute(query.order_by(requests.c.received_at)).mappings()]

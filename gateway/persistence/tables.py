@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from gateway.persistence import audit_tables as _audit_tables  # noqa: F401  (registers)
 from gateway.persistence import translation_tables as _translation_tables  # noqa: F401
+from gateway.persistence import ui_tables as _ui_tables  # noqa: F401
 from gateway.persistence.metadata import metadata
 
 _now = sa.func.current_timestamp()
@@ -87,6 +88,7 @@ requests = sa.Table(
     sa.Column("progress_total", sa.Integer, nullable=False, default=0),
     sa.Column("signer_fingerprint", sa.String(64)),
     sa.Column("received_audit_index", sa.BigInteger),
+    sa.Column("in_reply_to", sa.String(36), index=True),
     sa.Column("deadline", sa.Date),
     _ts("received_at", default=True),
     _ts("updated_at", default=True),

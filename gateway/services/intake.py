@@ -22,6 +22,7 @@ from gateway.config import Settings
 from gateway.crypto import CryptoError, RecipientKey, TrustConfig, open_submission
 from gateway.domain.errors import DomainError, NotFound
 from gateway.domain.forms import RequestForm, validate_form
+from gateway.domain.request_types import RequestType
 from gateway.domain.states import Event, State
 from gateway.domain.submission import Submission, parse_submission
 from gateway.persistence import authorities_store, outbox_store, requests_store
@@ -135,7 +136,9 @@ def _check(
         raise IntakeRefused(
             "authority-disabled", "an authority of this request is disabled", status=422
         )
-    if form.request_type.value not in executing.request_types:
+    if form.request_type is RequestType.REPLY:
+        _check_reply(conn, form)
+    elif form.request_type.value not in executing.request_types:
         raise IntakeRefused(
             "request-type-not-accepted",
             f"{executing.id} does not take {form.request_type.value} requests",
@@ -148,6 +151,24 @@ def _check(
             status=403,
         )
     return form
+
+
+def _check_reply(conn: Connection, form: RequestForm) -> None:
+    """A reply must answer a request its sender received from its addressee."""
+    original_id = reply_target(form)
+    try:
+        original = requests_store.get(conn, original_id)
+    except NotFound:
+        original = None
+    if original is None or (original.executing_authority_id, original.issuing_authority_id) != (
+        form.issuing_authority,
+        form.executing_authority,
+    ):
+        raise IntakeRefused("unknown-request", "the request this replies to is unknown", status=422)
+
+
+def reply_target(form: RequestForm) -> str:
+    return str(form.data["sections"]["R"]["in_reply_to"])
 
 
 def _store(
@@ -182,6 +203,7 @@ def _store(
         progress_total=0,
         signer_fingerprint=authorities_store.fingerprint(signer),
         deadline=datetime.fromisoformat(deadline).date() if deadline else None,
+        in_reply_to=reply_target(form) if form.request_type is RequestType.REPLY else None,
     )
     request = requests_store.get(conn, request_id)
     index = record(

@@ -67,7 +67,17 @@ def run_translation(
     with transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
         if request.state is State.VERIFIED:
-            advance(conn, request, Event.START_TRANSLATION, actor="worker:translate")
+            languages = authorities_store.get(conn, request.executing_authority_id).languages
+            target = choose_target_language(translator, request.source_language, languages)
+            advance(
+                conn,
+                request,
+                Event.START_TRANSLATION,
+                actor="worker:translate",
+                detail={"target": target},
+                target_language=target,
+            )
+            request = requests_store.get(conn, request_id)
         elif request.state is not State.TRANSLATING:
             return request.state
         form = validate_form(json.loads(_read(conn, blobs, request_id, "form")))
@@ -137,6 +147,17 @@ def run_translation(
         )
         outbox_store.enqueue(conn, "rogatory.render", {"request_id": request_id})
         return state
+
+
+def choose_target_language(translator: Translator, source: str, languages: list[str]) -> str:
+    """The recipient's first working language the engine can reach (directly or via English)."""
+    pairs = translator.pairs()
+    for language in languages:
+        if language == source or (source, language) in pairs:
+            return language
+        if (source, "en") in pairs and ("en", language) in pairs:
+            return language
+    return languages[0]
 
 
 def run_render(engine: Engine, blobs: BlobStore, request_id: str, *, render: RenderFn) -> State:
