@@ -4,6 +4,7 @@ client new-key       generate an API client key pair (private JWK 0600, public J
 client register-key  (gateway admin) register a client's public JWK for an authority
 client seal          sign a request with the magistrate's key and encrypt it to the gateway
 client submit        POST a sealed submission
+client upload        stream a large attachment (sealed with --attach-large) to the gateway
 client pull          token, inbox, lease, retrieve, decrypt, verify, unzip, acknowledge
 """
 
@@ -13,11 +14,12 @@ import hashlib
 import io
 import json
 import mimetypes
+import subprocess
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import click
 import httpx
@@ -97,6 +99,12 @@ def register_key(ctx: Context, authority_id: str, client_id: str, jwk_file: Path
 @click.option("--gateway-id", default="rogatory-gateway", show_default=True)
 @click.option("--message-id", default=None, help="Default: a fresh random id.")
 @click.option("--attach", type=click.Path(exists=True, path_type=Path), multiple=True)
+@click.option(
+    "--attach-large",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Listed by size + SHA-256 only; send it afterwards with 'client upload'.",
+)
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True)
 def seal(
     request_file: Path,
@@ -106,6 +114,7 @@ def seal(
     gateway_id: str,
     message_id: str | None,
     attach: tuple[Path, ...],
+    attach_large: tuple[Path, ...],
     out: Path,
 ) -> None:
     """Sign REQUEST_FILE (+ inline attachments) and encrypt it to the gateway."""
@@ -117,6 +126,7 @@ def seal(
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         digest = hashlib.sha256(data).hexdigest()
         attachments.append(AttachmentRef(path.name, media_type, len(data), digest, data))
+    attachments.extend(_large_attachment_ref(path) for path in attach_large)
     content = build_submission(
         gateway=gateway_id,
         message_id=message_id or f"msg-{uuid.uuid4().hex}",
@@ -142,6 +152,47 @@ def submit(sealed: Path, url: str) -> None:
     )
     click.echo(json.dumps(response.json(), indent=2))
     if response.status_code != 202:
+        raise click.ClickException(f"refused ({response.status_code})")
+
+
+def _large_attachment_ref(path: Path) -> AttachmentRef:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(1024 * 1024):
+            digest.update(block)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return AttachmentRef(path.name, media_type, path.stat().st_size, digest.hexdigest())
+
+
+@client.command("upload")
+@click.argument("attachment", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--message-id", required=True, help="The sealed submission's message id.")
+@click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--url", required=True, help="Gateway base URL, e.g. https://gateway.example")
+def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str) -> None:
+    """Encrypt ATTACHMENT (sealed with --attach-large) as it streams to the gateway.
+
+    ``openssl cms -encrypt -stream`` (AES-256-GCM, RSA-OAEP) writes into the HTTP body;
+    neither side holds the file in memory.
+    """
+    command = [
+        "openssl", "cms", "-encrypt", "-stream", "-binary", "-aes-256-gcm",
+        "-recip", str(gateway_cert),
+        "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256",
+        "-in", str(attachment), "-outform", "DER",
+    ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE) as encrypting:  # noqa: S603
+        stdout: IO[bytes] = encrypting.stdout  # type: ignore[assignment]
+        response = httpx.put(
+            f"{url.rstrip('/')}/api/v1/submissions/{message_id}/attachments/{attachment.name}",
+            content=iter(lambda: stdout.read(1024 * 1024), b""),
+            headers={"Content-Type": "application/pkcs7-mime"},
+            timeout=httpx.Timeout(60, read=3600),
+        )
+    if encrypting.returncode != 0:
+        raise click.ClickException(f"openssl could not encrypt {attachment.name}")
+    click.echo(json.dumps(response.json(), indent=2))
+    if response.status_code not in (200, 201):
         raise click.ClickException(f"refused ({response.status_code})")
 
 

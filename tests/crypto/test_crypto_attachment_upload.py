@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from upload_support import (
     MIB,
     audit_events,
     manifest_entry,
+    mla_form,
     object_files,
     openssl_stream_envelope,
     row_counts,
@@ -264,3 +266,39 @@ class _HashingSink:
     def write(self, data: bytes) -> int:
         self.digest.update(data)
         return len(data)
+
+
+def _client(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "client", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_client_seals_with_attach_large_and_streams_the_upload(live_gateway, tmp_path):
+    gw = live_gateway
+    pki = gw.settings.keys_dir / "dev-pki"
+    request_file, large = tmp_path / "request.json", tmp_path / "bank statements.pdf"
+    request_file.write_text(json.dumps(mla_form()))
+    large.write_bytes(os.urandom(3 * MIB + 17))
+    sealed = tmp_path / "request.p7m"
+    sealing = _client(
+        "seal", request_file, "--key", pki / "magistrate-rsa.key",
+        "--cert", pki / "magistrate-rsa.pem", "--gateway-cert", pki / "gateway-intake.pem",
+        "--message-id", "msg-large-attachment-1", "--attach-large", large, "-o", sealed,
+    )  # fmt: skip
+    assert sealing.returncode == 0, sealing.stderr
+    request_id = str(_submit(gw.url, sealed.read_bytes())["request_id"])
+    assert not _translate_queued(gw.settings, request_id)
+    uploading = _client(
+        "upload", large, "--message-id", "msg-large-attachment-1",
+        "--gateway-cert", pki / "gateway-intake.pem", "--url", gw.url,
+    )  # fmt: skip
+    assert uploading.returncode == 0, uploading.stderr
+    answer = json.loads(uploading.stdout)
+    assert answer["sha256"] == hashlib.sha256(large.read_bytes()).hexdigest()
+    assert (answer["outcome"], answer["missing"]) == ("accepted", [])
+    assert _translate_queued(gw.settings, request_id)
