@@ -90,7 +90,7 @@ def flush() -> int:
 def sweep() -> int:
     rt = runtime()
     sealer = Sealer(rt.keys.seal_key, rt.keys.seal_cert, rt.settings.gateway_id)
-    changed = sweeper.sweep(rt.engine)
+    changed = sweeper.sweep(rt.engine, rt.blobs)
     changed += exchange.sweep_leases(rt.engine)
     changed += exchange.sweep_deadlines(rt.engine, sealer)
     _after(rt)

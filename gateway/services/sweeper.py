@@ -1,4 +1,4 @@
-"""Periodic housekeeping: retry failed steps with backoff, return expired leases."""
+"""Periodic housekeeping: retry failed steps with backoff, restart steps whose task was lost."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from sqlalchemy.engine import Engine
 from gateway.domain.errors import Conflict
 from gateway.domain.states import RETRY_FOR_STEP, State
 from gateway.persistence import outbox_store, requests_store
+from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
-from gateway.persistence.tables import requests
+from gateway.persistence.tables import outbox, requests
+from gateway.services.attachments import missing_attachments, signed_manifest
 from gateway.services.lifecycle import advance
 
 MAX_ATTEMPTS = 5
@@ -20,15 +22,33 @@ NEXT_TASK = {
     "render": "rogatory.render",
     "package": "rogatory.package",
 }
+# The task that moves a request on from each transient state.
+TASK_FOR_STATE = {
+    State.VERIFIED: "rogatory.translate",
+    State.TRANSLATING: "rogatory.translate",
+    State.TRANSLATED: "rogatory.render",
+    State.RENDERED: "rogatory.package",
+}
+DEFAULT_STALE_AFTER = timedelta(minutes=15)
 
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 15 * 2 ** max(0, attempts - 1)))
 
 
-def sweep(engine: Engine, *, now: datetime | None = None) -> int:
-    """Retry failed steps whose backoff has passed; returns how many were retried."""
+def sweep(
+    engine: Engine,
+    blobs: BlobStore,
+    *,
+    now: datetime | None = None,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+) -> int:
+    """Retry failed steps and restart stalled ones; returns how many were queued again."""
     now = now or datetime.now(UTC)
+    return _retry_failed(engine, now) + _restart_stalled(engine, blobs, now, stale_after)
+
+
+def _retry_failed(engine: Engine, now: datetime) -> int:
     with transaction(engine) as conn:
         candidates = (
             conn.execute(
@@ -61,3 +81,50 @@ def sweep(engine: Engine, *, now: datetime | None = None) -> int:
             outbox_store.enqueue(conn, NEXT_TASK[step], {"request_id": request_id})
             retried += 1
     return retried
+
+
+def _restart_stalled(
+    engine: Engine, blobs: BlobStore, now: datetime, stale_after: timedelta
+) -> int:
+    """A task lost by the broker (or dropped after an unexpected error) is sent again.
+
+    Steps are idempotent, so a duplicate of a task that is merely slow changes nothing.
+    """
+    states = [state.value for state in TASK_FOR_STATE]
+    with transaction(engine) as conn:
+        stalled = (
+            conn.execute(
+                sa.select(requests.c.id).where(
+                    requests.c.state.in_(states), requests.c.updated_at < now - stale_after
+                )
+            )
+            .scalars()
+            .all()
+        )
+    restarted = 0
+    for request_id in stalled:
+        with transaction(engine) as conn:
+            request = requests_store.get(conn, request_id)
+            task = TASK_FOR_STATE.get(request.state)
+            if task is None or request.updated_at >= now - stale_after:
+                continue
+            if request.state is State.VERIFIED and missing_attachments(
+                conn, blobs, request_id, signed_manifest(conn, blobs, request_id)
+            ):
+                continue  # waiting for the sender's large attachments, not stalled
+            if _pending(conn, request_id):
+                continue
+            # touch the row so the next sweep waits a full period again
+            requests_store.compare_and_set(conn, request_id, request.state, request.state)
+            outbox_store.enqueue(conn, task, {"request_id": request_id})
+            restarted += 1
+    return restarted
+
+
+def _pending(conn: sa.Connection, request_id: str) -> bool:
+    row = conn.execute(
+        sa.select(outbox.c.id)
+        .where(outbox.c.sent_at.is_(None), outbox.c.payload["request_id"].as_string() == request_id)
+        .limit(1)
+    ).first()
+    return row is not None

@@ -32,11 +32,16 @@ def sealed_submission(
     magistrate: str = "magistrate-rsa",
     attachments: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
     message_id: str | None = None,
+    large_attachments: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
 ) -> bytes:
+    """A sealed submission; `large_attachments` are announced only, to be uploaded later."""
     pki = settings.keys_dir / "dev-pki"
     refs = [
         AttachmentRef(name, media, len(data), hashlib.sha256(data).hexdigest(), data)
         for name, media, data in attachments
+    ] + [
+        AttachmentRef(name, media, len(data), hashlib.sha256(data).hexdigest(), None)
+        for name, media, data in large_attachments
     ]
     content = build_submission(
         gateway=settings.gateway_id,
