@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.web.openapi_audit import audit_log_paths, audit_log_schemas
+
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 ID_PARAM = {
     "name": "request_id",
@@ -196,6 +198,7 @@ def openapi_document() -> dict[str, Any]:
                     [ID_PARAM],
                 )
             },
+            **audit_log_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -215,7 +218,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **audit_log_schemas()},
         },
         "x-planned-replies": {
             "description": (

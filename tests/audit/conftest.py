@@ -1,16 +1,19 @@
-"""Fixtures: one engine per backend (SQLite file, fresh PostgreSQL database), keys, entries."""
+"""Fixtures: one engine per backend (SQLite file, fresh PostgreSQL database), keys, and a
+real HTTP gateway per backend for the log API."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from audit_http_support import LogGateway, serve_gateway
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, create_engine
 
+from gateway.config import Settings
 from gateway.persistence.audit_tables import AUDIT_TABLES
 from gateway.persistence.metadata import metadata
 
@@ -52,3 +55,15 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def log_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_gateway(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Iterator[LogGateway]:
+    """A real gateway over HTTP (its own data dir and database) on each backend."""
+    overrides: dict[str, object] = {}
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("fresh_postgres_url")
+    with serve_gateway(make_settings(**overrides)) as gateway:
+        yield gateway
