@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app.register_blueprint(api_v1)
     app.register_blueprint(api_exchange)
+    __import__("gateway.web.ui", fromlist=["register_ui"]).register_ui(app)
     app.register_blueprint(api_audit)
     app.register_blueprint(api_attachments)
     return app

@@ -1,0 +1,57 @@
+"""Tables of the magistrate web interface: users, server-side sessions, drafts.
+
+No document text lives here: a draft's form JSON is an encrypted blob (stored_objects).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gateway.persistence.metadata import metadata
+
+_now = sa.func.current_timestamp()
+
+ui_users = sa.Table(
+    "ui_users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("authority_id", sa.ForeignKey("authorities.id"), nullable=False, index=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("totp_secret", sa.String(64), nullable=False),
+    # the last accepted TOTP time step: a code is never accepted twice
+    sa.Column("last_totp_step", sa.BigInteger),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+    sa.Column("last_login_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+# Only the SHA-256 of a session id is kept; the id itself lives in the browser's cookie.
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("id_sha256", sa.String(64), primary_key=True),
+    sa.Column("username", sa.ForeignKey("ui_users.username"), index=True),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("language", sa.String(8)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.CheckConstraint("stage in ('anonymous', 'password', 'full')", name="stage"),
+)
+
+ui_drafts = sa.Table(
+    "ui_drafts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("username", sa.ForeignKey("ui_users.username"), nullable=False, index=True),
+    sa.Column("authority_id", sa.ForeignKey("authorities.id"), nullable=False),
+    sa.Column("request_type", sa.String(32), nullable=False),
+    sa.Column("form_object_id", sa.ForeignKey("stored_objects.id"), nullable=False),
+    sa.Column("form_sha256", sa.String(64), nullable=False),
+    sa.Column("attachments", sa.JSON, nullable=False),
+    sa.Column("request_id", sa.String(36)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)

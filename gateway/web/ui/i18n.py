@@ -1,0 +1,120 @@
+"""Languages of the interface (Flask-Babel) and the words it shows for domain codes.
+
+Interface text is in the gettext catalogues under gateway/web/translations; the labels of
+form fields, sections and codes come from the hand-kept label catalogues of the domain.
+"""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_babel import get_locale, lazy_gettext
+
+from gateway.domain.labels import LabelCatalogue, catalogue_for
+
+DEFAULT_LOCALE = "en"
+LOCALES: dict[str, str] = {"en": "English", "nl": "Nederlands"}
+
+
+def select_locale() -> str:
+    session = g.get("ui_session")
+    if session is not None and session.language in LOCALES:
+        return str(session.language)
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        return str(chosen)
+    return request.accept_languages.best_match(list(LOCALES), default=DEFAULT_LOCALE)
+
+
+def locale_code() -> str:
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+def labels() -> LabelCatalogue:
+    return catalogue_for(locale_code())
+
+
+STATE_NAMES = {
+    "received": lazy_gettext("Received"),
+    "verified": lazy_gettext("Verified"),
+    "translating": lazy_gettext("Translating"),
+    "translated": lazy_gettext("Translated"),
+    "rendered": lazy_gettext("Documents prepared"),
+    "available": lazy_gettext("Available to the counterpart"),
+    "retrieved": lazy_gettext("Retrieved by the counterpart"),
+    "acknowledged": lazy_gettext("Acknowledged by the counterpart"),
+    "rejected": lazy_gettext("Rejected"),
+    "failed": lazy_gettext("Processing problem"),
+    "withdrawn": lazy_gettext("Withdrawn"),
+}
+
+EVENT_NAMES = {
+    "received": lazy_gettext("Received by the gateway"),
+    "verified": lazy_gettext("Signature and sender verified"),
+    "rejected": lazy_gettext("Rejected"),
+    "translation_started": lazy_gettext("Machine translation started"),
+    "translated": lazy_gettext("Machine translation finished"),
+    "rendered": lazy_gettext("Bilingual PDF prepared"),
+    "made_available": lazy_gettext("Made available to the counterpart"),
+    "leased": lazy_gettext("Counterpart started retrieving"),
+    "lease_expired": lazy_gettext("Counterpart retrieval timed out"),
+    "retrieved": lazy_gettext("Retrieved by the counterpart"),
+    "acknowledged": lazy_gettext("Receipt acknowledged by the counterpart"),
+    "evidence_issued": lazy_gettext("Signed receipt issued"),
+    "step_failed": lazy_gettext("A processing step failed"),
+    "step_retried": lazy_gettext("A processing step was retried"),
+    "withdrawn": lazy_gettext("Withdrawn"),
+    "delivered": lazy_gettext("Delivered to the counterpart"),
+}
+
+EVIDENCE_NAMES = {
+    "SubmissionAcceptance": lazy_gettext("Submission accepted"),
+    "SubmissionRejection": lazy_gettext("Submission rejected"),
+    "RelayREMMDAcceptance": lazy_gettext("Relay accepted"),
+    "RelayREMMDFailure": lazy_gettext("Relay failed"),
+    "Delivery": lazy_gettext("Delivered"),
+    "NonDelivery": lazy_gettext("Not delivered"),
+    "Retrieval": lazy_gettext("Retrieved by the counterpart"),
+    "NonRetrieval": lazy_gettext("Not retrieved in time"),
+    "CounterpartAcknowledgement": lazy_gettext("Acknowledged by the counterpart"),
+}
+
+PROBLEM_TEXT = {
+    "required": lazy_gettext("This is required."),
+    "not-in-list": lazy_gettext("Choose one of the options."),
+    "bad-date": lazy_gettext("Enter a date."),
+    "bad-datetime": lazy_gettext("Enter a date and time."),
+    "bad-country": lazy_gettext("Choose a country."),
+    "too-long": lazy_gettext("This text is too long."),
+    "wrong-type": lazy_gettext("This value is not valid here."),
+    "control-character": lazy_gettext("Remove the control characters from this text."),
+    "not-a-list": lazy_gettext("Add at least one entry."),
+    "same-authority": lazy_gettext("The executing authority must be another authority."),
+    "request-type-not-accepted": lazy_gettext(
+        "This authority does not take this type of request. Choose another authority."
+    ),
+    "deadline-past": lazy_gettext("The deadline lies in the past."),
+}
+
+# What the summary says about a few fields whose absence a lawyer should not overlook.
+SPECIFIC_PROMPTS = {
+    "legal_qualification": lazy_gettext(
+        "The legal qualification of the offence is missing: the executing authority "
+        "needs it to check double criminality."
+    ),
+}
+
+
+def problem_text(code: str) -> str:
+    return str(PROBLEM_TEXT.get(code, lazy_gettext("This value is not valid here.")))
+
+
+def state_name(state: str) -> str:
+    return str(STATE_NAMES.get(state, state))
+
+
+def event_name(event: str) -> str:
+    return str(EVENT_NAMES.get(event, event.replace("_", " ")))
+
+
+def evidence_name(kind: str) -> str:
+    return str(EVIDENCE_NAMES.get(kind, kind))

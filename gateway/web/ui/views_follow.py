@@ -1,0 +1,191 @@
+"""Follow requests: the authority's list, a request's page, progress JSON, downloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+
+from gateway.domain.states import State, is_terminal
+from gateway.persistence import authorities_store
+from gateway.persistence.db import transaction
+from gateway.persistence.requests_store import RequestRow
+from gateway.services import ui_requests
+from gateway.web.ui import i18n, security, ui
+
+# States in which a worker is still busy with the request: the page keeps polling.
+WORKING = frozenset({State.RECEIVED, State.VERIFIED, State.TRANSLATING, State.TRANSLATED})
+STEPS = (
+    State.RECEIVED,
+    State.TRANSLATING,
+    State.RENDERED,
+    State.AVAILABLE,
+    State.RETRIEVED,
+    State.ACKNOWLEDGED,
+)
+_STEP_RANK = {
+    State.RECEIVED: 0,
+    State.VERIFIED: 0,
+    State.TRANSLATING: 1,
+    State.TRANSLATED: 1,
+    State.RENDERED: 2,
+    State.AVAILABLE: 3,
+    State.RETRIEVED: 4,
+    State.ACKNOWLEDGED: 5,
+}
+
+
+def _runtime() -> Any:
+    return current_app.extensions["rogatory"]
+
+
+def _authority_names() -> dict[str, str]:
+    with transaction(security.engine()) as conn:
+        return {a.id: a.name for a in authorities_store.list_all(conn)}
+
+
+@ui.get("/requests")
+@security.signed_in
+def requests_list() -> ResponseReturnValue:
+    summaries = ui_requests.list_requests(security.engine(), g.authority_id)
+    today = datetime.now(UTC).date()
+    return render_template(
+        "ui/requests.html",
+        summaries=summaries,
+        names=_authority_names(),
+        today=today,
+        type_title=_type_title,
+    )
+
+
+def _type_title(request_type: str) -> str:
+    return i18n.labels().form(request_type, "title")
+
+
+@ui.get("/requests/<request_id>")
+@security.signed_in
+def request_page(request_id: str) -> ResponseReturnValue:
+    engine, blobs = security.engine(), _runtime().blobs
+    row = ui_requests.get_request(engine, g.authority_id, request_id)
+    documents = ui_requests.documents(engine, blobs, g.authority_id, request_id)
+    translation = ui_requests.read_json_document(
+        engine, blobs, g.authority_id, request_id, "translation"
+    )
+    form = ui_requests.read_json_document(engine, blobs, g.authority_id, request_id, "form")
+    replies = []
+    for reply in ui_requests.replies(engine, g.authority_id, request_id):
+        replies.append(
+            {
+                "request": reply,
+                "documents": ui_requests.documents(engine, blobs, g.authority_id, reply.id),
+                "translation": ui_requests.read_json_document(
+                    engine, blobs, g.authority_id, reply.id, "translation"
+                ),
+            }
+        )
+    return render_template(
+        "ui/request.html",
+        request_row=row,
+        form=form or {},
+        names=_authority_names(),
+        timeline=ui_requests.timeline(engine, g.authority_id, request_id),
+        receipts=ui_requests.receipts(engine, g.authority_id, request_id),
+        documents=documents,
+        translation_fields=_translated_fields(translation),
+        replies=replies,
+        progress=_progress(row),
+        steps=_steps(row),
+        type_title=_type_title(row.request_type),
+        submitted=request.args.get("submitted") == "1",
+        differs=request.args.get("differs") == "1",
+        field_label=_field_label,
+    )
+
+
+def _field_label(path: str) -> str:
+    key = path.rsplit(".", 1)[-1]
+    try:
+        return i18n.labels().field_label(key)
+    except Exception:  # a path of an attachment segment or an unknown field
+        return key.replace("_", " ")
+
+
+def _translated_fields(translation: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not translation:
+        return []
+    return [
+        {
+            "path": item.get("path", ""),
+            "source": item.get("source", ""),
+            "target": item.get("target") or "",
+            "status": item.get("status", ""),
+        }
+        for item in translation.get("fields", [])
+        if isinstance(item, dict)
+    ]
+
+
+def _progress(row: RequestRow) -> dict[str, Any]:
+    working = row.state in WORKING
+    percent = None
+    if row.progress_total > 0:
+        percent = min(100, round(100 * row.progress_done / row.progress_total))
+    return {
+        "state": row.state.value,
+        "state_name": i18n.state_name(row.state.value),
+        "working": working,
+        "done": row.progress_done,
+        "total": row.progress_total,
+        "percent": percent,
+        "terminal": is_terminal(row.state),
+    }
+
+
+def _steps(row: RequestRow) -> list[dict[str, Any]]:
+    rank = _STEP_RANK.get(row.state, -1)
+    return [
+        {
+            "name": i18n.state_name(step.value),
+            "status": "done" if index < rank else ("current" if index == rank else "todo"),
+        }
+        for index, step in enumerate(STEPS)
+    ]
+
+
+@ui.get("/requests/<request_id>/status.json")
+@security.signed_in
+def request_status(request_id: str) -> ResponseReturnValue:
+    row = ui_requests.get_request(security.engine(), g.authority_id, request_id)
+    body = _progress(row)
+    body["steps"] = _steps(row)
+    return jsonify(body)
+
+
+@ui.get("/requests/<request_id>/receipts/<int:evidence_id>")
+@security.signed_in
+def receipt_download(request_id: str, evidence_id: int) -> ResponseReturnValue:
+    row = ui_requests.receipt(security.engine(), g.authority_id, request_id, evidence_id)
+    response = Response(row.body, mimetype="application/pkcs7-mime")
+    name = f"receipt-{row.kind}-{request_id[:8]}.p7s"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@ui.get("/requests/<request_id>/documents/<object_id>")
+@security.signed_in
+def document_download(request_id: str, object_id: str) -> ResponseReturnValue:
+    stored, data = ui_requests.read_document(
+        security.engine(), _runtime().blobs, g.authority_id, request_id, object_id
+    )
+    # never rendered inline: an uploaded attachment must not run in the gateway's origin
+    response = Response(data, mimetype="application/octet-stream")
+    if stored.media_type == "application/pdf":
+        response.mimetype = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{_safe(stored.name)}"'
+    return response
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:120] or "file"
