@@ -31,15 +31,22 @@ class ProgressReporter:
 
     def __call__(self, done: int, total: int) -> None:
         with transaction(self.engine) as conn:
-            request = requests_store.get(conn, self.request_id)
-            if request.state is not State.TRANSLATING:
-                return  # withdrawn or finished elsewhere: leave the row alone
-            requests_store.set_progress(conn, self.request_id, done, total)
+            # Guarded by state (a withdrawn request is left alone); touching updated_at
+            # tells the sweeper this long translation is alive, not stalled.
+            if not requests_store.compare_and_set(
+                conn,
+                self.request_id,
+                State.TRANSLATING,
+                State.TRANSLATING,
+                progress_done=done,
+                progress_total=total,
+            ):
+                return
             mark = self._mark(done, total)
             if mark > self.audited_percent:
                 record(
                     conn,
-                    request,
+                    requests_store.get(conn, self.request_id),
                     "translation_progress",
                     actor=self.actor,
                     detail={"done": done, "total": total, "percent": mark},
