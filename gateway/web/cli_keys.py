@@ -1,7 +1,8 @@
-"""``keys`` CLI group: development PKI and certificate expiry checks."""
+"""``keys`` CLI group: development PKI, certificate expiry checks, KEK rotation."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives import hashes
 
 from gateway.crypto import expiring_certificates
 from gateway.crypto.devpki import make_dev_pki
+from gateway.web.cli import Context, pass_context
 
 
 @click.group("keys")
@@ -50,3 +52,61 @@ def check(directory: Path, days: int) -> None:
         state = "EXPIRED" if remaining < 0 else f"expires in {remaining} days"
         click.echo(f"{file_of[id(cert)]}: {cert.subject.rfc4514_string()}: {state}")
     raise SystemExit(1)
+
+
+@keys.command("rotate-kek")
+@click.option(
+    "--new-kek",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Base64 32-byte key file, mode 0600.",
+)
+@pass_context
+def rotate_kek_command(ctx: Context, new_kek: Path) -> None:
+    """Re-wrap every data key under a new KEK, then make it <keys_dir>/kek.b64.
+
+    The old file is kept as kek.b64.retired-<date> (0600). Restart serve and workers.
+    """
+    from gateway.crypto.at_rest import FileKek
+    from gateway.crypto.keyfiles import write_private_file
+    from gateway.persistence.blobs import BlobStore
+    from gateway.persistence.db import make_engine
+    from gateway.runtime.container import KEK_FILE, load_kek
+    from gateway.services.key_rotation import rotate_kek
+
+    settings = ctx.settings
+    if os.environ.get("ROGATORY_KEK"):
+        raise click.ClickException("the KEK comes from ROGATORY_KEK: rotate it where that is set")
+    try:
+        replacement = FileKek.from_file(new_kek)
+    except (ValueError, PermissionError) as exc:
+        raise click.ClickException(f"--new-kek: {exc}") from None
+    current = settings.keys_dir / KEK_FILE
+    staged = current.with_name(KEK_FILE + ".next")  # survives a crash between the steps
+    write_private_file(staged, new_kek.read_bytes())
+    engine = make_engine(settings.database_url)
+    try:
+        count = rotate_kek(
+            engine, BlobStore(settings.data_dir, load_kek(settings)), replacement, actor="admin:cli"
+        )
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    finally:
+        engine.dispose()
+    retired = _retired_name(current)
+    current.rename(retired)
+    staged.replace(current)
+    click.echo(
+        f"{count} data keys re-wrapped under {replacement.key_id}; old KEK kept as {retired.name}"
+    )
+
+
+def _retired_name(current: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    candidate = current.with_name(f"{current.name}.retired-{stamp}")
+    serial = 1
+    while candidate.exists():
+        serial += 1
+        candidate = current.with_name(f"{current.name}.retired-{stamp}.{serial}")
+    return candidate

@@ -1,0 +1,42 @@
+"""Key-encryption-key rotation: every data key re-wrapped in one transaction, audited."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+
+from gateway.crypto.at_rest import Kek
+from gateway.domain.errors import DomainError
+from gateway.persistence.blobs import BlobStore
+from gateway.persistence.db import transaction
+from gateway.services.lifecycle import record
+
+log = logging.getLogger(__name__)
+
+
+class RotationRefused(DomainError):
+    code = "rotation-refused"
+    status = 409
+
+
+def rotate_kek(engine: Engine, blobs: BlobStore, new_kek: Kek, *, actor: str) -> int:
+    """Re-wrap every data key from ``blobs.kek`` to ``new_kek``; all or nothing.
+
+    Object files are untouched (their data keys do not change). Returns how many keys
+    were re-wrapped. Processes still holding the old KEK must be restarted afterwards.
+    """
+    old_kek = blobs.kek
+    if old_kek.key_id == new_kek.key_id:
+        raise RotationRefused("the new KEK is the current one")
+    with transaction(engine) as conn:
+        count = blobs.rewrap(conn, new_kek)
+        record(
+            conn,
+            None,
+            "key_rotation",
+            actor=actor,
+            detail={"key": "kek", "from": old_kek.key_id, "to": new_kek.key_id, "objects": count},
+        )
+    log.info("kek rotated", extra={"objects": count, "kek_id": new_kek.key_id})
+    return count
