@@ -165,3 +165,30 @@ def test_rogatory_cli_runs_models_group_with_its_data_dir(
         check=False,
     )
     assert "translate-en_es-1_0" in listed.stdout.decode()
+
+
+def test_build_test_model_writes_an_installable_random_weight_package(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    run = [sys.executable, "-c", "from gateway.web.cli import main; main()"]
+    data_dir = str(tmp_path / "var")
+    out = tmp_path / "en_es.argosmodel"
+    pair = ["--from", "en", "--to", "es"]
+    built = subprocess.run(
+        [*run, "--data-dir", data_dir, "models", "build-test-model", str(out), *pair],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-1500:]
+    assert "RANDOM WEIGHTS" in built.stdout
+    package = install_package(tmp_path / "var", out)
+    assert (package.from_code, package.to_code) == ("en", "es")
+    with zipfile.ZipFile(out) as zf:
+        assert "random weights" in zf.read(f"{package.name}/README.md").decode().lower()
