@@ -62,17 +62,27 @@ class StagedObject:
     def size(self) -> int:
         return self._encryptor.plaintext_size
 
-    def commit(self, conn: Connection, *, sha256: str) -> StoredObject:
-        """Seal the last chunk, fsync, move into place and record it in ``conn``'s transaction.
+    def finish(self) -> None:
+        """Seal the last chunk, fsync and move into place; no database work (idempotent).
 
-        ``sha256`` is the plaintext's hash as computed by whoever fed ``write``.
+        Callers may finish before opening their write transaction, so the disk work never
+        holds the database's write lock.
         """
+        if self._file.closed:
+            return
         self._encryptor.finish()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
         self._final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._staging.replace(self._final)
+
+    def commit(self, conn: Connection, *, sha256: str) -> StoredObject:
+        """Seal the last chunk, fsync, move into place and record it in ``conn``'s transaction.
+
+        ``sha256`` is the plaintext's hash as computed by whoever fed ``write``.
+        """
+        self.finish()
         d = self._description
         stored = StoredObject(
             self.id,
@@ -99,6 +109,20 @@ class StagedObject:
             self._file.close()
         self._staging.unlink(missing_ok=True)
         self._final.unlink(missing_ok=True)
+
+
+@dataclass
+class PreparedObject:
+    """An object already on disk (encrypted, synced), awaiting its rows in a transaction."""
+
+    staged: StagedObject
+    sha256: str
+
+    def commit(self, conn: Connection) -> StoredObject:
+        return self.staged.commit(conn, sha256=self.sha256)
+
+    def discard(self) -> None:
+        self.staged.discard()
 
 
 class BlobStore:
@@ -131,6 +155,19 @@ class BlobStore:
         except BaseException:
             staged.discard()
             raise
+
+    def prepare(
+        self, *, request_id: str | None, kind: str, name: str, media_type: str, data: bytes
+    ) -> PreparedObject:
+        """Encrypt and write `data` now; record it later with `PreparedObject.commit(conn)`."""
+        staged = self.stage(request_id=request_id, kind=kind, name=name, media_type=media_type)
+        try:
+            staged.write(data)
+            staged.finish()
+        except BaseException:
+            staged.discard()
+            raise
+        return PreparedObject(staged, hashlib.sha256(data).hexdigest())
 
     def stage(
         self, *, request_id: str | None, kind: str, name: str, media_type: str

@@ -26,7 +26,7 @@ from gateway.domain.request_types import RequestType
 from gateway.domain.states import Event, State
 from gateway.domain.submission import Submission, parse_submission
 from gateway.persistence import authorities_store, outbox_store, requests_store
-from gateway.persistence.blobs import BlobStore
+from gateway.persistence.blobs import BlobStore, PreparedObject
 from gateway.persistence.db import transaction
 from gateway.services.lifecycle import advance, record
 
@@ -89,25 +89,26 @@ def accept_submission(
     except DomainError as exc:
         _refuse(engine, exc.code, exc.message, envelope_sha256, public=exc.message)
     message_sha256 = hashlib.sha256(verified.signed_data_der).hexdigest()
+    request_id = str(uuid.uuid4())
+    prepared: list[PreparedObject] = []
     try:
+        # encrypt and fsync before the write transaction: the lock is held for rows only
+        prepared = _prepare_objects(blobs, request_id, submission, verified.signed_data_der)
         with transaction(engine) as conn:
             duplicate = _duplicate(conn, submission, message_sha256)
             if duplicate is not None:
+                _discard(prepared)
                 return duplicate
             form = _check(conn, settings, submission, verified.signer)
-            request_id = _store(
-                conn,
-                blobs,
-                submission,
-                form,
-                verified.signed_data_der,
-                message_sha256,
-                verified.signer,
-            )
+            _store(conn, request_id, submission, form, prepared, message_sha256, verified.signer)
     except DomainError as exc:
+        _discard(prepared)
         _refuse(
             engine, exc.code, exc.message, envelope_sha256, public=exc.message, status=exc.status
         )
+    except BaseException:
+        _discard(prepared)
+        raise
     log.info("submission accepted", extra={"request_id": request_id})
     return Accepted(request_id, submission.message_id, message_sha256, duplicate=False)
 
@@ -171,16 +172,48 @@ def reply_target(form: RequestForm) -> str:
     return str(form.data["sections"]["R"]["in_reply_to"])
 
 
+def _prepare_objects(
+    blobs: BlobStore, request_id: str, submission: Submission, signed_data_der: bytes
+) -> list[PreparedObject]:
+    for ref in submission.attachments:
+        if ref.inline is not None and hashlib.sha256(ref.inline).hexdigest() != ref.sha256:
+            raise IntakeRefused("malformed", f"attachment {ref.name} does not match its hash")
+    items = [
+        ("signed-request", "request.p7s", "application/pkcs7-mime", signed_data_der),
+        ("form", "form.json", "application/json", _form_bytes(submission)),
+    ] + [
+        ("attachment", ref.name, ref.media_type, ref.inline)
+        for ref in submission.attachments
+        if ref.inline is not None
+    ]
+    prepared: list[PreparedObject] = []
+    try:
+        for kind, name, media_type, data in items:
+            prepared.append(
+                blobs.prepare(
+                    request_id=request_id, kind=kind, name=name, media_type=media_type, data=data
+                )
+            )
+    except BaseException:
+        _discard(prepared)
+        raise
+    return prepared
+
+
+def _discard(prepared: list[PreparedObject]) -> None:
+    for item in prepared:
+        item.discard()
+
+
 def _store(
     conn: Connection,
-    blobs: BlobStore,
+    request_id: str,
     submission: Submission,
     form: RequestForm,
-    signed_data_der: bytes,
+    prepared: list[PreparedObject],
     message_sha256: str,
     signer: x509.Certificate,
-) -> str:
-    request_id = str(uuid.uuid4())
+) -> None:
     executing = authorities_store.get(conn, form.executing_authority)
     deadline = (
         form.data["sections"].get("B", {}).get("deadline")
@@ -215,41 +248,17 @@ def _store(
     )
     requests_store.set_received_audit_index(conn, request_id, index)
     request = requests_store.get(conn, request_id)
-    blobs.put(
-        conn,
-        request_id=request_id,
-        kind="signed-request",
-        name="request.p7s",
-        media_type="application/pkcs7-mime",
-        data=signed_data_der,
-    )
-    form_object = blobs.put(
-        conn,
-        request_id=request_id,
-        kind="form",
-        name="form.json",
-        media_type="application/json",
-        data=_form_bytes(submission),
-    )
-    artefacts = {"form": form_object.sha256}
-    for ref in submission.attachments:
-        if ref.inline is not None:
-            if hashlib.sha256(ref.inline).hexdigest() != ref.sha256:
-                raise IntakeRefused("malformed", f"attachment {ref.name} does not match its hash")
-            blobs.put(
-                conn,
-                request_id=request_id,
-                kind="attachment",
-                name=ref.name,
-                media_type=ref.media_type,
-                data=ref.inline,
-            )
-            artefacts[f"attachment:{ref.name}"] = ref.sha256
+    artefacts: dict[str, str] = {}
+    for item in prepared:
+        stored = item.commit(conn)
+        if stored.kind == "form":
+            artefacts["form"] = stored.sha256
+        elif stored.kind == "attachment":
+            artefacts[f"attachment:{stored.name}"] = stored.sha256
     advance(conn, request, Event.VERIFY, actor="gateway:intake", artefacts=artefacts)
     # Large attachments arrive later (services/attachments.py); the last one queues this.
     if all(ref.inline is not None for ref in submission.attachments):
         outbox_store.enqueue(conn, "rogatory.translate", {"request_id": request_id})
-    return request_id
 
 
 def _form_bytes(submission: Submission) -> bytes:
