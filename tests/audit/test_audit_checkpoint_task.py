@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from process_support import WorkerProcess, wait_for
 
 from gateway.audit import ledger
@@ -14,10 +15,23 @@ from gateway.runtime.keyring import load_keyring
 from gateway.services.lifecycle import record
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def worker_settings(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Settings:
+    """SQLite with the embedded broker, or PostgreSQL with the shared Redis."""
+    if request.param == "sqlite":
+        return make_settings()
+    return make_settings(
+        database_url=request.getfixturevalue("fresh_postgres_url"),
+        broker_url=request.getfixturevalue("redis_broker_url"),
+    )
+
+
 def test_beat_signs_a_checkpoint_of_the_grown_log_in_a_real_worker(
-    make_settings: Callable[..., Settings], start_worker: Callable[..., WorkerProcess]
+    worker_settings: Settings, start_worker: Callable[..., WorkerProcess]
 ) -> None:
-    settings = make_settings()
+    settings = worker_settings
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as conn:
