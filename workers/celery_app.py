@@ -18,5 +18,7 @@ def configure(settings: Settings | None = None) -> Celery:
         "flush-outbox": {"task": "rogatory.flush_outbox", "schedule": 5.0},
         "sweep": {"task": "rogatory.sweep", "schedule": 30.0},
         "checkpoint": {"task": "rogatory.checkpoint", "schedule": CHECKPOINT_INTERVAL_SECONDS},
+        "refresh-crls": {"task": "rogatory.refresh_crls", "schedule": 3600.0},
+        "check-certificates": {"task": "rogatory.check_certificates", "schedule": 86_400.0},
     }
     return app

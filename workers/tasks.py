@@ -10,7 +10,14 @@ import logging
 
 from gateway.config import load_settings
 from gateway.runtime.container import Runtime, build_runtime
-from gateway.services import audit_checkpoints, exchange, packaging, pipeline, sweeper
+from gateway.services import (
+    audit_checkpoints,
+    certificate_maintenance,
+    exchange,
+    packaging,
+    pipeline,
+    sweeper,
+)
 from gateway.services.dispatch import flush_outbox
 from gateway.services.evidences import Sealer
 from gateway.translation.documents import ExtractedDocument
@@ -102,3 +109,16 @@ def checkpoint() -> int:
     rt = runtime()
     origin = audit_checkpoints.log_origin(rt.settings)
     return audit_checkpoints.checkpoint_if_grown(rt.engine, rt.keys.log_key, origin).size
+
+
+@app.task(name="rogatory.refresh_crls", acks_late=True)
+def refresh_crls() -> int:
+    report = certificate_maintenance.refresh_gateway_crls(
+        runtime().keys, runtime().settings.keys_dir
+    )
+    return len(report.replaced)
+
+
+@app.task(name="rogatory.check_certificates", acks_late=True)
+def check_certificates() -> int:
+    return len(certificate_maintenance.check_gateway_certificates(runtime().engine, runtime().keys))

@@ -49,6 +49,21 @@ def sealed_with_manifest(
     return encrypt_envelope(signed, [load_certificate(pki / "gateway-intake.pem")]), message_id
 
 
+def sealed_by(settings: Settings, signer: str) -> bytes:
+    """A manifest-less submission signed by dev-PKI ``signer``, encrypted to the gateway."""
+    pki = settings.keys_dir / "dev-pki"
+    content = build_submission(
+        gateway=settings.gateway_id,
+        message_id=f"msg-{uuid.uuid4().hex}",
+        created=datetime.now(UTC),
+        request=mla_form(),
+        attachments=[],
+    )
+    key = load_private_key(pki / f"{signer}.key")
+    signed = sign(content, key, load_certificate(pki / f"{signer}.pem"))  # type: ignore[arg-type]
+    return encrypt_envelope(signed, [load_certificate(pki / "gateway-intake.pem")])
+
+
 def openssl_stream_envelope(settings: Settings, plain: Path, out: Path) -> Path:
     """``openssl cms -encrypt -stream -binary -aes-256-gcm`` (RSA-OAEP) to the intake key."""
     openssl(
