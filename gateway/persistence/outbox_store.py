@@ -33,5 +33,7 @@ def pending(conn: Connection, *, limit: int = 100) -> list[OutboxMessage]:
     return [OutboxMessage(row.id, row.task, row.payload) for row in rows]
 
 
-def mark_sent(conn: Connection, message_id: int) -> None:
-    conn.execute(outbox.update().where(outbox.c.id == message_id).values(sent_at=datetime.now(UTC)))
+def mark_sent(conn: Connection, message_ids: list[int]) -> None:
+    conn.execute(
+        outbox.update().where(outbox.c.id.in_(message_ids)).values(sent_at=datetime.now(UTC))
+    )

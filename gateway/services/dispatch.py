@@ -29,12 +29,17 @@ def flush_outbox(engine: Engine, sender: TaskSender, *, limit: int = 100) -> int
     """Send every pending outbox message; at-least-once, tasks are idempotent."""
     with transaction(engine) as conn:
         messages = outbox_store.pending(conn, limit=limit)
-    sent = 0
-    for message in messages:
-        sender.send(message.task, message.payload, queue=TASK_QUEUES.get(message.task, "default"))
-        with transaction(engine) as conn:
-            outbox_store.mark_sent(conn, message.id)
-        sent += 1
-    if sent:
-        log.info("outbox flushed", extra={"sent": sent})
-    return sent
+    if not messages:
+        return 0
+    sent: list[int] = []
+    try:
+        for message in messages:
+            queue = TASK_QUEUES.get(message.task, "default")
+            sender.send(message.task, message.payload, queue=queue)
+            sent.append(message.id)
+    finally:
+        if sent:  # one short transaction for the batch, even when a later send failed
+            with transaction(engine) as conn:
+                outbox_store.mark_sent(conn, sent)
+            log.info("outbox flushed", extra={"sent": len(sent)})
+    return len(sent)
