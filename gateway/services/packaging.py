@@ -15,14 +15,15 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from gateway.crypto import seal
 from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
-from gateway.services.lifecycle import advance
+from gateway.persistence.requests_store import RequestRow
+from gateway.services.steps import Artefact, complete_step, fail_step
 
 PACKAGE_FORMAT = "rogatory.package/1"
 _MEMBERS = (
@@ -77,19 +78,14 @@ def run_packaging(
             conn, request.executing_authority_id, "encryption"
         )
     if not recipients:
-        with transaction(engine) as conn:
-            request = requests_store.get(conn, request_id)
-            if request.state is State.RENDERED:
-                return advance(
-                    conn,
-                    request,
-                    Event.FAIL_PACKAGING,
-                    actor="worker:package",
-                    detail={"error": "no-encryption-certificate"},
-                    failed_step="package",
-                    attempts=request.attempts + 1,
-                )
-            return request.state
+        return fail_step(
+            engine,
+            request_id,
+            expected=State.RENDERED,
+            event=Event.FAIL_PACKAGING,
+            step="package",
+            error="no-encryption-certificate",
+        )
     meta = {
         "message_sha256": request.message_sha256,
         "issuing_authority": request.issuing_authority_id,
@@ -98,27 +94,19 @@ def run_packaging(
         "target_language": request.target_language,
     }
     package = seal(build_package_zip(request_id, members, meta), seal_key, seal_cert, recipients)
-    with transaction(engine) as conn:
-        request = requests_store.get(conn, request_id)
-        if request.state is not State.RENDERED:
-            return request.state
-        stored = blobs.put(
-            conn,
-            request_id=request_id,
-            kind="package",
-            name="package.p7m",
-            media_type="application/pkcs7-mime",
-            data=package,
-        )
-        state = advance(
-            conn,
-            request,
-            Event.MAKE_AVAILABLE,
-            actor="worker:package",
-            artefacts={"package": stored.sha256},
-            failed_step=None,
-        )
+
+    def notify_recipient(conn: Connection, request: RequestRow) -> None:
         executing = authorities_store.get(conn, request.executing_authority_id)
         if executing.push_endpoint or executing.webhook_url:
             outbox_store.enqueue(conn, "rogatory.deliver", {"request_id": request_id})
-        return state
+
+    return complete_step(
+        engine,
+        blobs,
+        request_id,
+        expected=State.RENDERED,
+        event=Event.MAKE_AVAILABLE,
+        actor="worker:package",
+        artefact=Artefact("package", "package", "package.p7m", "application/pkcs7-mime", package),
+        also=notify_recipient,
+    )

@@ -25,6 +25,7 @@ from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.services.glossaries import glossary_for_request
 from gateway.services.lifecycle import advance, record
+from gateway.services.steps import Artefact, complete_step, fail_step
 from gateway.services.translation_progress import ProgressReporter
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
@@ -184,47 +185,24 @@ def run_render(engine: Engine, blobs: BlobStore, request_id: str, *, render: Ren
         pdf = render(job)
     except Exception as exc:
         log.exception("render failed", extra={"request_id": request_id})
-        return _fail(engine, request_id, State.TRANSLATED, Event.FAIL_RENDER, "render", exc)
-    with transaction(engine) as conn:
-        request = requests_store.get(conn, request_id)
-        if request.state is not State.TRANSLATED:
-            return request.state
-        stored = blobs.put(
-            conn,
-            request_id=request_id,
-            kind="pdf",
-            name="request.pdf",
-            media_type="application/pdf",
-            data=pdf,
+        return fail_step(
+            engine,
+            request_id,
+            expected=State.TRANSLATED,
+            event=Event.FAIL_RENDER,
+            step="render",
+            error=type(exc).__name__,
         )
-        state = advance(
-            conn,
-            request,
-            Event.RENDER,
-            actor="worker:render",
-            artefacts={"pdf": stored.sha256},
-            failed_step=None,
-        )
-        outbox_store.enqueue(conn, "rogatory.package", {"request_id": request_id})
-        return state
-
-
-def _fail(
-    engine: Engine, request_id: str, expected: State, event: Event, step: str, exc: Exception
-) -> State:
-    with transaction(engine) as conn:
-        request = requests_store.get(conn, request_id)
-        if request.state is not expected:
-            return request.state
-        return advance(
-            conn,
-            request,
-            event,
-            actor=f"worker:{step}",
-            detail={"error": type(exc).__name__},
-            failed_step=step,
-            attempts=request.attempts + 1,
-        )
+    return complete_step(
+        engine,
+        blobs,
+        request_id,
+        expected=State.TRANSLATED,
+        event=Event.RENDER,
+        actor="worker:render",
+        artefact=Artefact("pdf", "pdf", "request.pdf", "application/pdf", pdf),
+        next_task="rogatory.package",
+    )
 
 
 def _read(conn: Any, blobs: BlobStore, request_id: str, kind: str) -> bytes:
