@@ -14,7 +14,12 @@ from typing import Any
 from gateway.domain import catalogues as cat
 from gateway.domain.errors import FieldProblem, InvalidRequest
 from gateway.domain.fields import FieldKind, FieldSpec, SectionSpec
-from gateway.domain.forms import FORM_SCHEMA_ID, completeness_warnings, validate_form
+from gateway.domain.forms import (
+    FORM_SCHEMA_ID,
+    RequestForm,
+    completeness_warnings,
+    validate_form,
+)
 from gateway.domain.labels import LabelCatalogue, code_list_name
 from gateway.domain.request_types import SCHEMAS, RequestSchema, RequestType
 
@@ -152,10 +157,15 @@ def check(
     errors: list[FieldProblem] = []
     warnings: list[FieldProblem] = []
     try:
-        valid = validate_form(form)
-        warnings.extend(completeness_warnings(valid, today=today))
+        checked = validate_form(form)
     except InvalidRequest as exc:
         errors.extend(exc.problems)
+        # the prompts are shown together with the errors, not one round later
+        checked = RequestForm(
+            schema_of(form["request_type"]).request_type, "", "", "", "", "", form
+        )
+    if not any(p.path == "sections.B.deadline" for p in errors):
+        warnings.extend(completeness_warnings(checked, today=today))
     if executing_types is not None and form["request_type"] not in executing_types:
         errors.append(
             FieldProblem(

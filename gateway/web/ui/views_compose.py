@@ -277,7 +277,7 @@ def draft_json(draft_id: str) -> ResponseReturnValue:
 @security.signed_in
 def gateway_certificate() -> ResponseReturnValue:
     """The gateway's public intake certificate: what `client seal --gateway-cert` needs."""
-    cert = _runtime().keys.intake[0].cert
+    cert = _runtime().keys.intake[0].certificate
     response = Response(cert.public_bytes(serialization.Encoding.PEM), mimetype="text/plain")
     response.headers["Content-Disposition"] = 'attachment; filename="gateway-intake.pem"'
     return response

@@ -1,0 +1,275 @@
+"""A magistrate's whole journey in headless Chromium, against a real server and worker.
+
+sign in with TOTP -> compose an MLA request (completeness prompts) -> download its JSON ->
+seal it with the local client (subprocess, dev PKI magistrate key) -> upload -> watch it
+reach "available" -> the counterpart pulls and acknowledges -> the page shows it.
+Screenshots of each page land in docs/screenshots/ui-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from browser_support import ServerProcess, screenshot, start_chromium
+from process_support import REPO, settings_env, wait_for
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
+from ui_support import PASSWORD
+
+from gateway.persistence.db import make_engine
+from gateway.services import accounts
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def gateway(make_settings, start_worker, tmp_path):
+    settings = make_settings(translation_engine="apertium")
+    engine = make_engine(settings.database_url)
+    created = accounts.create_user(
+        engine, "a.devries", "nl-om-rotterdam", PASSWORD, display_name="A. de Vries"
+    )
+    engine.dispose()
+    start_worker(settings)
+    server = ServerProcess(settings, tmp_path / "serve.log")
+    driver, profile = start_chromium()
+    yield settings, server, driver, created.totp_secret
+    driver.quit()
+    profile.cleanup()
+    server.stop()
+
+
+def _cli(settings, *args):
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        cwd=REPO,
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _fill(driver, name, value):
+    element = driver.find_element(By.NAME, name)
+    element.clear()
+    element.send_keys(value)
+
+
+def _pick(driver, name, value):
+    Select(driver.find_element(By.NAME, name)).select_by_value(value)
+
+
+def _click_and_load(driver, css):
+    """Click a submit button or link and wait until the next page has replaced this one."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, css).click()
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
+
+def _badge(driver):
+    return driver.find_element(By.ID, "state-badge").text
+
+
+def test_magistrate_composes_seals_uploads_and_follows_a_request(gateway, tmp_path):
+    settings, server, driver, totp_secret = gateway
+    pki = settings.keys_dir / "dev-pki"
+
+    # --- sign in: password, then a TOTP code ---------------------------------------------
+    driver.get(f"{server.url}/ui/login")
+    assert (
+        driver.find_element(By.CSS_SELECTOR, "a.skip-link").get_attribute("href").endswith("#main")
+    )
+    screenshot(driver, "login")
+    _fill(driver, "username", "a.devries")
+    _fill(driver, "password", PASSWORD)
+    _click_and_load(driver, "main button[type=submit]")
+    assert "/ui/login/code" in driver.current_url, driver.find_element(By.TAG_NAME, "main").text
+    screenshot(driver, "login-code")
+    _fill(driver, "code", accounts.current_totp(totp_secret))
+    _click_and_load(driver, "main button[type=submit]")
+    assert driver.current_url.endswith("/ui/requests"), driver.find_element(
+        By.TAG_NAME, "main"
+    ).text
+    cookie = next(c for c in driver.get_cookies() if c["name"] == "__Host-rogatory-ui")
+    assert cookie["httpOnly"]
+    assert cookie["secure"]
+    assert cookie["sameSite"] == "Strict"
+
+    # --- compose: completeness prompts first, then a complete MLA request ----------------
+    _click_and_load(driver, "nav a[href$='/ui/compose']")
+    screenshot(driver, "compose-choose")
+    _click_and_load(driver, "a[href$='/ui/compose/mla']")
+    _pick(driver, "executing_authority", "es-fiscalia-madrid")
+    _fill(driver, "case_reference", "ROT-2026-00777")
+    _pick(driver, "language", "en")
+    _pick(driver, "s.B.0.urgency", "urgent")
+    _fill(driver, "s.B.0.urgency_reason", "The money will be moved soon.")
+    past = (datetime.now(UTC) - timedelta(days=3)).date()
+    driver.execute_script(
+        "arguments[0].value = arguments[1]",
+        driver.find_element(By.NAME, "s.B.0.deadline"),
+        past.isoformat(),
+    )
+    driver.find_element(
+        By.CSS_SELECTOR, "input[name='s.C.0.measures'][value='banking-information']"
+    ).click()
+    _fill(
+        driver,
+        "s.C.0.measures_description",
+        "Please send the statements of the bank account of the suspect.",
+    )
+    _pick(driver, "s.E.0.role", "suspect")
+    _fill(driver, "s.E.0.surname", "Jansen")
+    _pick(driver, "s.F.0.proceedings", "criminal")
+    _fill(driver, "s.G.0.facts", "The suspect sold false invoices to a company in Rotterdam.")
+    _fill(driver, "s.K.0.representative", "A. de Vries")
+    _click_and_load(driver, "button[value=check]")
+    summary = driver.find_element(By.ID, "error-summary")
+    assert "legal qualification" in summary.text
+    assert driver.switch_to.active_element == summary  # focus moved to the summary
+    assert "in the past" in driver.find_element(By.ID, "warning-summary").text
+    screenshot(driver, "compose-check")
+    _fill(driver, "s.G.0.legal_qualification", "Fraud and money laundering.")
+    future = (datetime.now(UTC) + timedelta(days=60)).date()
+    driver.execute_script(
+        "arguments[0].value = arguments[1]",
+        driver.find_element(By.NAME, "s.B.0.deadline"),
+        future.isoformat(),
+    )
+    _click_and_load(driver, "button[value=continue]")
+    assert "/ui/drafts/" in driver.current_url
+    screenshot(driver, "seal")
+
+    # --- download the JSON and the gateway certificate with the browser's session -------
+    cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
+    json_url = driver.find_element(By.ID, "download-request").get_attribute("href")
+    with httpx.Client(cookies=cookies, timeout=30) as http:
+        request_json = http.get(json_url)
+        certificate = http.get(f"{server.url}/ui/gateway-intake.pem")
+    assert request_json.status_code == 200
+    assert json.loads(request_json.content)["sections"]["G"]["legal_qualification"]
+    request_file = tmp_path / "request-ROT-2026-00777.json"
+    request_file.write_bytes(request_json.content)
+    gateway_cert = tmp_path / "gateway-intake.pem"
+    gateway_cert.write_bytes(certificate.content)
+
+    # --- seal on "her computer" with the local client, then upload ----------------------
+    sealed = tmp_path / "request.p7m"
+    _cli(
+        settings,
+        "client",
+        "seal",
+        str(request_file),
+        "--key",
+        str(pki / "magistrate-rsa.key"),
+        "--cert",
+        str(pki / "magistrate-rsa.pem"),
+        "--gateway-cert",
+        str(gateway_cert),
+        "--gateway-id",
+        settings.gateway_id,
+        "-o",
+        str(sealed),
+    )
+    driver.find_element(By.ID, "sealed").send_keys(str(sealed))
+    _click_and_load(driver, "form[enctype] button[type=submit]")
+    assert "/ui/requests/" in driver.current_url
+    assert "accepted by the gateway" in driver.find_element(By.TAG_NAME, "main").text
+    assert "different request" not in driver.find_element(By.TAG_NAME, "main").text
+    request_id = driver.current_url.split("/ui/requests/")[1].split("?")[0]
+    live = driver.find_element(By.ID, "progress-text")
+    assert live.get_attribute("aria-live") == "polite"
+
+    # --- the page's own polling shows the worker's progress until "available" -----------
+    wait_for(
+        lambda: _badge(driver) == "Available to the counterpart",
+        timeout=180,
+        what="the request to become available",
+    )
+    driver.get(f"{server.url}/ui/requests/{request_id}")
+    assert "Machine translation" in driver.find_element(By.TAG_NAME, "main").text
+    assert driver.find_elements(By.PARTIAL_LINK_TEXT, "request.pdf")
+    screenshot(driver, "request-available")
+
+    # --- the counterpart pulls and acknowledges through the exchange API ---------------
+    work = tmp_path / "counterpart"
+    work.mkdir()
+    _cli(
+        settings,
+        "client",
+        "new-key",
+        "--out",
+        str(work / "client.jwk"),
+        "--public-out",
+        str(work / "client.pub.jwk"),
+    )
+    _cli(
+        settings,
+        "client",
+        "register-key",
+        "es-fiscalia-madrid",
+        "madrid-client",
+        "--jwk-file",
+        str(work / "client.pub.jwk"),
+    )
+    pulled = _cli(
+        settings,
+        "client",
+        "pull",
+        "--url",
+        server.url,
+        "--client-id",
+        "madrid-client",
+        "--client-key",
+        str(work / "client.jwk"),
+        "--key",
+        str(pki / "authority-b-enc.key"),
+        "--cert",
+        str(pki / "authority-b-enc.pem"),
+        "--ca",
+        str(pki / "ca.pem"),
+        "--crl",
+        str(pki / "ca.crl.pem"),
+        "--sign-key",
+        str(pki / "authority-b-sign.key"),
+        "--sign-cert",
+        str(pki / "authority-b-sign.pem"),
+        "--out",
+        str(work / "inbox"),
+    )
+    assert f"{request_id}: acknowledged" in pulled
+    wait_for(
+        lambda: _badge(driver) == "Acknowledged by the counterpart",
+        timeout=60,
+        what="the page to show the acknowledgement",
+    )
+    driver.get(f"{server.url}/ui/requests/{request_id}")
+    main = driver.find_element(By.TAG_NAME, "main").text
+    assert "Receipt acknowledged by the counterpart" in main
+    receipts = driver.find_elements(By.CSS_SELECTOR, "a[href*='/receipts/']")
+    assert {r.text for r in receipts} >= {"Submission accepted", "Acknowledged by the counterpart"}
+    screenshot(driver, "request-acknowledged")
+
+    # --- the list, in English and in Dutch; keyboard: the skip link reaches main -------
+    driver.get(f"{server.url}/ui/requests")
+    row = driver.find_element(By.CSS_SELECTOR, "table.requests tbody tr")
+    assert "Acknowledged by the counterpart" in row.text
+    assert future.isoformat() in row.text
+    screenshot(driver, "requests")
+    _pick(driver, "language", "nl")
+    _click_and_load(driver, "header form button[type=submit]")
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nl"
+    assert "Verzoeken van" in driver.find_element(By.TAG_NAME, "h1").text
+    screenshot(driver, "requests-nl")
+    assert driver.find_elements(By.CSS_SELECTOR, "header[class] nav[aria-label]")
+    assert driver.find_elements(By.CSS_SELECTOR, "main#main")
