@@ -14,6 +14,9 @@ from gateway.config import Settings
 from gateway.crypto import encrypt_envelope, sign
 from gateway.crypto.keyfiles import load_certificate, load_private_key
 from gateway.domain.submission import AttachmentRef, build_submission
+from gateway.runtime.container import Runtime
+from gateway.services.dispatch import flush_outbox
+from gateway.services.intake import accept_submission
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -53,3 +56,19 @@ def sealed_submission(
     key = load_private_key(pki / f"{magistrate}.key")
     signed = sign(content, key, load_certificate(pki / f"{magistrate}.pem"))  # type: ignore[arg-type]
     return encrypt_envelope(signed, [load_certificate(pki / "gateway-intake.pem")])
+
+
+def accept(rt: Runtime, data: bytes, *, flush: bool = True) -> str:
+    """Run a sealed submission through intake (as the API does); returns the request id."""
+    keys = rt.keys
+    accepted = accept_submission(
+        rt.engine,
+        rt.blobs,
+        rt.settings,
+        data,
+        recipient_keys=keys.intake,
+        trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
+    )
+    if flush:
+        flush_outbox(rt.engine, rt.sender)
+    return accepted.request_id

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from foundation_support import sealed_submission
+from foundation_support import accept, sealed_submission
 from process_support import WorkerProcess, wait_for
 
 from gateway.config import Settings
@@ -19,8 +19,7 @@ from gateway.persistence import requests_store
 from gateway.persistence.db import transaction
 from gateway.runtime.broker import ensure_embedded_broker
 from gateway.runtime.container import Runtime, build_runtime
-from gateway.services.dispatch import flush_outbox
-from gateway.services.intake import IntakeRefused, accept_submission
+from gateway.services.intake import IntakeRefused
 
 
 def _reply_form(
@@ -48,20 +47,6 @@ def _reply_form(
     }
 
 
-def _accept(rt: Runtime, data: bytes) -> str:
-    keys = rt.keys
-    accepted = accept_submission(
-        rt.engine,
-        rt.blobs,
-        rt.settings,
-        data,
-        recipient_keys=keys.intake,
-        trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
-    )
-    flush_outbox(rt.engine, rt.sender)
-    return accepted.request_id
-
-
 def _state(rt: Runtime, request_id: str) -> str:
     with transaction(rt.engine) as conn:
         return requests_store.get(conn, request_id).state.value
@@ -80,10 +65,10 @@ def test_reply_is_translated_rendered_and_packaged_for_the_issuing_authority(
 ) -> None:
     rt = apertium_gateway
     start_worker(rt.settings)
-    request_id = _accept(rt, sealed_submission(rt.settings))
+    request_id = accept(rt, sealed_submission(rt.settings))
     wait_for(lambda: _state(rt, request_id) == "available", what="request available")
 
-    reply_id = _accept(
+    reply_id = accept(
         rt, sealed_submission(rt.settings, _reply_form(request_id), magistrate="authority-b-sign")
     )
     wait_for(lambda: _state(rt, reply_id) == "available", what="reply available")
@@ -129,10 +114,10 @@ def test_reply_to_an_unknown_or_foreign_request_is_refused(
     in_reply_to: str | None,
 ) -> None:
     rt = apertium_gateway
-    original = _accept(rt, sealed_submission(rt.settings))
+    original = accept(rt, sealed_submission(rt.settings))
     signer = "authority-b-sign" if issuing == "es-fiscalia-madrid" else "magistrate-rsa"
     form = _reply_form(in_reply_to or original, issuing=issuing, executing=executing)
     with pytest.raises(IntakeRefused) as refused:
-        _accept(rt, sealed_submission(rt.settings, form, magistrate=signer))
+        accept(rt, sealed_submission(rt.settings, form, magistrate=signer))
     assert refused.value.code == "unknown-request"
     rt.close()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from foundation_support import sealed_submission
+from foundation_support import accept, sealed_submission
 
 from gateway.config import Settings
 from gateway.domain.states import Event, State
@@ -15,7 +15,6 @@ from gateway.persistence import outbox_store, requests_store
 from gateway.persistence.db import transaction
 from gateway.persistence.tables import outbox
 from gateway.runtime.container import Runtime, build_runtime
-from gateway.services.intake import accept_submission
 from gateway.services.lifecycle import advance
 from gateway.services.sweeper import sweep
 
@@ -23,18 +22,6 @@ from gateway.services.sweeper import sweep
 @pytest.fixture
 def runtime(make_settings: Callable[..., Settings]) -> Runtime:
     return build_runtime(make_settings())
-
-
-def _accept(rt: Runtime, data: bytes) -> str:
-    keys = rt.keys
-    return accept_submission(
-        rt.engine,
-        rt.blobs,
-        rt.settings,
-        data,
-        recipient_keys=keys.intake,
-        trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
-    ).request_id
 
 
 def _pending_tasks(rt: Runtime, request_id: str) -> list[str]:
@@ -48,7 +35,7 @@ def _mark_all_sent(rt: Runtime) -> None:
 
 
 def test_lost_task_is_sent_again_once_the_step_is_stale(runtime: Runtime) -> None:
-    request_id = _accept(runtime, sealed_submission(runtime.settings))
+    request_id = accept(runtime, sealed_submission(runtime.settings), flush=False)
     _mark_all_sent(runtime)  # the broker lost the translate task
     now = datetime.now(UTC)
     assert sweep(runtime.engine, runtime.blobs, now=now) == 0
@@ -62,7 +49,7 @@ def test_request_waiting_for_large_attachments_is_not_restarted(runtime: Runtime
     data = sealed_submission(
         runtime.settings, large_attachments=[("ledger.pdf", "application/pdf", b"x" * 100)]
     )
-    request_id = _accept(runtime, data)
+    request_id = accept(runtime, data, flush=False)
     assert _pending_tasks(runtime, request_id) == []
     later = datetime.now(UTC) + timedelta(hours=2)
     assert sweep(runtime.engine, runtime.blobs, now=later) == 0
@@ -71,7 +58,7 @@ def test_request_waiting_for_large_attachments_is_not_restarted(runtime: Runtime
 
 
 def test_failed_translation_is_retried_after_backoff(runtime: Runtime) -> None:
-    request_id = _accept(runtime, sealed_submission(runtime.settings))
+    request_id = accept(runtime, sealed_submission(runtime.settings), flush=False)
     _mark_all_sent(runtime)
     with transaction(runtime.engine) as conn:
         request = requests_store.get(conn, request_id)

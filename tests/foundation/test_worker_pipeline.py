@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from foundation_support import mla_form, sealed_submission
+from foundation_support import accept, mla_form, sealed_submission
 from process_support import WorkerProcess, wait_for
 
 from gateway.audit.entries import decode_entry
@@ -19,8 +19,6 @@ from gateway.persistence.db import transaction
 from gateway.persistence.tables import stored_objects
 from gateway.runtime.broker import ensure_embedded_broker
 from gateway.runtime.container import Runtime, build_runtime
-from gateway.services.dispatch import flush_outbox
-from gateway.services.intake import accept_submission
 from gateway.translation.model_packages import install_package
 
 
@@ -31,20 +29,6 @@ def tiny_en_es_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_argos_package(
         tmp_path_factory.mktemp("model") / "en_es.argosmodel", from_code="en", to_code="es"
     )
-
-
-def _submit(rt: Runtime, data: bytes) -> str:
-    keys = rt.keys
-    accepted = accept_submission(
-        rt.engine,
-        rt.blobs,
-        rt.settings,
-        data,
-        recipient_keys=keys.intake,
-        trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
-    )
-    flush_outbox(rt.engine, rt.sender)
-    return accepted.request_id
 
 
 def _events(rt: Runtime, request_id: str) -> list[str]:
@@ -87,7 +71,7 @@ def test_submitted_request_is_translated_by_a_real_worker(
 ) -> None:
     rt = _prepare(backend_settings, tiny_en_es_model)
     start_worker(backend_settings)
-    request_id = _submit(rt, sealed_submission(backend_settings))
+    request_id = accept(rt, sealed_submission(backend_settings))
     wait_for(lambda: "translated" in _events(rt, request_id), what="translation")
     events = _events(rt, request_id)
     assert events[:4] == ["received", "verified", "translation_started", "translated"]
@@ -115,7 +99,7 @@ def test_worker_killed_mid_translation_is_redelivered_and_applied_once(
         settings, mla_form(), attachments=[("statement.txt", "text/plain", long_text)]
     )
     first = start_worker(settings, beat=False)
-    request_id = _submit(rt, data)
+    request_id = accept(rt, data)
 
     def translating_in_progress() -> bool:
         with transaction(rt.engine) as conn:
