@@ -69,6 +69,7 @@
     window.setTimeout(poll, delay);
   }
 
-  if (hint) { hint.hidden = false; }
-  schedule({ working: section.getAttribute("data-working") === "true", terminal: false });
+  var terminal = hint && hint.getAttribute("data-terminal") === "true";
+  if (hint && !terminal) { hint.hidden = false; }
+  schedule({ working: section.getAttribute("data-working") === "true", terminal: terminal });
 })();

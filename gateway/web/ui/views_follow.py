@@ -145,6 +145,8 @@ def _progress(row: RequestRow) -> dict[str, Any]:
 
 def _steps(row: RequestRow) -> list[dict[str, Any]]:
     rank = _STEP_RANK.get(row.state, -1)
+    if row.state is State.ACKNOWLEDGED:
+        rank = len(STEPS)  # the last step is done, not in progress
     return [
         {
             "name": i18n.state_name(step.value),
