@@ -58,3 +58,32 @@ def test_untranslated_reply_says_so(tmp_path: Path) -> None:
     assert load_catalogue("es").text("not_translated_here") in text
     assert BODY_ES.splitlines()[0] in text
     assert load_catalogue("es").text("no_translation_provenance") in text
+
+
+def test_same_language_reply_says_no_translation_was_needed_and_marks_no_failure(
+    tmp_path: Path,
+) -> None:
+    reply = make_reply("es", BODY_ES)
+    same = segment("body", BODY_ES, None, "not-needed", ["same-language"], "es", "es")
+    translation = {
+        "format": "rogatory.translation/1",
+        "request_id": "req-same",
+        "source_language": "es",
+        "target_language": "es",
+        "status": "not-needed",
+        "documents": [],
+        "fields": [same],
+    }
+    pdf = render_reply_pdf(
+        reply,
+        translation,
+        make_cover("req-same", b"m"),
+        original_message=b"m",
+        target_language="es",
+    )
+    path = tmp_path / "same.pdf"
+    path.write_bytes(pdf)
+    text = pdf_text(path)
+    es = load_catalogue("es")
+    assert es.text("not_needed") in text
+    assert es.text("translation_failed") not in text

@@ -13,14 +13,15 @@ TRANSLATION_FORMAT = "rogatory.translation/1"
 _OK = "translated"
 _REVIEW = "needs-review"
 _FAILED = "failed"
+_NOT_NEEDED = "not-needed"  # source and target language are the same: nothing to translate
 
 
 @dataclass(frozen=True)
 class Bilingual:
     """One free-text value next to its machine translation, with what went wrong if anything.
 
-    `state` is "translated", "needs-review", "failed", "missing" (no segment for the
-    path) or "mismatch" (the segment's source is not this text).
+    `state` is "translated", "needs-review", "failed", "not-needed" (same language),
+    "missing" (no segment for the path) or "mismatch" (the segment's source is not this text).
     """
 
     original: str
@@ -32,7 +33,7 @@ class Bilingual:
 
     @property
     def marked(self) -> bool:
-        return self.state != _OK
+        return self.state not in (_OK, _NOT_NEEDED)
 
     @property
     def long(self) -> bool:
@@ -68,7 +69,7 @@ class TranslationIndex:
     def count(self, item: Bilingual) -> Bilingual:
         if item.state == _REVIEW:
             self.needing_review += 1
-        elif item.state != _OK:
+        elif item.state not in (_OK, _NOT_NEEDED):
             self.failed += 1
         return item
 
@@ -116,6 +117,8 @@ def pair_segment(
     flags = tuple(display_text(f).text[:80] for f in _list(segment.get("flags")))
     target = segment.get("target")
     status = segment.get("status")
+    if status == _NOT_NEEDED:
+        return Bilingual(shown.text, None, _NOT_NEEDED, flags, shown.omitted)
     if not isinstance(target, str) or status not in (_OK, _REVIEW):
         return Bilingual(shown.text, None, _FAILED, flags, shown.omitted)
     translated = display_text(target)
