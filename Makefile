@@ -5,12 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 # Debian packages the product and its tests need (installed only when missing).
-APT_PACKAGES := poppler-utils apertium apertium-eng-spa libharfbuzz-subset0 openssl
+APT_PACKAGES := poppler-utils apertium apertium-eng-spa libharfbuzz-subset0 openssl chromium chromium-driver
 DEMO_DIR ?= var/demo
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: setup system-deps venv demo test lint format bench clean
+.PHONY: setup system-deps venv demo demo-ui test lint format bench clean
 
 setup: system-deps venv
 
@@ -35,6 +35,10 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(BIN)/rogatory --data-dir $(DEMO_DIR) demo
+
+# The demo again, then the gateway stays up (http://127.0.0.1:8080/ui/) until Ctrl-C.
+demo-ui: setup
+	$(BIN)/rogatory --data-dir $(DEMO_DIR) demo --serve
 
 lint: setup
 	$(BIN)/ruff check gateway workers tests bench

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from gateway.config import Settings, load_settings
 from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.db import make_engine, transaction
 from gateway.runtime.broker import ensure_embedded_broker, stop_embedded_broker
+from gateway.services.accounts import create_demo_user, provisioning_uri
 
 MARKER = ".rogatory-demo"
 FIXTURE = {
@@ -72,7 +74,9 @@ FIXTURE = {
 }
 
 
-def run_demo(settings: Settings, *, echo: Callable[[str], None], keep: bool) -> None:
+def run_demo(
+    settings: Settings, *, echo: Callable[[str], None], keep: bool, serve: bool = False
+) -> None:
     data_dir = settings.data_dir
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / MARKER).exists():
@@ -85,6 +89,8 @@ def run_demo(settings: Settings, *, echo: Callable[[str], None], keep: bool) -> 
         **os.environ,
         "ROGATORY_DATA_DIR": str(data_dir),
         "ROGATORY_TRANSLATION_ENGINE": "apertium",
+        # the demo serves plain http on 127.0.0.1; production cookies are Secure-only
+        "ROGATORY_UI_INSECURE_COOKIES": "1",
     }
     settings = load_settings(env)
     work = data_dir / "demo-files"
@@ -114,7 +120,9 @@ def run_demo(settings: Settings, *, echo: Callable[[str], None], keep: bool) -> 
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
         echo(f"   embedded broker (Redis) on {settings.broker_socket}")
-    port = _free_port()
+    # a terminated demo still stops its server, worker and broker (the finally below)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    port = settings.http_port if serve else _free_port()
     url = f"http://127.0.0.1:{port}"
     logs = data_dir / "logs"
     logs.mkdir()
@@ -125,6 +133,8 @@ def run_demo(settings: Settings, *, echo: Callable[[str], None], keep: bool) -> 
     try:
         _wait_http(url)
         echo(f"2. Gateway listening on {url}; a Celery worker is running (log: {logs})")
+        login = _demo_login(settings, url)
+        echo(login)
         request_file = work / "request.json"
         request_file.write_text(json.dumps(FIXTURE, indent=2))
         echo("3. The liaison magistrate seals the request on her side (sign, then encrypt)")
@@ -199,6 +209,11 @@ def run_demo(settings: Settings, *, echo: Callable[[str], None], keep: bool) -> 
         _show_translation(inbox, echo)
         echo("7. Verify the whole audit log offline and one receipt with only the log key")
         _verify_audit(cli, settings, work, echo)
+        if serve:
+            echo(f"Serving until Ctrl-C. {login.strip()}")
+            _wait_for_interrupt(processes)
+        else:
+            echo(f"To try the web interface: make demo-ui (serves {settings.data_dir}).")
     finally:
         for process in processes:
             process.terminate()
@@ -210,6 +225,31 @@ def run_demo(settings: Settings, *, echo: Callable[[str], None], keep: bool) -> 
         if not keep:
             stop_embedded_broker(settings)
     echo("Demo complete.")
+
+
+def _demo_login(settings: Settings, url: str) -> str:
+    """A demo magistrate account; its password and TOTP secret are printed, demo only."""
+    engine = make_engine(settings.database_url)
+    try:
+        user, password, secret = create_demo_user(engine, "nl-om-rotterdam")
+    finally:
+        engine.dispose()
+    return (
+        f"   Web interface: {url}/ui/  user {user}  password {password}\n"
+        f"   second factor: add {provisioning_uri(user, secret)} to an authenticator app"
+    )
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit("demo terminated")
+
+
+def _wait_for_interrupt(processes: list[subprocess.Popen[bytes]]) -> None:
+    try:
+        while all(process.poll() is None for process in processes):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return
 
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -17,6 +17,7 @@ from gateway.persistence.db import make_engine, transaction
 from gateway.persistence.migrations import upgrade
 from gateway.runtime.container import KEK_FILE
 from gateway.runtime.keyring import write_keyring
+from gateway.services.accounts import ensure_session_secret
 
 DEV_PKI_DIR = "dev-pki"
 DEMO_AUTHORITIES = (
@@ -37,6 +38,8 @@ def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> 
         yield f"development PKI created in {pki_dir} (throwaway keys, never for production)"
     upgrade(settings.database_url)
     yield "database schema is at the latest migration"
+    if ensure_session_secret(settings.keys_dir):
+        yield "web interface session secret created in the keys directory"
     if demo_authorities:
         engine = make_engine(settings.database_url)
         with transaction(engine) as conn:

@@ -89,13 +89,14 @@ def worker(ctx: Context, queues: str, concurrency: int | None, beat: bool) -> No
 
 
 @cli.command()
-@click.option("--keep", is_flag=True, help="Leave the demo's processes' data in place.")
+@click.option("--keep", is_flag=True, help="Leave the embedded broker running afterwards.")
+@click.option("--serve", is_flag=True, help="Keep the gateway and a worker up until Ctrl-C.")
 @pass_context
-def demo(ctx: Context, keep: bool) -> None:
+def demo(ctx: Context, keep: bool, serve: bool) -> None:
     """Run one request through its whole life and print each step."""
     from gateway.runtime.demo import run_demo
 
-    run_demo(ctx.settings, echo=click.echo, keep=keep)
+    run_demo(ctx.settings, echo=click.echo, keep=keep, serve=serve)
 
 
 def _register_groups() -> None:
