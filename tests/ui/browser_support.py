@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -16,7 +17,12 @@ from selenium.webdriver.chrome.service import Service
 
 from gateway.config import Settings
 
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# Committed screenshots are refreshed only on request, so a test run leaves the tree clean.
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("ROGATORY_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "rogatory-ui-screenshots"
+)
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -84,7 +90,8 @@ def start_chromium() -> tuple[webdriver.Chrome, tempfile.TemporaryDirectory[str]
 
 
 def screenshot(driver: webdriver.Chrome, name: str) -> Path:
-    """A full-page PNG under docs/screenshots/ (the window grows to the page's height)."""
+    """A full-page PNG (docs/screenshots/ with ROGATORY_UPDATE_SCREENSHOTS=1; the window
+    grows to the page's height)."""
     height = driver.execute_script(
         "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
     )
