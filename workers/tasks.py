@@ -13,7 +13,7 @@ from gateway.runtime.container import Runtime, build_runtime
 from gateway.services import (
     audit_checkpoints,
     certificate_maintenance,
-    exchange,
+    exchange_sweeps,
     packaging,
     pipeline,
     sweeper,
@@ -98,8 +98,9 @@ def sweep() -> int:
     rt = runtime()
     sealer = Sealer(rt.keys.seal_key, rt.keys.seal_cert, rt.settings.gateway_id)
     changed = sweeper.sweep(rt.engine, rt.blobs)
-    changed += exchange.sweep_leases(rt.engine)
-    changed += exchange.sweep_deadlines(rt.engine, sealer)
+    changed += exchange_sweeps.sweep_leases(rt.engine)
+    changed += exchange_sweeps.sweep_deadlines(rt.engine, sealer)
+    exchange_sweeps.purge_expired_credentials(rt.engine)
     _after(rt)
     return changed
 

@@ -28,7 +28,6 @@ from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.persistence.tables import requests as requests_table
 from gateway.services import evidences
 from gateway.services.evidences import Evidence, Sealer
 from gateway.services.lifecycle import advance, record
@@ -391,68 +390,3 @@ def request_receipts(
     with transaction(engine) as conn:
         _party_to(conn, caller, request_id)
         return evidences.receipts(conn, request_id, log_public_key)
-
-
-# --- periodic jobs (wired into the sweeper) ----------------------------------------------
-
-
-def sweep_leases(engine: Engine, *, now: datetime | None = None) -> int:
-    """Drop expired leases (the inbox already ignores them) and audit each return."""
-    now = now or datetime.now(UTC)
-    with transaction(engine) as conn:
-        expired = exchange_store.expired_leases(conn, now)
-    returned = 0
-    for lease in expired:
-        with transaction(engine) as conn:
-            if exchange_store.release_if_expired(conn, lease.request_id, now):
-                request = requests_store.get(conn, lease.request_id)
-                record(conn, request, "lease_expired", actor="gateway:sweeper")
-                returned += 1
-    return returned
-
-
-def sweep_deadlines(
-    engine: Engine,
-    sealer: Sealer,
-    *,
-    retrieval_window: timedelta = timedelta(days=2),
-    now: datetime | None = None,
-) -> int:
-    """Raise NonRetrieval (pull) or NonDelivery (push) for items left AVAILABLE too long.
-
-    An item is overdue when it has been AVAILABLE for `retrieval_window` or its execution
-    deadline has passed. Each negative evidence is issued once per request.
-    """
-    now = now or datetime.now(UTC)
-    with transaction(engine) as conn:
-        stale = set(exchange_store.available_since(conn, now - retrieval_window))
-        stale |= set(
-            conn.execute(
-                sa.select(requests_table.c.id).where(
-                    requests_table.c.state == State.AVAILABLE.value,
-                    requests_table.c.deadline < now.date(),
-                )
-            ).scalars()
-        )
-    raised = 0
-    for request_id in sorted(stale):
-        with transaction(engine) as conn:
-            request = requests_store.get(conn, request_id)
-            if request.state is not State.AVAILABLE:
-                continue
-            executing = authorities_store.get(conn, request.executing_authority_id)
-            kind = evidences.NON_DELIVERY if executing.push_endpoint else evidences.NON_RETRIEVAL
-            if exchange_store.has_evidence(conn, request_id, kind):
-                continue
-            evidences.issue(
-                conn,
-                request,
-                kind,
-                sealer,
-                audit_event="made_available",
-                now=now,
-                detail={"reason": "deadline-passed"},
-            )
-            log.warning("negative evidence raised", extra={"request_id": request_id, "kind": kind})
-            raised += 1
-    return raised
