@@ -156,14 +156,13 @@ def _commit(
                 "not-awaiting-attachments", "this request takes no more uploads", status=409
             )
         stored = staged.commit(conn, sha256=sha256)
-        # "received" + part=attachment: the audit vocabulary has no event of its own for it
         record(
             conn,
             request,
-            "received",
+            "attachment_received",
             actor="gateway:attachments",
             artefacts={"attachment": sha256},
-            detail={"part": "attachment", "size": stored.size},
+            detail={"size": stored.size},
         )
         missing = missing_attachments(conn, blobs, request.id, submission)
         if not missing:

@@ -79,6 +79,8 @@ def accept_submission(
 ) -> Accepted:
     now = now or datetime.now(UTC)
     envelope_sha256 = hashlib.sha256(data).hexdigest()
+    if not data:
+        _refuse(engine, "malformed", "empty body", envelope_sha256, public="the body is empty")
     try:
         verified = open_submission(
             data, recipient_keys, trust, now=now, allow_legacy_cbc=settings.allow_legacy_cbc
@@ -249,12 +251,15 @@ def _store(
     requests_store.set_received_audit_index(conn, request_id, index)
     request = requests_store.get(conn, request_id)
     artefacts: dict[str, str] = {}
+    attachments = 0
     for item in prepared:
         stored = item.commit(conn)
         if stored.kind == "form":
             artefacts["form"] = stored.sha256
         elif stored.kind == "attachment":
-            artefacts[f"attachment:{stored.name}"] = stored.sha256
+            # numbered, not named: file names are free text and stay out of the log
+            attachments += 1
+            artefacts[f"attachment:{attachments}"] = stored.sha256
     advance(conn, request, Event.VERIFY, actor="gateway:intake", artefacts=artefacts)
     # Large attachments arrive later (services/attachments.py); the last one queues this.
     if all(ref.inline is not None for ref in submission.attachments):

@@ -28,8 +28,6 @@ def submit() -> Response | tuple[Response, int]:
         )
     rt = runtime_of(current_app)
     data = request.get_data(cache=False)
-    if not data:
-        return problem(400, "malformed", "the body is empty")
     keys = rt.keys
     accepted = accept_submission(
         rt.engine,

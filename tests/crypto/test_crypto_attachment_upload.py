@@ -110,7 +110,8 @@ def test_translation_waits_until_every_manifest_attachment_was_uploaded(live_gat
     assert _translate_queued(gw.settings, request_id)
     assert ("rogatory.translate", {"request_id": request_id}) in gw.sender.sent
     events = [event for rid, event in audit_events(gw.settings) if rid == request_id]
-    assert events.count("received") == 3  # the signed request, then each attachment
+    assert events.count("received") == 1  # the signed request
+    assert events.count("attachment_received") == 2  # then each attachment
 
     again = _upload(gw.url, message_id, "ledger.pdf", b"ignored: already stored")
     assert again.status_code == 200

@@ -212,11 +212,13 @@ def test_replayed_message_id_with_other_bytes_is_refused(live_gateway):
     assert (replay.status_code, replay.json()["code"]) == (409, "replayed")
 
 
-def test_empty_body_is_refused_and_stores_nothing(live_gateway):
+def test_empty_body_is_refused_and_stores_nothing_but_a_rejection(live_gateway):
     before = row_counts(live_gateway.settings)
+    audit_before = audit_events(live_gateway.settings)
     response = _post(live_gateway.url, b"")
     assert (response.status_code, response.json()["code"]) == (400, "malformed")
     assert row_counts(live_gateway.settings) == before
+    assert audit_events(live_gateway.settings)[len(audit_before) :] == [(None, "rejected")]
 
 
 def test_mutated_valid_messages_get_only_clean_refusals(make_settings):
