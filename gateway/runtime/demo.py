@@ -93,8 +93,11 @@ def run_demo(
         "ROGATORY_UI_INSECURE_COOKIES": "1",
     }
     settings = load_settings(env)
-    work = data_dir / "demo-files"
-    work.mkdir()
+    # The users' side (the request before sealing, the counterpart's decrypted inbox) lives
+    # beside the gateway's data directory, never inside it.
+    work = client_files_dir(data_dir)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(mode=0o700, parents=True)
     pki = settings.keys_dir / "dev-pki"
 
     def cli(*args: str, quiet: bool = False) -> str:
@@ -225,6 +228,10 @@ def run_demo(
         if not keep:
             stop_embedded_broker(settings)
     echo("Demo complete.")
+
+
+def client_files_dir(data_dir: Path) -> Path:
+    return data_dir.with_name(f"{data_dir.name}-client-files")
 
 
 def _demo_login(settings: Settings, url: str) -> str:

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-# The demo's client side (request.json it seals, the counterpart's decrypted inbox) lives
-# in <data>/demo-files; that is the users' plaintext, not the gateway's storage.
-CLIENT_SIDE = "demo-files"
+from gateway.runtime.demo import client_files_dir
 
 _RUN_DEMO_WITH_CANARY = """
 import sys
@@ -43,16 +41,16 @@ def test_canary_from_the_request_is_in_no_file_under_the_data_directory(tmp_path
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Demo complete." in result.stdout
-    inbox = list((data_dir / CLIENT_SIDE).rglob("translation.json"))
+    client_side = client_files_dir(data_dir)  # the users' plaintext, beside the gateway's
+    inbox = list(client_side.rglob("translation.json"))
     assert inbox, "the counterpart received nothing"
     assert any(canary.encode() in path.read_bytes() for path in inbox)  # it did travel
-    sealed_by_client = (data_dir / CLIENT_SIDE / "request.json").read_bytes()
+    sealed_by_client = (client_side / "request.json").read_bytes()
     assert any(needle in sealed_by_client for needle in _encodings(canary))  # the scan can see it
 
     scanned, leaks = 0, []
     for path in sorted(data_dir.rglob("*")):
-        client_side = CLIENT_SIDE in path.relative_to(data_dir).parts
-        if client_side or not path.is_file() or path.is_symlink():
+        if not path.is_file() or path.is_symlink():
             continue
         content = path.read_bytes()
         scanned += 1
