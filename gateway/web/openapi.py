@@ -99,6 +99,39 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/submissions/{message_id}/attachments/{name}": {
+                "put": {
+                    "summary": (
+                        "Stream a large attachment announced (size + SHA-256) in the signed "
+                        "manifest, as CMS AuthEnvelopedData to the gateway (openssl cms "
+                        "-encrypt -stream output is accepted). Only the announced bytes are "
+                        "kept; every mismatch or decryption failure is one opaque 422."
+                    ),
+                    "parameters": [
+                        {
+                            "name": "message_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "name",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "requestBody": cms_body,
+                    "responses": {
+                        "200": _json({"type": "object"}, "Already stored (duplicate)"),
+                        "201": _json({"type": "object"}, "Stored"),
+                        "404": PROBLEM,
+                        "409": PROBLEM,
+                        "413": PROBLEM,
+                        "422": PROBLEM,
+                    },
+                }
+            },
             "/api/v1/oauth/token": {
                 "post": {
                     "summary": "Client credentials grant with private_key_jwt (RFC 7523)",
@@ -220,11 +253,14 @@ def openapi_document() -> dict[str, Any]:
             },
             "schemas": {**_schemas(), **audit_log_schemas()},
         },
-        "x-planned-replies": {
+        "x-replies": {
             "description": (
-                "Replies travel as new submissions: request.reply_to = original request id, "
-                "request.reply_type in acknowledgement | more-information | execution-result; "
-                "issuing and executing authorities are swapped."
+                "A counterpart replies with a new submission whose request has request_type "
+                "'reply', sections.R.in_reply_to = the original request id and "
+                "sections.R.reply_kind in acknowledgement | request-for-information | "
+                "execution-result, signed by the executing authority with issuing and "
+                "executing authorities swapped; it is translated, rendered and made "
+                "available in the original issuer's inbox like any request."
             )
         },
     }
