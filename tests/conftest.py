@@ -120,5 +120,4 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
 
     yield start
     for worker in workers:
-        if worker.process.poll() is None:
-            worker.stop()
+        worker.stop()  # also closes the log of a worker that died by itself

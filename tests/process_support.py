@@ -48,7 +48,7 @@ class WorkerProcess:
         )
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if b" ready." in self.log_path.read_bytes():
@@ -56,6 +56,7 @@ class WorkerProcess:
             if self.process.poll() is not None:
                 break
             time.sleep(0.2)
+        self.stop()  # no orphaned worker, no unclosed log
         raise AssertionError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:

@@ -59,7 +59,7 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
@@ -68,12 +68,17 @@ class ServerProcess:
                 time.sleep(0.2)
             if self.process.poll() is not None:
                 break
+        self.stop()  # no orphaned server, no unclosed log, whatever happened
         raise AssertionError(f"server did not start:\n{log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
         self._log.close()
 
 
