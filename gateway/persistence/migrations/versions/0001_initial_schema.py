@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 14:28:01.157263
+Create Date: 2026-11-25 15:38:21.456050
 """
 
 from collections.abc import Sequence
@@ -139,6 +139,24 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "audit_witnesses",
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("authority_id", sa.String(length=64), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["authority_id"],
+            ["authorities.id"],
+            name=op.f("fk_audit_witnesses_authority_id_authorities"),
+        ),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_audit_witnesses")),
+    )
+    with op.batch_alter_table("audit_witnesses", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_audit_witnesses_authority_id"), ["authority_id"], unique=False
+        )
+
+    op.create_table(
         "authority_certificates",
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("authority_id", sa.String(length=64), nullable=False),
@@ -170,6 +188,43 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "glossaries",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("issuing_authority_id", sa.String(length=64), nullable=False),
+        sa.Column("executing_authority_id", sa.String(length=64), nullable=False),
+        sa.Column("source_language", sa.String(length=8), nullable=False),
+        sa.Column("target_language", sa.String(length=8), nullable=False),
+        sa.Column("entries", sa.JSON(), nullable=False),
+        sa.Column("entry_count", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("source_format", sa.String(length=8), nullable=False),
+        sa.Column("imported_by", sa.String(length=128), nullable=False),
+        sa.Column(
+            "imported_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["executing_authority_id"],
+            ["authorities.id"],
+            name=op.f("fk_glossaries_executing_authority_id_authorities"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["issuing_authority_id"],
+            ["authorities.id"],
+            name=op.f("fk_glossaries_issuing_authority_id_authorities"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_glossaries")),
+        sa.UniqueConstraint(
+            "issuing_authority_id",
+            "executing_authority_id",
+            "source_language",
+            "target_language",
+            name="uq_glossaries_pair",
+        ),
+    )
+    op.create_table(
         "requests",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("message_id", sa.String(length=200), nullable=False),
@@ -186,6 +241,7 @@ def upgrade() -> None:
         sa.Column("progress_total", sa.Integer(), nullable=False),
         sa.Column("signer_fingerprint", sa.String(length=64), nullable=True),
         sa.Column("received_audit_index", sa.BigInteger(), nullable=True),
+        sa.Column("in_reply_to", sa.String(length=36), nullable=True),
         sa.Column("deadline", sa.Date(), nullable=True),
         sa.Column(
             "received_at",
@@ -218,10 +274,39 @@ def upgrade() -> None:
             ["executing_authority_id"],
             unique=False,
         )
+        batch_op.create_index(batch_op.f("ix_requests_in_reply_to"), ["in_reply_to"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_requests_issuing_authority_id"), ["issuing_authority_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_requests_state"), ["state"], unique=False)
+
+    op.create_table(
+        "ui_users",
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("authority_id", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=200), nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=False),
+        sa.Column("totp_secret", sa.String(length=64), nullable=False),
+        sa.Column("last_totp_step", sa.BigInteger(), nullable=True),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("failed_attempts", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["authority_id"], ["authorities.id"], name=op.f("fk_ui_users_authority_id_authorities")
+        ),
+        sa.PrimaryKeyConstraint("username", name=op.f("pk_ui_users")),
+    )
+    with op.batch_alter_table("ui_users", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ui_users_authority_id"), ["authority_id"], unique=False
+        )
 
     op.create_table(
         "access_tokens",
@@ -335,6 +420,27 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "ui_sessions",
+        sa.Column("id_sha256", sa.String(length=64), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.Column("stage", sa.String(length=16), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "stage in ('anonymous', 'password', 'full')", name=op.f("ck_ui_sessions_stage")
+        ),
+        sa.ForeignKeyConstraint(
+            ["username"], ["ui_users.username"], name=op.f("fk_ui_sessions_username_ui_users")
+        ),
+        sa.PrimaryKeyConstraint("id_sha256", name=op.f("pk_ui_sessions")),
+    )
+    with op.batch_alter_table("ui_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ui_sessions_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ui_sessions_username"), ["username"], unique=False)
+
+    op.create_table(
         "data_keys",
         sa.Column("object_id", sa.String(length=36), nullable=False),
         sa.Column("kek_id", sa.String(length=64), nullable=False),
@@ -347,15 +453,56 @@ def upgrade() -> None:
     with op.batch_alter_table("data_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_data_keys_kek_id"), ["kek_id"], unique=False)
 
+    op.create_table(
+        "ui_drafts",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("authority_id", sa.String(length=64), nullable=False),
+        sa.Column("request_type", sa.String(length=32), nullable=False),
+        sa.Column("form_object_id", sa.String(length=36), nullable=False),
+        sa.Column("form_sha256", sa.String(length=64), nullable=False),
+        sa.Column("attachments", sa.JSON(), nullable=False),
+        sa.Column("request_id", sa.String(length=36), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["authority_id"], ["authorities.id"], name=op.f("fk_ui_drafts_authority_id_authorities")
+        ),
+        sa.ForeignKeyConstraint(
+            ["form_object_id"],
+            ["stored_objects.id"],
+            name=op.f("fk_ui_drafts_form_object_id_stored_objects"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["username"], ["ui_users.username"], name=op.f("fk_ui_drafts_username_ui_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ui_drafts")),
+    )
+    with op.batch_alter_table("ui_drafts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ui_drafts_username"), ["username"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("ui_drafts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ui_drafts_username"))
+
+    op.drop_table("ui_drafts")
     with op.batch_alter_table("data_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_data_keys_kek_id"))
 
     op.drop_table("data_keys")
+    with op.batch_alter_table("ui_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ui_sessions_username"))
+        batch_op.drop_index(batch_op.f("ix_ui_sessions_expires_at"))
+
+    op.drop_table("ui_sessions")
     with op.batch_alter_table("stored_objects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stored_objects_request_id"))
 
@@ -373,16 +520,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_access_tokens_client_id"))
 
     op.drop_table("access_tokens")
+    with op.batch_alter_table("ui_users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ui_users_authority_id"))
+
+    op.drop_table("ui_users")
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_requests_state"))
         batch_op.drop_index(batch_op.f("ix_requests_issuing_authority_id"))
+        batch_op.drop_index(batch_op.f("ix_requests_in_reply_to"))
         batch_op.drop_index(batch_op.f("ix_requests_executing_authority_id"))
 
     op.drop_table("requests")
+    op.drop_table("glossaries")
     with op.batch_alter_table("authority_certificates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_authority_certificates_authority_id"))
 
     op.drop_table("authority_certificates")
+    with op.batch_alter_table("audit_witnesses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_witnesses_authority_id"))
+
+    op.drop_table("audit_witnesses")
     op.drop_table("audit_cosignature")
     with op.batch_alter_table("api_clients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_clients_authority_id"))
