@@ -36,6 +36,7 @@ from gateway.crypto.keyfiles import (  # noqa: E402
 )
 
 MIB = 1024 * 1024
+STREAM_RUNS = 3  # best-of-N on both sides: this 2-core box is shared
 OAEP = ["-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256"]
 
 
@@ -94,10 +95,10 @@ def bench_stream(work: Path, pki: DevPki, size: int) -> None:
         "-out",
         envelope,
     )
+    os.sync()  # start both sides without the inputs' writeback competing for the disk
     key_hex, iv_hex = os.urandom(32).hex(), os.urandom(16).hex()
-    baseline = _openssl(
-        "enc", "-aes-256-ctr", "-K", key_hex, "-iv", iv_hex, "-in", plain, "-out", os.devnull
-    )
+    baseline_args = ["enc", "-aes-256-ctr", "-K", key_hex, "-iv", iv_hex, "-in", plain]
+    baseline = min(_openssl(*baseline_args, "-out", os.devnull) for _ in range(STREAM_RUNS))
     plain.unlink()
     try:
         cms_decrypt: float | None = _openssl(
@@ -117,21 +118,17 @@ def bench_stream(work: Path, pki: DevPki, size: int) -> None:
         )
     except subprocess.CalledProcessError as exc:  # openssl 3.0 cannot open 2 GiB messages
         cms_decrypt, cms_error = None, exc.returncode
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--worker",
-            str(envelope),
-            str(pki.intake.cert),
-            str(pki.intake.key),
-            str(staging),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    report = json.loads(proc.stdout)
+    worker = [sys.executable, __file__, "--worker", envelope, pki.intake.cert, pki.intake.key]
+    reports = []
+    for _ in range(STREAM_RUNS):
+        os.sync()
+        proc = subprocess.run(
+            [*map(str, worker), str(staging)], check=True, capture_output=True, text=True
+        )
+        reports.append(json.loads(proc.stdout))
+        staging.unlink()
+    report = min(reports, key=lambda r: r["seconds"])
+    report["rss"] = max(r["rss"] for r in reports)
     assert report["size"] == size
     ours_mbps = size / MIB / report["seconds"]
     openssl_mbps = size / MIB / baseline
@@ -151,8 +148,15 @@ def bench_stream(work: Path, pki: DevPki, size: int) -> None:
             f"  openssl cms -decrypt     {cms_mbps:8.1f} MB/s   ratio {ours_mbps / cms_mbps:.2f}x "
             "(same job minus SHA-256 and at-rest re-encryption)"
         )
+    print(f"  best of {STREAM_RUNS} each; commands (key/iv random, staging file fresh per run):")
+    print(
+        "    openssl "
+        + " ".join(
+            [*baseline_args[:2], "-K", "KEY", "-iv", "IV", "-in", str(plain), "-out", os.devnull]
+        )
+    )
+    print("    " + " ".join(map(str, worker)) + " " + str(staging))
     envelope.unlink()
-    staging.unlink()
 
 
 def bench_open_verify(work: Path, pki: DevPki, size: int, repeats: int) -> None:
