@@ -19,9 +19,8 @@ from gateway.persistence import authorities_store
 from gateway.persistence.authorities_store import Authority
 from gateway.persistence.db import transaction
 from gateway.services import ui_requests
-from gateway.services.dispatch import flush_outbox
-from gateway.services.evidences import Sealer, submission_receipt
-from gateway.services.intake import IntakeRefused, accept_submission
+from gateway.services.intake import IntakeRefused
+from gateway.web.submitting import submit_sealed
 from gateway.web.ui import forms, i18n, security, ui
 
 MAX_ATTACHMENTS = 20
@@ -323,28 +322,7 @@ def upload() -> ResponseReturnValue:
 
 def _submit(data: bytes) -> str:
     """The same intake as POST /api/v1/submissions; returns the request id."""
-    rt = _runtime()
-    keys = rt.keys
-    accepted = accept_submission(
-        rt.engine,
-        rt.blobs,
-        rt.settings,
-        data,
-        recipient_keys=keys.intake,
-        trust=keys.trust(
-            allow_stale_crl=rt.settings.allow_stale_crl,
-            max_skew_seconds=rt.settings.max_clock_skew_seconds,
-        ),
-    )
-    try:
-        flush_outbox(rt.engine, rt.sender)
-    except Exception:  # the sweeper sends it later; the submission is safely stored
-        current_app.logger.warning("outbox flush deferred", exc_info=True)
-    submission_receipt(
-        rt.engine,
-        accepted.request_id,
-        Sealer(keys.seal_key, keys.seal_cert, rt.settings.gateway_id),
-    )
+    accepted, _receipt = submit_sealed(_runtime(), data)
     return accepted.request_id
 
 
