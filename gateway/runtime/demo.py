@@ -184,30 +184,7 @@ def run_demo(
             str(work / "client.pub.jwk"),
         )
         inbox = work / "inbox"
-        cli(
-            "client",
-            "pull",
-            "--url",
-            url,
-            "--client-id",
-            "madrid-client",
-            "--client-key",
-            str(work / "client.jwk"),
-            "--key",
-            str(pki / "authority-b-enc.key"),
-            "--cert",
-            str(pki / "authority-b-enc.pem"),
-            "--ca",
-            str(pki / "ca.pem"),
-            "--crl",
-            str(pki / "ca.crl.pem"),
-            "--sign-key",
-            str(pki / "authority-b-sign.key"),
-            "--sign-cert",
-            str(pki / "authority-b-sign.pem"),
-            "--out",
-            str(inbox),
-        )
+        cli(*madrid_pull_args(url, pki, client_key=work / "client.jwk", out=inbox))
         _follow(settings, request_id, echo, until="acknowledged")
         _show_translation(inbox, echo)
         echo("7. Verify the whole audit log offline and one receipt with only the log key")
@@ -228,6 +205,19 @@ def run_demo(
         if not keep:
             stop_embedded_broker(settings)
     echo("Demo complete.")
+
+
+def madrid_pull_args(url: str, pki: Path, *, client_key: Path, out: Path) -> list[str]:
+    """`rogatory client pull` as the demo counterpart (Fiscalía Madrid, dev PKI) runs it."""
+    return [
+        "client", "pull", "--url", url, "--client-id", "madrid-client",
+        "--client-key", str(client_key),
+        "--key", str(pki / "authority-b-enc.key"), "--cert", str(pki / "authority-b-enc.pem"),
+        "--ca", str(pki / "ca.pem"), "--crl", str(pki / "ca.crl.pem"),
+        "--sign-key", str(pki / "authority-b-sign.key"),
+        "--sign-cert", str(pki / "authority-b-sign.pem"),
+        "--out", str(out),
+    ]  # fmt: skip
 
 
 def client_files_dir(data_dir: Path) -> Path:

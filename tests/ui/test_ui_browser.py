@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from ui_support import PASSWORD
 
 from gateway.persistence.db import make_engine
+from gateway.runtime.demo import madrid_pull_args
 from gateway.services import accounts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -224,28 +225,7 @@ def test_magistrate_composes_seals_uploads_and_follows_a_request(gateway, tmp_pa
     )
     pulled = _cli(
         settings,
-        "client",
-        "pull",
-        "--url",
-        server.url,
-        "--client-id",
-        "madrid-client",
-        "--client-key",
-        str(work / "client.jwk"),
-        "--key",
-        str(pki / "authority-b-enc.key"),
-        "--cert",
-        str(pki / "authority-b-enc.pem"),
-        "--ca",
-        str(pki / "ca.pem"),
-        "--crl",
-        str(pki / "ca.crl.pem"),
-        "--sign-key",
-        str(pki / "authority-b-sign.key"),
-        "--sign-cert",
-        str(pki / "authority-b-sign.pem"),
-        "--out",
-        str(work / "inbox"),
+        *madrid_pull_args(server.url, pki, client_key=work / "client.jwk", out=work / "inbox"),
     )
     assert f"{request_id}: acknowledged" in pulled
     wait_for(
