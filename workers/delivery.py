@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from gateway.services import push_delivery
-from gateway.services.evidences import Sealer
 from workers.celery_app import app
 from workers.tasks import runtime
 
@@ -17,17 +16,13 @@ from workers.tasks import runtime
 )
 def deliver(self: object, request_id: str) -> str:
     rt = runtime()
-    keys = rt.keys
     attempt = self.request.retries + 1  # type: ignore[attr-defined]
     result = push_delivery.deliver_once(
         rt.engine,
         rt.blobs,
         request_id,
-        sealer=Sealer(keys.seal_key, keys.seal_cert, rt.settings.gateway_id),
-        trust=keys.trust(
-            allow_stale_crl=rt.settings.allow_stale_crl,
-            max_skew_seconds=rt.settings.max_clock_skew_seconds,
-        ),
+        sealer=rt.sealer(),
+        trust=rt.trust(),
         attempt=attempt,
     )
     if result.retry:

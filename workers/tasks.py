@@ -19,7 +19,6 @@ from gateway.services import (
     sweeper,
 )
 from gateway.services.dispatch import flush_outbox
-from gateway.services.evidences import Sealer
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
 from workers.celery_app import app
@@ -96,7 +95,7 @@ def flush() -> int:
 @app.task(name="rogatory.sweep", acks_late=True)
 def sweep() -> int:
     rt = runtime()
-    sealer = Sealer(rt.keys.seal_key, rt.keys.seal_cert, rt.settings.gateway_id)
+    sealer = rt.sealer()
     changed = sweeper.sweep(rt.engine, rt.blobs)
     changed += exchange_sweeps.sweep_leases(rt.engine)
     changed += exchange_sweeps.sweep_deadlines(rt.engine, sealer)

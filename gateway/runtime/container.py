@@ -10,11 +10,12 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from gateway.config import ConfigError, Settings
-from gateway.crypto import at_rest
+from gateway.crypto import TrustConfig, at_rest
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import make_engine
 from gateway.runtime.celery_sender import CelerySender
 from gateway.runtime.keyring import KeyRing, load_keyring
+from gateway.services.evidences import Sealer
 
 KEK_FILE = "kek.b64"
 
@@ -28,6 +29,17 @@ class Runtime:
     @functools.cached_property
     def keys(self) -> KeyRing:
         return load_keyring(self.settings.keys_dir)
+
+    def trust(self) -> TrustConfig:
+        """What signers are checked against, with this deployment's CRL and skew settings."""
+        return self.keys.trust(
+            allow_stale_crl=self.settings.allow_stale_crl,
+            max_skew_seconds=self.settings.max_clock_skew_seconds,
+        )
+
+    def sealer(self) -> Sealer:
+        """The gateway's seal key, for evidences and receipts."""
+        return Sealer(self.keys.seal_key, self.keys.seal_cert, self.settings.gateway_id)
 
     @functools.cached_property
     def sender(self) -> CelerySender:

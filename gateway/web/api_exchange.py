@@ -15,7 +15,6 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from gateway.domain.errors import DomainError
 from gateway.runtime.container import Runtime
 from gateway.services import exchange, tokens
-from gateway.services.evidences import Sealer
 from gateway.services.tokens import Caller
 from gateway.web.app import runtime_of
 from gateway.web.openapi import openapi_document
@@ -70,10 +69,6 @@ def _limiter() -> RateLimiter:
 
 def _runtime() -> Runtime:
     return runtime_of(current_app)
-
-
-def _sealer(rt: Runtime) -> Sealer:
-    return Sealer(rt.keys.seal_key, rt.keys.seal_cert, rt.settings.gateway_id)
 
 
 def _caller() -> Caller:
@@ -177,7 +172,7 @@ def package(request_id: str) -> Response:
         _caller(),
         request_id,
         request.headers.get("Lease-Token"),
-        _sealer(rt),
+        rt.sealer(),
     )
     response = Response(data, mimetype="application/pkcs7-mime")
     response.headers["Content-Disposition"] = 'attachment; filename="package.p7m"'
@@ -194,18 +189,14 @@ def ack(request_id: str) -> Response | tuple[Response, int]:
     data = request.get_data(cache=False)
     if not data:
         return problem(400, "malformed", "the body is empty")
-    keys = rt.keys
     evidence = exchange.acknowledge(
         rt.engine,
         rt.blobs,
         _caller(),
         request_id,
         data,
-        keys.trust(
-            allow_stale_crl=rt.settings.allow_stale_crl,
-            max_skew_seconds=rt.settings.max_clock_skew_seconds,
-        ),
-        _sealer(rt),
+        rt.trust(),
+        rt.sealer(),
     )
     return jsonify(state="acknowledged", receipt=evidence.to_json()), 200
 
