@@ -6,11 +6,13 @@ import os
 import sys
 
 from gateway.config import load_settings
+from gateway.logs import configure_logging
 from workers.celery_app import configure
 
 
 def main(queues: str, concurrency: str, beat: str) -> None:
     settings = load_settings()
+    configure_logging(settings.log_level)
     app = configure(settings)
     argv = [
         "worker",

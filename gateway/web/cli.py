@@ -59,10 +59,12 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     """Run the HTTP gateway (starts the embedded broker when configured)."""
     from werkzeug.serving import run_simple
 
+    from gateway.logs import configure_logging
     from gateway.runtime.broker import ensure_embedded_broker
     from gateway.web.app import create_app
 
     settings = ctx.settings
+    configure_logging(settings.log_level)
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
     app = create_app(settings)
