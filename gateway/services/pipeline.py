@@ -20,16 +20,17 @@ from sqlalchemy.engine import Engine
 from gateway.domain.errors import Conflict
 from gateway.domain.forms import validate_form
 from gateway.domain.states import Event, State
-from gateway.persistence import authorities_store, outbox_store, requests_store
+from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.services.glossaries import glossary_for_request
-from gateway.services.lifecycle import advance, record
+from gateway.services.lifecycle import advance
 from gateway.services.steps import Artefact, complete_step, fail_step
 from gateway.services.translation_progress import ProgressReporter
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
 from gateway.translation.request_translation import translate_request
+from gateway.translation.result import TranslationResult
 
 log = logging.getLogger(__name__)
 
@@ -106,48 +107,53 @@ def run_translation(
         now=datetime.now(UTC),
         progress=ProgressReporter(engine, request_id),
     )
+    if result.status == "failed":
+        return _record_failed_translation(engine, blobs, request_id, result)
+    return complete_step(
+        engine,
+        blobs,
+        request_id,
+        expected=State.TRANSLATING,
+        event=Event.FINISH_TRANSLATION,
+        actor="worker:translate",
+        artefact=Artefact(
+            "translation",
+            "translation",
+            "translation.json",
+            "application/json",
+            result.dumps().encode("utf-8"),
+        ),
+        next_task="rogatory.render",
+        detail={"status": result.status, "segments": len(result.all_segments())},
+    )
+
+
+def _record_failed_translation(
+    engine: Engine, blobs: BlobStore, request_id: str, result: TranslationResult
+) -> State:
+    """Retryable failure; the failed result is kept for inspection, never packaged."""
     with transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
         if request.state is not State.TRANSLATING:
             return request.state
-        if result.status == "failed":
-            failed = sum(1 for s in result.all_segments() if s.status == "failed")
-            blobs.put(  # kept for inspection (`requests show`); never packaged or delivered
-                conn,
-                request_id=request_id,
-                kind="translation-failed",
-                name=f"attempt-{request.attempts + 1}.json",
-                media_type="application/json",
-                data=result.dumps().encode("utf-8"),
-            )
-            return advance(
-                conn,
-                request,
-                Event.FAIL_TRANSLATION,
-                actor="worker:translate",
-                detail={"failed_segments": failed},
-                failed_step="translate",
-                attempts=request.attempts + 1,
-            )
-        stored = blobs.put(
+        blobs.put(
             conn,
             request_id=request_id,
-            kind="translation",
-            name="translation.json",
+            kind="translation-failed",
+            name=f"attempt-{request.attempts + 1}.json",
             media_type="application/json",
             data=result.dumps().encode("utf-8"),
         )
-        state = advance(
+        failed = sum(1 for s in result.all_segments() if s.status == "failed")
+        return advance(
             conn,
             request,
-            Event.FINISH_TRANSLATION,
+            Event.FAIL_TRANSLATION,
             actor="worker:translate",
-            artefacts={"translation": stored.sha256},
-            detail={"status": result.status, "segments": len(result.all_segments())},
-            failed_step=None,
+            detail={"failed_segments": failed},
+            failed_step="translate",
+            attempts=request.attempts + 1,
         )
-        outbox_store.enqueue(conn, "rogatory.render", {"request_id": request_id})
-        return state
 
 
 def choose_target_language(translator: Translator, source: str, languages: list[str]) -> str:
@@ -212,4 +218,4 @@ def _read(conn: Any, blobs: BlobStore, request_id: str, kind: str) -> bytes:
     return blobs.read(conn, stored.id)
 
 
-__all__ = ["RenderJob", "record", "run_render", "run_translation"]
+__all__ = ["RenderJob", "choose_target_language", "run_render", "run_translation"]
