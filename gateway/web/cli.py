@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
+from sqlalchemy.engine import Engine
 
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.domain.errors import DomainError
@@ -19,6 +22,17 @@ class Context:
     def __init__(self, data_dir: str | None) -> None:
         self._data_dir = data_dir
         self._settings: Settings | None = None
+
+    @contextmanager
+    def database(self) -> Iterator[Engine]:
+        """An engine on the configured database, disposed when the command is done."""
+        from gateway.persistence.db import make_engine
+
+        engine = make_engine(self.settings.database_url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
     @property
     def settings(self) -> Settings:

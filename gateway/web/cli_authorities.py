@@ -5,18 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import Engine
 
 from gateway.crypto.keyfiles import load_certificate
 from gateway.persistence import authorities_store
 from gateway.persistence.authorities_store import Authority
-from gateway.persistence.db import make_engine, transaction
+from gateway.persistence.db import transaction
 from gateway.services.lifecycle import record
 from gateway.web.cli import Context, pass_context
-
-
-def _engine(ctx: Context) -> Engine:
-    return make_engine(ctx.settings.database_url)
 
 
 @click.group()
@@ -58,7 +53,7 @@ def add(
     push_endpoint: str | None,
 ) -> None:
     """Register an authority with its encryption (and signing) certificates."""
-    with transaction(_engine(ctx)) as conn:
+    with ctx.database() as engine, transaction(engine) as conn:
         authorities_store.add(
             conn,
             Authority(
@@ -91,7 +86,7 @@ def add(
 @pass_context
 def list_(ctx: Context) -> None:
     """List registered authorities."""
-    with transaction(_engine(ctx)) as conn:
+    with ctx.database() as engine, transaction(engine) as conn:
         for a in authorities_store.list_all(conn):
             state = "enabled" if a.enabled else "disabled"
             click.echo(f"{a.id}\t{a.country}\t{','.join(a.languages)}\t{state}\t{a.name}")
@@ -102,7 +97,7 @@ def list_(ctx: Context) -> None:
 @pass_context
 def show(ctx: Context, authority_id: str) -> None:
     """Show one authority and its current certificates."""
-    with transaction(_engine(ctx)) as conn:
+    with ctx.database() as engine, transaction(engine) as conn:
         a = authorities_store.get(conn, authority_id)
         click.echo(
             f"id: {a.id}\nname: {a.name}\ncountry: {a.country}\n"
@@ -127,7 +122,7 @@ def rotate_cert(
     ctx: Context, authority_id: str, purpose: str, new_cert: Path, retire: str | None
 ) -> None:
     """Add a new certificate (both stay valid during the overlap); optionally retire one."""
-    with transaction(_engine(ctx)) as conn:
+    with ctx.database() as engine, transaction(engine) as conn:
         digest = authorities_store.add_certificate(
             conn, authority_id, purpose, load_certificate(new_cert)
         )
@@ -149,7 +144,7 @@ def rotate_cert(
 @pass_context
 def disable(ctx: Context, authority_id: str) -> None:
     """Disable an authority: new requests to or from it are refused at intake."""
-    with transaction(_engine(ctx)) as conn:
+    with ctx.database() as engine, transaction(engine) as conn:
         authorities_store.set_enabled(conn, authority_id, False)
         record(
             conn,

@@ -75,19 +75,15 @@ def new_key(private_out: Path, public_out: Path) -> None:
 def register_key(ctx: Context, authority_id: str, client_id: str, jwk_file: Path) -> None:
     """Register CLIENT_ID with its public JWK as an API client of AUTHORITY_ID."""
     from gateway.persistence import authorities_store, exchange_store
-    from gateway.persistence.db import make_engine, transaction
+    from gateway.persistence.db import transaction
 
     jwk = json.loads(jwk_file.read_text())
     if not isinstance(jwk, dict) or "d" in jwk:
         raise click.ClickException("give the PUBLIC JWK (no private 'd' member)")
     import_key(jwk)  # refuses anything that is not a usable key
-    engine = make_engine(ctx.settings.database_url)
-    try:
-        with transaction(engine) as conn:
-            authorities_store.get(conn, authority_id)
-            exchange_store.add_client(conn, client_id, authority_id, jwk)
-    finally:
-        engine.dispose()
+    with ctx.database() as engine, transaction(engine) as conn:
+        authorities_store.get(conn, authority_id)
+        exchange_store.add_client(conn, client_id, authority_id, jwk)
     click.echo(f"API client {client_id} registered for {authority_id}")
 
 

@@ -7,7 +7,6 @@ from typing import cast
 
 import click
 
-from gateway.persistence.db import make_engine
 from gateway.services.glossaries import (
     GlossaryFormat,
     import_glossary,
@@ -59,8 +58,7 @@ def import_command(
 ) -> None:
     """Import FILE (CSV `source,target` or TBX); replaces the pair's previous glossary."""
     chosen = cast(GlossaryFormat, fmt or ("tbx" if file.suffix.lower() == ".tbx" else "csv"))
-    engine = make_engine(ctx.settings.database_url)
-    try:
+    with ctx.database() as engine:
         stored, previous = import_glossary(
             engine,
             file.read_bytes(),
@@ -71,8 +69,6 @@ def import_command(
             target=target.lower(),
             actor=ACTOR,
         )
-    finally:
-        engine.dispose()
     verb = "replaced" if previous else "imported"
     click.echo(
         f"glossary {verb}: {stored.issuing_authority} -> {stored.executing_authority} "
@@ -85,11 +81,8 @@ def import_command(
 @pass_context
 def list_command(ctx: Context) -> None:
     """issuing -> executing, languages, terms, format, sha256, imported at."""
-    engine = make_engine(ctx.settings.database_url)
-    try:
+    with ctx.database() as engine:
         stored = list_glossaries(engine)
-    finally:
-        engine.dispose()
     for g in stored:
         click.echo(
             f"{g.issuing_authority} -> {g.executing_authority}\t"
@@ -103,8 +96,7 @@ def list_command(ctx: Context) -> None:
 @pass_context
 def remove_command(ctx: Context, issuing: str, executing: str, source: str, target: str) -> None:
     """Remove the pair's glossary (requests translated later use none)."""
-    engine = make_engine(ctx.settings.database_url)
-    try:
+    with ctx.database() as engine:
         removed = remove_glossary(
             engine,
             issuing=issuing,
@@ -113,8 +105,6 @@ def remove_command(ctx: Context, issuing: str, executing: str, source: str, targ
             target=target.lower(),
             actor=ACTOR,
         )
-    finally:
-        engine.dispose()
     click.echo(
         f"glossary removed: {removed.issuing_authority} -> {removed.executing_authority} "
         f"{removed.source_language}->{removed.target_language} sha256={removed.sha256}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from gateway.domain.states import State
-from gateway.persistence.db import make_engine
 from gateway.services.request_status import list_requests, request_status
 from gateway.web.cli import Context, pass_context
 
@@ -25,11 +24,8 @@ def requests_group() -> None:
 @pass_context
 def list_command(ctx: Context, state: str | None, limit: int) -> None:
     """Newest first: id, state, progress, type, issuing -> executing, received."""
-    engine = make_engine(ctx.settings.database_url)
-    try:
+    with ctx.database() as engine:
         rows = list_requests(engine, state=State(state) if state else None, limit=limit)
-    finally:
-        engine.dispose()
     for r in rows:
         click.echo(
             f"{r.id}\t{r.state.value}\t{_progress(r.progress_done, r.progress_total)}\t"
@@ -44,11 +40,8 @@ def list_command(ctx: Context, state: str | None, limit: int) -> None:
 @pass_context
 def show(ctx: Context, request_id: str, last_events: int) -> None:
     """One request: state, failed step, progress, stored artefacts and its latest events."""
-    engine = make_engine(ctx.settings.database_url)
-    try:
+    with ctx.database() as engine:
         status = request_status(engine, request_id, last_events=last_events)
-    finally:
-        engine.dispose()
     r = status.request
     click.echo(
         f"id: {r.id}\ntype: {r.request_type}\n"

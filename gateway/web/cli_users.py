@@ -7,20 +7,9 @@ ROGATORY_NEW_USER_PASSWORD for scripted setups) and never echoed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from gateway.web.cli import Context, pass_context
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-
-def _engine(ctx: Context) -> Engine:
-    from gateway.persistence.db import make_engine
-
-    return make_engine(ctx.settings.database_url)
 
 
 @click.group()
@@ -47,8 +36,7 @@ def add(
     """Create USERNAME for an authority; prints the TOTP provisioning URI once."""
     from gateway.services import accounts
 
-    engine = _engine(ctx)
-    try:
+    with ctx.database() as engine:
         created = accounts.create_user(
             engine,
             username,
@@ -56,8 +44,6 @@ def add(
             password,
             display_name=display_name,
         )
-    finally:
-        engine.dispose()
     click.echo(f"user {created.user.username} created for {created.user.authority_id}")
     _show_totp(created.provisioning_uri)
 
@@ -69,11 +55,8 @@ def list_(ctx: Context, authority_id: str | None) -> None:
     """List users: name, authority, state, last sign-in."""
     from gateway.services import accounts
 
-    engine = _engine(ctx)
-    try:
+    with ctx.database() as engine:
         found = accounts.list_users(engine, authority_id)
-    finally:
-        engine.dispose()
     if not found:
         click.echo("no users")
     for user in found:
@@ -92,11 +75,8 @@ def disable(ctx: Context, username: str, enable: bool) -> None:
     """Disable USERNAME and end its sessions at once (or --enable it again)."""
     from gateway.services import accounts
 
-    engine = _engine(ctx)
-    try:
+    with ctx.database() as engine:
         accounts.set_enabled(engine, username, enable)
-    finally:
-        engine.dispose()
     click.echo(f"user {username} {'enabled' if enable else 'disabled'}")
 
 
@@ -107,11 +87,8 @@ def reset_totp(ctx: Context, username: str) -> None:
     """Give USERNAME a new TOTP secret (lost phone); prints the new URI once."""
     from gateway.services import accounts
 
-    engine = _engine(ctx)
-    try:
+    with ctx.database() as engine:
         created = accounts.reset_totp(engine, username)
-    finally:
-        engine.dispose()
     click.echo(f"new second factor for {username}; the old codes no longer work")
     _show_totp(created.provisioning_uri)
 
