@@ -47,6 +47,12 @@ def _openssl(*args: object) -> float:
     return time.perf_counter() - started
 
 
+def _cms_decrypt_args(envelope: Path, pki: DevPki, out: object) -> list[object]:
+    """`openssl cms -decrypt` of an intake envelope with the gateway's intake key."""
+    return ["cms", "-decrypt", "-binary", "-inform", "DER", "-in", envelope,
+            "-recip", pki.intake.cert, "-inkey", pki.intake.key, "-out", out]  # fmt: skip
+
+
 def _timed_to_file(args: list[str], out: Path) -> float:
     os.sync()
     seconds = _openssl(*args, "-out", out)
@@ -113,21 +119,7 @@ def bench_stream(work: Path, pki: DevPki, size: int) -> None:
     baseline_file = min(_timed_to_file(baseline_args, written) for _ in range(STREAM_RUNS))
     plain.unlink()
     try:
-        cms_decrypt: float | None = _openssl(
-            "cms",
-            "-decrypt",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            envelope,
-            "-recip",
-            pki.intake.cert,
-            "-inkey",
-            pki.intake.key,
-            "-out",
-            os.devnull,
-        )
+        cms_decrypt: float | None = _openssl(*_cms_decrypt_args(envelope, pki, os.devnull))
     except subprocess.CalledProcessError as exc:  # openssl 3.0 cannot open 2 GiB messages
         cms_decrypt, cms_error = None, exc.returncode
     worker = [sys.executable, __file__, "--worker", envelope, pki.intake.cert, pki.intake.key]
@@ -226,21 +218,7 @@ def bench_open_verify(work: Path, pki: DevPki, size: int, repeats: int) -> None:
         ours.append(time.perf_counter() - started)
         assert len(verified.content) == size
         inner = work / "inner.p7s"
-        seconds = _openssl(
-            "cms",
-            "-decrypt",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            envelope,
-            "-recip",
-            pki.intake.cert,
-            "-inkey",
-            pki.intake.key,
-            "-out",
-            inner,
-        )
+        seconds = _openssl(*_cms_decrypt_args(envelope, pki, inner))
         seconds += _openssl(
             "cms",
             "-verify",
