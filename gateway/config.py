@@ -42,6 +42,13 @@ class Settings:
     lease_seconds: int = 300
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    stall_seconds: int = 900
+    heartbeat_seconds: int = 15
+    sweep_interval_seconds: int = 30
+    max_step_runs: int = 3
+    orphan_grace_seconds: int = 3600
+    task_soft_time_limit: int = 3300
+    task_time_limit: int = 3600
 
     @property
     def embedded_database(self) -> bool:
@@ -73,6 +80,13 @@ _RANGES = {
     "translation_threads": (1, 64),
     "lease_seconds": (5, 86_400),
     "http_port": (1, 65_535),
+    "stall_seconds": (1, 86_400),
+    "heartbeat_seconds": (1, 3600),
+    "sweep_interval_seconds": (1, 3600),
+    "max_step_runs": (1, 100),
+    "orphan_grace_seconds": (1, 30 * 86_400),
+    "task_soft_time_limit": (1, 86_400),
+    "task_time_limit": (1, 86_400),
 }
 
 
@@ -157,5 +171,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'database_url': use sqlite:///PATH or postgresql://...")
     if not settings.broker_url.startswith(("redis://", "redis+socket://", "amqp://", "rediss://")):
         raise ConfigError("setting 'broker_url': use redis://, redis+socket:// or amqp://")
+    if settings.task_soft_time_limit >= settings.task_time_limit:
+        raise ConfigError("setting 'task_soft_time_limit': must be below task_time_limit")
     if not settings.gateway_id.replace("-", "").isalnum():
         raise ConfigError("setting 'gateway_id': letters, digits and '-' only")

@@ -26,6 +26,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
         ROGATORY_TRANSLATION_ENGINE=settings.translation_engine,
         ROGATORY_TRANSLATION_BEAM_SIZE=str(settings.translation_beam_size),
         ROGATORY_LOG_LEVEL="INFO",
+        ROGATORY_STALL_SECONDS=str(settings.stall_seconds),
+        ROGATORY_HEARTBEAT_SECONDS=str(settings.heartbeat_seconds),
+        ROGATORY_SWEEP_INTERVAL_SECONDS=str(settings.sweep_interval_seconds),
+        ROGATORY_MAX_STEP_RUNS=str(settings.max_step_runs),
+        ROGATORY_ORPHAN_GRACE_SECONDS=str(settings.orphan_grace_seconds),
     )
     return env
 

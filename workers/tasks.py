@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 
 from gateway.config import load_settings
+from gateway.domain.states import State
+from gateway.persistence import orphan_files
 from gateway.runtime.container import Runtime, build_runtime
 from gateway.services import (
     audit_checkpoints,
@@ -16,7 +20,10 @@ from gateway.services import (
     exchange_sweeps,
     packaging,
     pipeline,
+    scheduling,
+    step_runs,
     sweeper,
+    terminal_failure,
 )
 from gateway.services.dispatch import flush_outbox
 from gateway.translation.documents import ExtractedDocument
@@ -52,39 +59,94 @@ def _extract(name: str, media_type: str, data: bytes) -> ExtractedDocument:
 
 
 def _after(rt: Runtime) -> None:
-    flush_outbox(rt.engine, rt.sender)
+    try:
+        flush_outbox(rt.engine, rt.sender)
+    except Exception:  # the outbox keeps it: the next flush (beat, sweep) sends it
+        log.warning("outbox flush deferred", exc_info=True)
+
+
+def _run_step(step: str, request_id: str, body: Callable[[Runtime], State]) -> str:
+    """Count the run, beat while it works, record ANY failure; no exception escapes unrecorded.
+
+    If even recording fails (database down), the exception propagates: the message is
+    dropped, and the stall sweep redoes the step once the heartbeats have stopped.
+    """
+    rt = runtime()
+    settings = rt.settings
+    if not step_runs.begin(rt.engine, request_id, step, max_runs=settings.max_step_runs):
+        _after(rt)
+        return State.FAILED.value
+    try:
+        with step_runs.Heartbeat(rt.engine, request_id, interval=settings.heartbeat_seconds):
+            state = body(rt)
+    except Exception as exc:  # includes SoftTimeLimitExceeded
+        log.exception("step failed", extra={"request_id": request_id, "step": step})
+        state = step_runs.fail(rt.engine, request_id, step, exc)
+    _after(rt)
+    return state.value
 
 
 @app.task(name="rogatory.translate", acks_late=True, reject_on_worker_lost=True)
 def translate(request_id: str) -> str:
-    rt = runtime()
-    state = pipeline.run_translation(
-        rt.engine,
-        rt.blobs,
+    return _run_step(
+        "translate",
         request_id,
-        translator=translator(),
-        extract=_extract,  # type: ignore[arg-type]
+        lambda rt: pipeline.run_translation(
+            rt.engine,
+            rt.blobs,
+            request_id,
+            translator=translator(),
+            extract=_extract,  # type: ignore[arg-type]
+        ),
     )
-    _after(rt)
-    return state.value
 
 
 @app.task(name="rogatory.render", acks_late=True, reject_on_worker_lost=True)
 def render(request_id: str) -> str:
-    rt = runtime()
-    state = pipeline.run_render(rt.engine, rt.blobs, request_id, render=_render)
-    _after(rt)
-    return state.value
+    return _run_step(
+        "render",
+        request_id,
+        lambda rt: pipeline.run_render(rt.engine, rt.blobs, request_id, render=_render),
+    )
 
 
 @app.task(name="rogatory.package", acks_late=True, reject_on_worker_lost=True)
 def package(request_id: str) -> str:
-    rt = runtime()
-    state = packaging.run_packaging(
-        rt.engine, rt.blobs, request_id, seal_key=rt.keys.seal_key, seal_cert=rt.keys.seal_cert
+    return _run_step(
+        "package",
+        request_id,
+        lambda rt: packaging.run_packaging(
+            rt.engine,
+            rt.blobs,
+            request_id,
+            seal_key=rt.keys.seal_key,
+            seal_cert=rt.keys.seal_cert,
+        ),
     )
-    _after(rt)
-    return state.value
+
+
+@app.task(
+    name="rogatory.notify_failure",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+)
+def notify_failure(self: object, request_id: str) -> str:
+    rt = runtime()
+    try:
+        return terminal_failure.notify_failure(rt.engine, request_id, rt.sealer())
+    except terminal_failure.NoticeNotDelivered as exc:
+        retries = self.request.retries  # type: ignore[attr-defined]
+        raise self.retry(countdown=30 * 2**retries, exc=exc) from None  # type: ignore[attr-defined]
+
+
+def _leased(name: str) -> bool:
+    rt = runtime()
+    if scheduling.lease(rt.engine, rt.settings, name):
+        return True
+    log.debug("periodic job ran elsewhere this period", extra={"job": name})
+    return False
 
 
 @app.task(name="rogatory.flush_outbox", acks_late=True)
@@ -94,9 +156,19 @@ def flush() -> int:
 
 @app.task(name="rogatory.sweep", acks_late=True)
 def sweep() -> int:
+    if not _leased("sweep"):
+        return 0
     rt = runtime()
     sealer = rt.sealer()
-    changed = sweeper.sweep(rt.engine, rt.blobs)
+    changed = sweeper.sweep(
+        rt.engine,
+        rt.blobs,
+        stale_after=timedelta(seconds=rt.settings.stall_seconds),
+        heartbeat=timedelta(seconds=rt.settings.heartbeat_seconds),
+    )
+    orphan_files.sweep_orphans(
+        rt.engine, rt.blobs.root, grace_seconds=rt.settings.orphan_grace_seconds
+    )
     changed += exchange_sweeps.sweep_leases(rt.engine)
     changed += exchange_sweeps.sweep_deadlines(rt.engine, sealer)
     exchange_sweeps.purge_expired_credentials(rt.engine)
@@ -106,6 +178,8 @@ def sweep() -> int:
 
 @app.task(name="rogatory.checkpoint", acks_late=True)
 def checkpoint() -> int:
+    if not _leased("checkpoint"):
+        return 0
     rt = runtime()
     origin = audit_checkpoints.log_origin(rt.settings)
     return audit_checkpoints.checkpoint_if_grown(rt.engine, rt.keys.log_key, origin).size
@@ -113,6 +187,8 @@ def checkpoint() -> int:
 
 @app.task(name="rogatory.refresh_crls", acks_late=True)
 def refresh_crls() -> int:
+    if not _leased("refresh-crls"):
+        return 0
     report = certificate_maintenance.refresh_gateway_crls(
         runtime().keys, runtime().settings.keys_dir
     )
@@ -121,4 +197,6 @@ def refresh_crls() -> int:
 
 @app.task(name="rogatory.check_certificates", acks_late=True)
 def check_certificates() -> int:
+    if not _leased("check-certificates"):
+        return 0
     return len(certificate_maintenance.check_gateway_certificates(runtime().engine, runtime().keys))

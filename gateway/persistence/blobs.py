@@ -51,9 +51,14 @@ class StagedObject:
         self._staging = store.root / "objects" / "staging" / f"{object_id}.tmp"
         self._staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._file = open(self._staging, "wb")  # noqa: SIM115  (closed by commit/discard)
-        self._encryptor = at_rest.StreamEncryptor(
-            self._file, self._data_key, aad=object_id.encode()
-        )
+        try:
+            self._encryptor = at_rest.StreamEncryptor(
+                self._file, self._data_key, aad=object_id.encode()
+            )
+        except BaseException:  # e.g. disk full writing the header: leave no 0-byte file
+            self._file.close()
+            self._staging.unlink(missing_ok=True)
+            raise
 
     def write(self, data: bytes) -> None:
         self._encryptor.write(data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +31,43 @@ def pending(conn: Connection, *, limit: int = 100) -> list[OutboxMessage]:
         .limit(limit)
     )
     return [OutboxMessage(row.id, row.task, row.payload) for row in rows]
+
+
+# A claim older than this belongs to a flusher that died between claiming and sending.
+CLAIM_TIMEOUT = timedelta(seconds=60)
+
+
+def claim(
+    conn: Connection, *, limit: int = 100, now: datetime | None = None
+) -> list[OutboxMessage]:
+    """Take unsent rows nobody else holds (SKIP LOCKED on PostgreSQL, the write lock on
+    SQLite) and stamp them, so concurrent flushers never send the same row."""
+    now = now or datetime.now(UTC)
+    rows = conn.execute(
+        sa.select(outbox.c.id, outbox.c.task, outbox.c.payload)
+        .where(
+            outbox.c.sent_at.is_(None),
+            sa.or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < now - CLAIM_TIMEOUT),
+        )
+        .order_by(outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    messages = [OutboxMessage(row.id, row.task, row.payload) for row in rows]
+    if messages:
+        conn.execute(
+            outbox.update().where(outbox.c.id.in_([m.id for m in messages])).values(claimed_at=now)
+        )
+    return messages
+
+
+def release(conn: Connection, message_ids: list[int]) -> None:
+    """Give back claimed rows that were not sent, for the next flush to take."""
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.id.in_(message_ids), outbox.c.sent_at.is_(None))
+        .values(claimed_at=None)
+    )
 
 
 def mark_sent(conn: Connection, message_ids: list[int]) -> None:

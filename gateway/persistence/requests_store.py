@@ -34,6 +34,8 @@ class RequestRow:
     in_reply_to: str | None
     received_at: datetime
     updated_at: datetime
+    heartbeat_at: datetime | None = None
+    step_runs: int = 0
 
     def is_party(self, authority_id: str) -> bool:
         return authority_id in (self.issuing_authority_id, self.executing_authority_id)
@@ -63,6 +65,20 @@ def find_by_message_id(conn: Connection, message_id: str) -> RequestRow | None:
     return _row(row) if row else None
 
 
+def find_by_message_sha256(conn: Connection, message_sha256: str) -> RequestRow | None:
+    row = (
+        conn.execute(sa.select(*_COLUMNS).where(requests.c.message_sha256 == message_sha256))
+        .mappings()
+        .first()
+    )
+    return _row(row) if row else None
+
+
+def lock(conn: Connection, request_id: str) -> None:
+    """Hold the request's row until the transaction ends (SQLite: the write lock already)."""
+    conn.execute(sa.select(requests.c.id).where(requests.c.id == request_id).with_for_update())
+
+
 def compare_and_set(
     conn: Connection, request_id: str, expected: State, new: State, **values: Any
 ) -> bool:
@@ -73,6 +89,22 @@ def compare_and_set(
         .values(state=new.value, updated_at=datetime.now(UTC), **values)
     )
     return result.rowcount == 1
+
+
+def count_step_run(conn: Connection, request_id: str, state: State) -> None:
+    """A step run starts: one more unfinished run, and a first sign of life."""
+    conn.execute(
+        requests.update()
+        .where(requests.c.id == request_id, requests.c.state == state.value)
+        .values(step_runs=requests.c.step_runs + 1, heartbeat_at=datetime.now(UTC))
+    )
+
+
+def heartbeat(conn: Connection, request_id: str) -> None:
+    """The running step is alive (does not touch `updated_at`, which dates the state)."""
+    conn.execute(
+        requests.update().where(requests.c.id == request_id).values(heartbeat_at=datetime.now(UTC))
+    )
 
 
 def set_received_audit_index(conn: Connection, request_id: str, index: int) -> None:
@@ -109,7 +141,7 @@ def list_for_authority(
 def _row(row: sa.RowMapping) -> RequestRow:
     values = dict(row)
     values["state"] = State(values["state"])
-    for key in ("received_at", "updated_at"):
+    for key in ("received_at", "updated_at", "heartbeat_at"):
         if values[key] is not None and values[key].tzinfo is None:
             values[key] = values[key].replace(tzinfo=UTC)
     return RequestRow(**values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gateway.persistence import audit_tables as _audit_tables  # noqa: F401  (registers)
+from gateway.persistence import reliability_tables as _reliability_tables  # noqa: F401
 from gateway.persistence import translation_tables as _translation_tables  # noqa: F401
 from gateway.persistence import ui_tables as _ui_tables  # noqa: F401
 from gateway.persistence.metadata import metadata
@@ -73,7 +74,7 @@ requests = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("message_id", sa.String(200), nullable=False, unique=True),
-    sa.Column("message_sha256", sa.String(64), nullable=False),
+    sa.Column("message_sha256", sa.String(64), nullable=False, index=True),
     sa.Column("request_type", sa.String(32), nullable=False),
     sa.Column("issuing_authority_id", sa.ForeignKey("authorities.id"), nullable=False, index=True),
     sa.Column(
@@ -92,6 +93,9 @@ requests = sa.Table(
     sa.Column("deadline", sa.Date),
     _ts("received_at", default=True),
     _ts("updated_at", default=True),
+    # a running step's sign of life, and how often the current step was started unfinished
+    _ts("heartbeat_at", nullable=True),
+    sa.Column("step_runs", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 stored_objects = sa.Table(
@@ -124,6 +128,7 @@ outbox = sa.Table(
     sa.Column("payload", sa.JSON, nullable=False),
     _ts("created_at", default=True),
     _ts("sent_at", nullable=True),
+    _ts("claimed_at", nullable=True),  # a flusher took it; others skip it until the claim ages
 )
 
 leases = sa.Table(

@@ -22,6 +22,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_on_failure_or_timeout": False,
         "task_ignore_result": True,
         "worker_prefetch_multiplier": 1,
+        # no task holds a worker for ever: SoftTimeLimitExceeded is recorded as a step
+        # failure; past the hard limit the child is killed and the run counts as lost
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
         "task_default_queue": "default",
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {

@@ -18,6 +18,7 @@ TASK_QUEUES = {
     "rogatory.package": "render",
     "rogatory.deliver": "deliver",
     "rogatory.notify": "deliver",
+    "rogatory.notify_failure": "deliver",
 }
 
 
@@ -26,9 +27,13 @@ class TaskSender(Protocol):
 
 
 def flush_outbox(engine: Engine, sender: TaskSender, *, limit: int = 100) -> int:
-    """Send every pending outbox message; at-least-once, tasks are idempotent."""
+    """Claim pending outbox messages and send them; at-least-once, tasks are idempotent.
+
+    Rows are claimed before sending, so the web process and every worker may flush at
+    once without sending a row twice (only a crash between send and mark repeats one).
+    """
     with transaction(engine) as conn:
-        messages = outbox_store.pending(conn, limit=limit)
+        messages = outbox_store.claim(conn, limit=limit)
     if not messages:
         return 0
     sent: list[int] = []
@@ -38,8 +43,13 @@ def flush_outbox(engine: Engine, sender: TaskSender, *, limit: int = 100) -> int
             sender.send(message.task, message.payload, queue=queue)
             sent.append(message.id)
     finally:
-        if sent:  # one short transaction for the batch, even when a later send failed
-            with transaction(engine) as conn:
+        unsent = [m.id for m in messages if m.id not in set(sent)]
+        # one short transaction for the batch, even when a later send failed
+        with transaction(engine) as conn:
+            if sent:
                 outbox_store.mark_sent(conn, sent)
+            if unsent:
+                outbox_store.release(conn, unsent)
+        if sent:
             log.info("outbox flushed", extra={"sent": len(sent)})
     return len(sent)

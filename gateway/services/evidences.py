@@ -180,6 +180,8 @@ def issue_once(
 def submission_receipt(engine: Engine, request_id: str, sealer: Sealer) -> Evidence:
     """SubmissionAcceptance for an accepted (or duplicate) submission; the same one each time."""
     with transaction(engine) as conn:
+        # concurrent duplicates queue here, so exactly one receipt is ever signed
+        requests_store.lock(conn, request_id)
         request = requests_store.get(conn, request_id)
         return issue_once(conn, request, SUBMISSION_ACCEPTANCE, sealer, audit_event="received")
 

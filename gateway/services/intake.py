@@ -17,9 +17,10 @@ from typing import NoReturn
 
 from cryptography import x509
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from gateway.config import Settings
-from gateway.crypto import CryptoError, RecipientKey, TrustConfig, open_submission
+from gateway.crypto import CryptoError, RecipientKey, TrustConfig, decrypt_envelope, verify_signed
 from gateway.domain.errors import DomainError, NotFound
 from gateway.domain.forms import RequestForm, validate_form
 from gateway.domain.request_types import RequestType
@@ -28,6 +29,7 @@ from gateway.domain.submission import Submission, parse_submission
 from gateway.persistence import authorities_store, outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore, PreparedObject
 from gateway.persistence.db import transaction
+from gateway.persistence.storage_errors import is_out_of_space
 from gateway.services.lifecycle import advance, record
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ _STATUS_FOR_CODE = {
     "wrong-recipient": 422,
     "stale": 422,
     "replayed": 409,
+    "insufficient-storage": 507,
 }
 _CRYPTO_MESSAGE = "the message was refused by the gateway's cryptographic checks"
 
@@ -82,9 +85,13 @@ def accept_submission(
     if not data:
         _refuse(engine, "malformed", "empty body", envelope_sha256, public="the body is empty")
     try:
-        verified = open_submission(
-            data, recipient_keys, trust, now=now, allow_legacy_cbc=settings.allow_legacy_cbc
-        )
+        inner = decrypt_envelope(data, recipient_keys, allow_legacy_cbc=settings.allow_legacy_cbc)
+        # A byte-identical resend gets its original receipt whenever it arrives: the
+        # SignedData was fully verified when it was accepted, so freshness is not re-judged.
+        resend = _resend_of_accepted(engine, hashlib.sha256(inner).hexdigest())
+        if resend is not None:
+            return resend
+        verified = verify_signed(inner, trust, now=now)
         submission = parse_submission(verified.content)
     except CryptoError as exc:
         _refuse(engine, exc.code, exc.detail, envelope_sha256, public=_CRYPTO_MESSAGE)
@@ -103,16 +110,74 @@ def accept_submission(
                 return duplicate
             form = _check(conn, settings, submission, verified.signer)
             _store(conn, request_id, submission, form, prepared, message_sha256, verified.signer)
+    except IntegrityError:
+        # A concurrent intake of the same message id committed first (PostgreSQL lets both
+        # read "absent"); the unique key decides, and the first message's answer stands.
+        _discard(prepared)
+        return _after_conflict(engine, submission, message_sha256, envelope_sha256)
     except DomainError as exc:
         _discard(prepared)
         _refuse(
             engine, exc.code, exc.message, envelope_sha256, public=exc.message, status=exc.status
         )
-    except BaseException:
+    except BaseException as exc:
         _discard(prepared)
+        if isinstance(exc, Exception) and is_out_of_space(exc):
+            _refuse_out_of_space(engine, envelope_sha256, exc)
         raise
     log.info("submission accepted", extra={"request_id": request_id})
     return Accepted(request_id, submission.message_id, message_sha256, duplicate=False)
+
+
+def _resend_of_accepted(engine: Engine, message_sha256: str) -> Accepted | None:
+    with transaction(engine) as conn:
+        existing = requests_store.find_by_message_sha256(conn, message_sha256)
+    if existing is None:
+        return None
+    log.info("identical resend of an accepted message", extra={"request_id": existing.id})
+    return Accepted(existing.id, existing.message_id, message_sha256, duplicate=True)
+
+
+def _after_conflict(
+    engine: Engine, submission: Submission, message_sha256: str, envelope_sha256: str
+) -> Accepted:
+    try:
+        with transaction(engine) as conn:
+            duplicate = _duplicate(conn, submission, message_sha256)
+    except DomainError as exc:
+        _refuse(
+            engine, exc.code, exc.message, envelope_sha256, public=exc.message, status=exc.status
+        )
+    if duplicate is None:  # the conflict was not on the message id: a real fault
+        raise RuntimeError("intake insert conflicted on something other than the message id")
+    log.info("concurrent duplicate submission", extra={"request_id": duplicate.request_id})
+    return duplicate
+
+
+def _refuse_out_of_space(engine: Engine, envelope_sha256: str, exc: Exception) -> NoReturn:
+    """507: nothing of the submission was kept; audited if the database can still write."""
+    log.error(
+        "submission refused: storage full",
+        extra={"code": "insufficient-storage", "reason": type(exc).__name__},
+    )
+    try:
+        _refuse(
+            engine,
+            "insufficient-storage",
+            f"{type(exc).__name__}: out of space",
+            envelope_sha256,
+            public="the gateway has no storage space left; retry later",
+            status=507,
+        )
+    except IntakeRefused:
+        raise
+    except Exception:  # the audit write itself failed for lack of space: refuse all the same
+        log.exception("could not audit the storage-full refusal")
+        raise IntakeRefused(
+            "insufficient-storage",
+            "the gateway has no storage space left; retry later",
+            status=507,
+        ) from None
 
 
 def _duplicate(conn: Connection, submission: Submission, message_sha256: str) -> Accepted | None:

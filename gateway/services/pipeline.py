@@ -23,6 +23,7 @@ from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
+from gateway.services import terminal_failure
 from gateway.services.glossaries import glossary_for_request
 from gateway.services.lifecycle import advance
 from gateway.services.steps import Artefact, complete_step, fail_step
@@ -145,15 +146,27 @@ def _record_failed_translation(
             data=result.dumps().encode("utf-8"),
         )
         failed = sum(1 for s in result.all_segments() if s.status == "failed")
-        return advance(
+        attempt = request.attempts + 1
+        state = advance(
             conn,
             request,
             Event.FAIL_TRANSLATION,
             actor="worker:translate",
-            detail={"failed_segments": failed},
+            detail={
+                "step": "translate",
+                "error": "translation-failed",
+                "attempt": attempt,
+                "failed_segments": failed,
+            },
             failed_step="translate",
-            attempts=request.attempts + 1,
+            attempts=attempt,
+            step_runs=0,
+            heartbeat_at=None,
         )
+        terminal_failure.after_failed_attempt(
+            conn, request_id, "translate", "translation-failed", attempt
+        )
+        return state
 
 
 def choose_target_language(translator: Translator, source: str, languages: list[str]) -> str:

@@ -17,6 +17,7 @@ from gateway.persistence import outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
+from gateway.services import terminal_failure
 from gateway.services.lifecycle import advance
 
 
@@ -64,6 +65,8 @@ def complete_step(
             artefacts={artefact.label: stored.sha256},
             detail=detail,
             failed_step=None,
+            step_runs=0,
+            heartbeat_at=None,
         )
         if next_task is not None:
             outbox_store.enqueue(conn, next_task, {"request_id": request_id})
@@ -87,12 +90,17 @@ def fail_step(
         request = requests_store.get(conn, request_id)
         if request.state is not expected:
             return request.state
-        return advance(
+        attempt = request.attempts + 1
+        state = advance(
             conn,
             request,
             event,
             actor=f"worker:{step}",
-            detail={"error": error, **(detail or {})},
+            detail={"step": step, "error": error, "attempt": attempt, **(detail or {})},
             failed_step=step,
-            attempts=request.attempts + 1,
+            attempts=attempt,
+            step_runs=0,
+            heartbeat_at=None,
         )
+        terminal_failure.after_failed_attempt(conn, request_id, step, error, attempt)
+        return state

@@ -13,10 +13,11 @@ from gateway.persistence import outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.persistence.tables import outbox, requests
+from gateway.services import terminal_failure
 from gateway.services.attachments import missing_attachments, signed_manifest
 from gateway.services.lifecycle import advance
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = terminal_failure.MAX_ATTEMPTS
 NEXT_TASK = {
     "translate": "rogatory.translate",
     "render": "rogatory.render",
@@ -30,6 +31,9 @@ TASK_FOR_STATE = {
     State.RENDERED: "rogatory.package",
 }
 DEFAULT_STALE_AFTER = timedelta(minutes=15)
+# A running step beats every `heartbeat` seconds; this many missed beats mean its worker died.
+MISSED_BEATS = 4
+DEFAULT_HEARTBEAT = timedelta(seconds=15)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -42,10 +46,19 @@ def sweep(
     *,
     now: datetime | None = None,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
+    heartbeat: timedelta = DEFAULT_HEARTBEAT,
 ) -> int:
-    """Retry failed steps and restart stalled ones; returns how many were queued again."""
+    """Retry failed steps and restart stalled ones; returns how many were queued again.
+
+    Stalled: a step whose heartbeat stopped (its worker died: redone after
+    MISSED_BEATS beats, whatever the broker's visibility timeout), or a transient state
+    with no sign of life for `stale_after` (its task was lost before any worker ran it).
+    """
     now = now or datetime.now(UTC)
-    return _retry_failed(engine, now) + _restart_stalled(engine, blobs, now, stale_after)
+    dead_after = heartbeat * MISSED_BEATS
+    return _retry_failed(engine, now) + _restart_stalled(
+        engine, blobs, now, stale_after, dead_after
+    )
 
 
 def _retry_failed(engine: Engine, now: datetime) -> int:
@@ -83,8 +96,20 @@ def _retry_failed(engine: Engine, now: datetime) -> int:
     return retried
 
 
+def _is_stalled(
+    updated_at: datetime,
+    heartbeat_at: datetime | None,
+    now: datetime,
+    stale_after: timedelta,
+    dead_after: timedelta,
+) -> bool:
+    if heartbeat_at is not None:
+        return heartbeat_at < now - dead_after
+    return updated_at < now - stale_after
+
+
 def _restart_stalled(
-    engine: Engine, blobs: BlobStore, now: datetime, stale_after: timedelta
+    engine: Engine, blobs: BlobStore, now: datetime, stale_after: timedelta, dead_after: timedelta
 ) -> int:
     """A task lost by the broker (or dropped after an unexpected error) is sent again.
 
@@ -95,7 +120,17 @@ def _restart_stalled(
         stalled = (
             conn.execute(
                 sa.select(requests.c.id).where(
-                    requests.c.state.in_(states), requests.c.updated_at < now - stale_after
+                    requests.c.state.in_(states),
+                    sa.or_(
+                        sa.and_(
+                            requests.c.heartbeat_at.is_not(None),
+                            requests.c.heartbeat_at < now - dead_after,
+                        ),
+                        sa.and_(
+                            requests.c.heartbeat_at.is_(None),
+                            requests.c.updated_at < now - stale_after,
+                        ),
+                    ),
                 )
             )
             .scalars()
@@ -106,7 +141,9 @@ def _restart_stalled(
         with transaction(engine) as conn:
             request = requests_store.get(conn, request_id)
             task = TASK_FOR_STATE.get(request.state)
-            if task is None or request.updated_at >= now - stale_after:
+            if task is None or not _is_stalled(
+                request.updated_at, request.heartbeat_at, now, stale_after, dead_after
+            ):
                 continue
             if request.state is State.VERIFIED and missing_attachments(
                 conn, blobs, request_id, signed_manifest(conn, blobs, request_id)
@@ -114,8 +151,10 @@ def _restart_stalled(
                 continue  # waiting for the sender's large attachments, not stalled
             if _pending(conn, request_id):
                 continue
-            # touch the row so the next sweep waits a full period again
-            requests_store.compare_and_set(conn, request_id, request.state, request.state)
+            # touch the row so the next sweep waits a full period again (or the new beats)
+            requests_store.compare_and_set(
+                conn, request_id, request.state, request.state, heartbeat_at=None
+            )
             outbox_store.enqueue(conn, task, {"request_id": request_id})
             restarted += 1
     return restarted

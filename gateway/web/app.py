@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from gateway.config import Settings, load_settings
+from gateway.runtime.asn1_names import register_asn1_names
 from gateway.runtime.container import Runtime, build_runtime
 from gateway.web.problem import register_problem_handlers
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     settings = settings or load_settings()
+    register_asn1_names()  # before any request parses ASN.1 (see runtime/asn1_names.py)
     app = Flask("gateway.web", template_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_submission_bytes, JSON_SORT_KEYS=False)
     app.extensions["rogatory"] = runtime or build_runtime(settings)
