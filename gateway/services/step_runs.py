@@ -32,7 +32,6 @@ STATES_OF_STEP: dict[str, frozenset[State]] = {
     "package": frozenset({State.RENDERED}),
 }
 FAIL_EVENT: dict[State, Event] = {
-    State.VERIFIED: Event.FAIL_TRANSLATION,
     State.TRANSLATING: Event.FAIL_TRANSLATION,
     State.TRANSLATED: Event.FAIL_RENDER,
     State.RENDERED: Event.FAIL_PACKAGING,
@@ -77,6 +76,9 @@ def _fail(
     detail: dict[str, str | int] | None = None,
 ) -> State:
     attempt = request.attempts + 1
+    if request.state is State.VERIFIED:  # failed as the translate step began
+        advance(conn, request, Event.START_TRANSLATION, actor=f"worker:{step}")
+        request = requests_store.get(conn, request.id)
     state = advance(
         conn,
         request,
