@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from process_support import WorkerProcess
+from process_support import GatewayProcess, WorkerProcess
 
 from gateway.config import Settings, load_settings
 from gateway.runtime.broker import stop_embedded_broker
@@ -121,3 +121,17 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     yield start
     for worker in workers:
         worker.stop()  # also closes the log of a worker that died by itself
+
+
+@pytest.fixture
+def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
+    gateways: list[GatewayProcess] = []
+
+    def start(settings: Settings) -> GatewayProcess:
+        gateway = GatewayProcess(settings, tmp_path / f"gateway-{len(gateways)}.log")
+        gateways.append(gateway)
+        return gateway
+
+    yield start
+    for gateway in gateways:
+        gateway.stop()
