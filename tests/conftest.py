@@ -113,8 +113,9 @@ def make_settings(
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     workers: list[WorkerProcess] = []
 
-    def start(settings: Settings, *, beat: bool = True) -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / f"worker-{len(workers)}.log", beat=beat)
+    def start(settings: Settings, *, beat: bool = True, queues: str | None = None) -> WorkerProcess:
+        log_path = tmp_path / f"worker-{len(workers)}.log"
+        worker = WorkerProcess(settings, log_path, beat=beat, queues=queues)
         workers.append(worker)
         return worker
 

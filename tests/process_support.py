@@ -38,10 +38,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class WorkerProcess:
     """A real `rogatory worker` in its own process group."""
 
-    def __init__(self, settings: Settings, log_path: Path, *, beat: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, log_path: Path, *, beat: bool = True, queues: str | None = None
+    ) -> None:
         self.log_path = log_path
         command = [sys.executable, "-m", "gateway", "worker", "--concurrency", "1"]
         command.append("--beat" if beat else "--no-beat")
+        if queues is not None:
+            command += ["--queues", queues]
         self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop())
         self.process = subprocess.Popen(
             command,

@@ -28,7 +28,9 @@ def main(queues: str, concurrency: str, beat: str) -> None:
         f"rogatory-{os.getpid()}@%h",
     ]
     if beat == "beat":
-        argv += ["--beat", "--schedule", str(settings.data_dir / "beat-schedule")]
+        # in memory: every worker may run a beat; the database lease of each job (not a
+        # shared schedule file) decides which one runs it (services/scheduling.py)
+        argv += ["--beat", "--scheduler", "celery.beat:Scheduler"]
     app.worker_main(argv)
 
 

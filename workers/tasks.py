@@ -144,6 +144,7 @@ def notify_failure(self: object, request_id: str) -> str:
 def _leased(name: str) -> bool:
     rt = runtime()
     if scheduling.lease(rt.engine, rt.settings, name):
+        log.info("periodic job started", extra={"job": name})
         return True
     log.debug("periodic job ran elsewhere this period", extra={"job": name})
     return False
