@@ -62,6 +62,7 @@ EVENT_NAMES = {
     "evidence_issued": lazy_gettext("Signed receipt issued"),
     "step_failed": lazy_gettext("A processing step failed"),
     "step_retried": lazy_gettext("A processing step was retried"),
+    "failed_permanently": lazy_gettext("Processing failed for good after the last attempt"),
     "withdrawn": lazy_gettext("Withdrawn"),
     "delivered": lazy_gettext("Delivered to the counterpart"),
 }
