@@ -27,7 +27,7 @@ from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, exchange_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
-from gateway.services import evidences
+from gateway.services import bounded_http, evidences
 from gateway.services.evidences import Sealer
 from gateway.services.exchange import check_acknowledgement
 from gateway.services.lifecycle import advance, record
@@ -70,7 +70,7 @@ def deliver_once(
     attempt: int,
     max_attempts: int = MAX_ATTEMPTS,
     transport: httpx.BaseTransport | None = None,
-    timeout: float = 30.0,
+    timeout: float = bounded_http.DEFAULT_DEADLINE_SECONDS,
 ) -> PushResult:
     with transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
@@ -107,12 +107,14 @@ def _post_package(
     transport: httpx.BaseTransport | None,
     timeout: float,
 ) -> bytes:
-    with httpx.Client(transport=transport, timeout=timeout) as http:
-        response = http.post(
-            url,
-            content=package,
-            headers={"Content-Type": "application/pkcs7-mime", "Rogatory-Request-Id": request_id},
-        )
+    """`timeout` is the attempt's total deadline; the answer is capped at 64 KiB."""
+    response = bounded_http.post(
+        url,
+        package,
+        headers={"Content-Type": "application/pkcs7-mime", "Rogatory-Request-Id": request_id},
+        transport=transport,
+        deadline=timeout,
+    )
     if response.status_code != 200:
         raise _PeerRefused(f"http-{response.status_code}")
     return response.content
@@ -220,12 +222,13 @@ def _notify(
         }
     )
     try:
-        with httpx.Client(transport=transport, timeout=30.0) as http:
-            response = http.post(
-                webhook_url,
-                content=sign(notice, sealer.key, sealer.cert),
-                headers={"Content-Type": "application/pkcs7-mime"},
-            )
+        response = bounded_http.post(
+            webhook_url,
+            sign(notice, sealer.key, sealer.cert),
+            headers={"Content-Type": "application/pkcs7-mime"},
+            transport=transport,
+            deadline=30.0,
+        )
         ok = 200 <= response.status_code < 300
         detail = f"http-{response.status_code}"
     except httpx.HTTPError as exc:

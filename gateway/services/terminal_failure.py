@@ -20,7 +20,7 @@ from gateway.domain.states import State
 from gateway.persistence import authorities_store, exchange_store, outbox_store, requests_store
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import evidences
+from gateway.services import bounded_http, evidences
 from gateway.services.evidences import Sealer
 from gateway.services.lifecycle import record
 
@@ -97,12 +97,13 @@ def notify_failure(
         }
     )
     try:
-        with httpx.Client(transport=transport, timeout=timeout) as http:
-            response = http.post(
-                issuer.webhook_url,
-                content=sign(notice, sealer.key, sealer.cert),
-                headers={"Content-Type": "application/pkcs7-mime"},
-            )
+        response = bounded_http.post(
+            issuer.webhook_url,
+            sign(notice, sealer.key, sealer.cert),
+            headers={"Content-Type": "application/pkcs7-mime"},
+            transport=transport,
+            deadline=timeout,
+        )
         ok, detail = 200 <= response.status_code < 300, f"http-{response.status_code}"
     except httpx.HTTPError as exc:
         ok, detail = False, type(exc).__name__
