@@ -17,6 +17,8 @@ def configure(settings: Settings | None = None) -> Celery:
     # before any task runs: pool children inherit the registered names
     register_asn1_names()
     app.conf.update(celery_config(settings))
+    # a worker waits out a broker outage (reconnecting with backoff) instead of giving up
+    app.conf.broker_connection_max_retries = None
     # every worker's beat may fire these; each job runs once per period per cluster
     # (a database lease decides, see services/scheduling.py)
     app.conf.beat_schedule = {

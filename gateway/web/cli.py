@@ -91,17 +91,21 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 @click.option("--beat/--no-beat", default=True, help="Also run the periodic jobs.")
 @pass_context
 def worker(ctx: Context, queues: str, concurrency: int | None, beat: bool) -> None:
-    """Run a Celery worker (starts the embedded broker when configured)."""
-    from gateway.runtime.broker import ensure_embedded_broker
+    """Run a Celery worker, restarted if it stops (and the embedded broker, when configured)."""
+    from gateway.logs import configure_logging
+    from gateway.runtime.supervisor import supervise
 
     settings = ctx.settings
-    if settings.embedded_broker:
-        ensure_embedded_broker(settings)
     os.environ["ROGATORY_DATA_DIR"] = str(settings.data_dir)
-    # The gateway never imports workers/: the worker is its own program.
+    # The gateway never imports workers/: the worker is its own program, supervised.
     count = str(concurrency or settings.worker_concurrency)
     mode = "beat" if beat else "no-beat"
-    os.execv(sys.executable, [sys.executable, "-m", "workers", queues, count, mode])  # noqa: S606
+    code = supervise(
+        settings,
+        [queues, count, mode],
+        configure=lambda: configure_logging(settings.log_level),
+    )
+    sys.exit(code)
 
 
 @cli.command()
