@@ -76,27 +76,24 @@ def fix_agreement(text: str, grammar: Mapping[int, Grammar], language: str) -> t
     forms = agreement_forms(language)
     if not forms or not grammar:
         return text, 0
-    changes = 0
-    out: list[str] = []
-    cursor = 0
     matches = list(PLACEHOLDER_RE.finditer(text))
-    for number, match in enumerate(matches):
-        wanted = _key(grammar.get(int(match.group(1)) - 1))
-        if wanted is None:
-            continue
-        before = text[cursor : match.start()]
-        fixed_before, changed = _fix_determiner(before, wanted, forms)
-        changes += changed
-        out.append(fixed_before)
+    wanted = [_key(grammar.get(int(m.group(1)) - 1)) for m in matches]
+    # the gaps around placeholders: gap k lies between placeholder k-1 and placeholder k
+    edges = [0] + [x for m in matches for x in (m.start(), m.end())] + [len(text)]
+    gaps = [text[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2)]
+    changes = 0
+    for k, gap in enumerate(gaps):
+        if k > 0 and wanted[k - 1] is not None:  # adjective right after the term
+            gap, changed = _fix_adjective(gap, wanted[k - 1])  # type: ignore[arg-type]
+            changes += changed
+        if k < len(matches) and wanted[k] is not None:  # determiner right before it
+            gap, changed = _fix_determiner(gap, wanted[k], forms)  # type: ignore[arg-type]
+            changes += changed
+        gaps[k] = gap
+    out = [gaps[0]]
+    for k, match in enumerate(matches):
         out.append(match.group(0))
-        cursor = match.end()
-        limit = matches[number + 1].start() if number + 1 < len(matches) else len(text)
-        after = text[cursor:limit]
-        fixed_after, changed = _fix_adjective(after, wanted)
-        changes += changed
-        out.append(fixed_after)
-        cursor = limit
-    out.append(text[cursor:])
+        out.append(gaps[k + 1])
     return "".join(out), changes
 
 

@@ -208,6 +208,8 @@ class _Session:
             flags.append("missing: " + "; ".join(report.missing))
         if report.needs_review and report.untranslated:
             flags.append("untranslated words: " + ", ".join(report.untranslated))
+        if output.unknown_words:
+            flags.append("unknown words: " + ", ".join(output.unknown_words))
         review = "placeholders-lost" in flags or report.needs_review
         status: SegmentStatus = "needs-review" if review else "translated"
         return SegmentResult(
