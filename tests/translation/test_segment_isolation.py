@@ -20,7 +20,7 @@ WORDS = (
     "the money was sent to a company red car bought yesterday he she investigation "
     "bank account large old house police officer court of fraud evidence phone new "
     "suspect witness statement false invoices and with in on for by from"
-).split()
+).split()  # noqa: SIM905
 ENDINGS = ("", ".", "!", "?", ",", ";", ":")
 
 
