@@ -42,6 +42,10 @@ slovenian croatia croatian hungary hungarian estonia estonian latvia latvian lit
 lithuanian malta maltese cyprus cypriot england english britain british scotland scottish wales
 welsh europe america american united russia russian turkey turkish morocco moroccan china
 chinese switzerland swiss norway norwegian iceland
+invoices invoice payments payment proceeds offences offenses documents records bank records
+statements statement transfers transfer money funds goods vehicles vehicle premises
+subscriber data details information copies copy the_start search seizure hearing hearings
+interpreter lawyer lawyers counsel defence defense alias aliases born living
 """.split()  # noqa: SIM905 - a word list reads better as text
 
 COMMON_WORDS: frozenset[str] = frozenset(_WORDS)

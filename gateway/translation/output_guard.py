@@ -15,13 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.translation.common_words import COMMON_WORDS
-from gateway.translation.spans import MaskedText
+from gateway.translation.spans import MaskedText, detected_items
 
 # More untranslated words than this in one segment make it `needs-review`.
 PASSTHROUGH_THRESHOLD = 1
 _DIGIT_TOKEN = re.compile(r"[^\s]*\d[^\s]*")
 _EDGE_PUNCT = "()[]{}\"'`«»“”\u2018\u2019.,;:!?"
-_CAPITALISED = re.compile(r"(?<![\w'\u2019-])[A-ZÀ-ÖØ-Þ][\w'\u2019-]*")
+_CAPITALISED = re.compile(r"(?<![\w'\u2019-])[A-ZÀ-ÖØ-Þ\u0100-\u017f][\w'\u2019-]*")
 _WORD = re.compile(r"(?<![\w'\u2019-])[a-zà-öø-ÿ][a-zà-öø-ÿ'\u2019-]{3,}(?![\w'\u2019-])")
 
 
@@ -50,6 +50,12 @@ def must_survive(masked: MaskedText) -> list[str]:
             cursor += len(span.original)
         else:
             cursor += len(piece)
+    glossary_spans = [
+        c for c, piece in zip(covered, _span_pieces(masked), strict=True) if piece == "glossary"
+    ]
+    for start, item in detected_items(source):
+        if not _inside(start, start + len(item), glossary_spans):
+            items.append((start, item))
     for match in _DIGIT_TOKEN.finditer(source):
         start, token = _trimmed(match.start(), match.group(0))
         if token and not _inside(start, start + len(token), covered):
@@ -63,7 +69,61 @@ def must_survive(masked: MaskedText) -> list[str]:
             and not any(ch.isdigit() for ch in word)
         ):
             items.append((start, word))
-    return [item for _, item in sorted(items)]
+    items.extend(_name_runs(source, covered))
+    return [item for _, item in sorted(set(items))]
+
+
+def _span_pieces(masked: MaskedText) -> list[str]:
+    return [masked.spans[p].kind for p in masked.pieces if isinstance(p, int)]
+
+
+def _name_runs(source: str, covered: list[tuple[int, int]]) -> list[tuple[int, str]]:
+    """Multi-word names as units ("Jan van der Berg", "Müller & Söhne GmbH"): each word may
+    survive while the whole does not (a particle translated, "&" turned into "y")."""
+    runs: list[tuple[int, str]] = []
+    current: list[tuple[int, str]] = []
+
+    def close() -> None:
+        while current and not _name_like(current[-1][1]):
+            current.pop()
+        if len(current) > 1:
+            start = current[0][0]
+            end = current[-1][0] + len(current[-1][1])
+            if not _inside(start, end, covered):
+                runs.append((start, source[start:end]))
+        current.clear()
+
+    for match in re.finditer(r"\S+", source):
+        raw = match.group(0)
+        start, token = _trimmed(match.start(), raw)
+        ends_phrase = raw.rstrip(_EDGE_PUNCT) != raw
+        if raw.rstrip(",;:") in _LEGAL_FORMS:  # "B.V." keeps its full stop
+            token = raw.rstrip(",;:")
+            ends_phrase = raw != token
+        if token and (_name_like(token) or (current and _joiner(token))):
+            current.append((start, token))
+        else:
+            close()
+        if ends_phrase:
+            close()
+    close()
+    return runs
+
+
+def _name_like(token: str) -> bool:
+    return (token[0].isupper() and not _common(token)) or token in _LEGAL_FORMS
+
+
+def _joiner(token: str) -> bool:
+    return token in _PARTICLES or token in _LEGAL_FORMS
+
+
+_PARTICLES = frozenset(
+    "& van der den de la del des du di da dos von zu ter le".split()  # noqa: SIM905
+)
+_LEGAL_FORMS = frozenset(
+    "B.V. N.V. GmbH AG Sp. z o.o. S.L. S.A. SARL S.r.l. SpA Ltd LLP UAB AB Oy s.r.o.".split()  # noqa: SIM905
+)
 
 
 def check(

@@ -30,7 +30,7 @@ _STATUTE_CODES = (
 _NUMBER = r"\d{1,3}(?:[.,\u00a0 ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _CURRENCY = r"EUR|USD|GBP|CHF|PLN|SEK|DKK|CZK|HUF|RON|BGN|€|\$|£"
 
-_CAP = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
+_CAP = r"[A-ZÀ-ÖØ-Þ\u0100-\u017f][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
 _PARTICLES = r"(?:(?:de la|de|del|des|du|di|della|do|dos|da|van|der|den|von|la|le|of) )*"
 _STREET = (
     rf"(?:\b(?:Rue|Avenue|Av\.|Boulevard|Bd\.|Calle|C/|Via|Viale|Rua|Place|Plaza|Piazza|"
@@ -42,8 +42,10 @@ _STREET = (
     rf"platz|vej|gatan|gatvė|utca|iela|tee|steeg|dijk|markt)\b"
     rf"(?: \d{{1,4}}[a-zA-Z]?(?:-\d{{1,4}})?)?)"
 )
-_POSTCODE_CITY = rf"(?:\b(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?: ?[A-Z]{{2}})? {_CAP}(?:[ -]{_CAP})*)"
-_ADDRESS = re.compile(rf"(?:{_STREET})(?:,? {_POSTCODE_CITY})?|{_POSTCODE_CITY}")
+_POSTCODE = r"(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{4,6}(?: ?[A-Z]{2})?)"
+_POSTCODE_CITY = rf"(?:\b{_POSTCODE} {_CAP}(?:[ -]{_CAP})*)"
+# a bare "1049 Brussels" only after a comma: "in 2026 Maria Lopez" is not an address
+_ADDRESS = re.compile(rf"(?:{_STREET})(?:,? {_POSTCODE_CITY})?|(?<=, ){_POSTCODE_CITY}")
 
 # (kind, pattern) in priority order; earlier kinds win ties of equal length.
 _DETECTORS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -86,7 +88,10 @@ _TITLE_NAME = re.compile(
     r"(?:[A-Z]\. ?)*(?:(?:van|de|der|den|von|di|da|del|la|le|ter) )*[A-Z][\w'-]+"
     r"(?: [A-Z][\w'-]+)?"
 )
-_NAME_WORD = r"[A-Z](?:[a-zà-ÿ'\u2019-]|(?<=[a-z'\u2019-])[A-Z])+"
+# Latin-1 and Latin Extended-A letters (Ł, ś, ž, ő...): names from every member state
+_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
+_LOWER = "a-zß-öø-ÿ\u0100-\u017f"
+_NAME_WORD = rf"[{_UPPER}](?:[{_LOWER}'\u2019-]|(?<=[{_LOWER}'\u2019-])[A-Z])+"
 _CAPITALISED_RUN = re.compile(
     rf"\b{_NAME_WORD}(?: (?:(?:van|de|der|den|von|di|da|del|ter|de la|dos) )*{_NAME_WORD})+"
 )
@@ -145,7 +150,7 @@ _NOT_NAME_START = frozenset(
 
 # A single capitalised word after a lower-case word or a comma: a place or a name.
 _SINGLE_NAME = re.compile(
-    r"(?<=[a-z,] )([A-ZÀ-ÖØ-Þ](?:[^\W\d_]*)(?:['\u2019-][^\W\d_]+)*)(?![\w'\u2019-])"
+    r"(?<=[a-z,] )([A-ZÀ-ÖØ-Þ\u0100-\u017f](?:[^\W\d_]*)(?:['\u2019-][^\W\d_]+)*)(?![\w'\u2019-])"
 )
 _GLOSSARY_PROOF = frozenset(
     ["person-name", "address", "identifier", "literal-placeholder", "email", "url", "iban"]
@@ -182,6 +187,16 @@ class MaskedText:
         for piece in self.pieces:
             out.append(next(it) if isinstance(piece, str) else self.spans[piece].replacement)
         return "".join(out)
+
+
+def detected_items(text: str) -> list[tuple[int, str]]:
+    """Every match of every detector (numbers, dates, amounts, IBANs, ...), overlapping or not:
+    the output guard checks them all, whichever one protection chose."""
+    found = []
+    for kind, pattern in _DETECTORS:
+        if kind != "literal-placeholder":
+            found.extend((m.start(), m.group(0)) for m in pattern.finditer(text))
+    return found
 
 
 def placeholder(index: int) -> str:
