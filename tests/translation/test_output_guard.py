@@ -126,3 +126,22 @@ def test_glossary_grammar_from_csv_and_tbx() -> None:
     assert parsed.grammar() == {"orden de registro": ("f", "sg")}
     with pytest.raises(InvalidGlossary):
         Glossary.from_csv("source,target,gender\nx,y,q\n", **PAIR)
+
+
+def test_the_magistrate_ui_lists_what_the_guard_found() -> None:
+    from gateway.web.ui.views_follow import _translated_fields
+
+    [field] = _translated_fields(
+        {
+            "fields": [
+                {
+                    "path": "G.facts",
+                    "source": "x",
+                    "target": "y",
+                    "status": "needs-review",
+                    "flags": ["glossary", "missing: 1049 Brussels", "untranslated words: a, b"],
+                }
+            ]
+        }
+    )
+    assert field["notes"] == ["missing: 1049 Brussels", "untranslated words: a, b"]
