@@ -36,7 +36,7 @@ class Settings:
     max_attachment_bytes: int = 4 * 1024**3
     broker_visibility_timeout: int = 3600
     worker_concurrency: int = 2
-    translation_engine: str = "argos"
+    translation_engine: str = "auto"
     translation_beam_size: int = 2
     translation_threads: int = 1
     lease_seconds: int = 300
@@ -68,7 +68,7 @@ class Settings:
 _ENV_ALIASES = {"database_url": "DATABASE_URL", "broker_url": "BROKER_URL"}
 _CHOICES = {
     "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
-    "translation_engine": ("argos", "apertium"),
+    "translation_engine": ("auto", "argos", "apertium"),
 }
 _RANGES = {
     "max_clock_skew_seconds": (0, 86_400),

@@ -8,11 +8,13 @@ import sys
 from gateway.config import load_settings
 from gateway.logs import configure_logging
 from workers.celery_app import configure
+from workers.engines import warn_unserved_pairs
 
 
 def main(queues: str, concurrency: str, beat: str) -> None:
     settings = load_settings()
     configure_logging(settings.log_level)
+    warn_unserved_pairs(settings)
     app = configure(settings)
     argv = [
         "worker",

@@ -33,7 +33,7 @@ class StoredGlossary:
 
 def entries_sha256(glossary: Glossary) -> str:
     """SHA-256 of the canonical JSON of the term pairs: the same terms give the same hash."""
-    pairs = [[e.source, e.target] for e in glossary.entries]
+    pairs = [_row(e) for e in glossary.entries]
     canonical = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -57,7 +57,7 @@ def replace(
         "executing_authority_id": glossary.executing_authority,
         "source_language": glossary.source_language,
         "target_language": glossary.target_language,
-        "entries": [[e.source, e.target] for e in glossary.entries],
+        "entries": [_row(e) for e in glossary.entries],
         "entry_count": len(glossary.entries),
         "sha256": entries_sha256(glossary),
         "source_format": source_format,
@@ -99,7 +99,7 @@ def load_for_authorities(conn: Connection, issuing: str, executing: str) -> list
             row["executing_authority_id"],
             row["source_language"],
             row["target_language"],
-            tuple(GlossaryEntry(str(s), str(t)) for s, t in row["entries"]),
+            tuple(_entry(item) for item in row["entries"]),
         )
         for row in conn.execute(query).mappings()
     ]
@@ -153,3 +153,16 @@ def _summary(row: sa.RowMapping) -> StoredGlossary:
         imported_by=row["imported_by"],
         imported_at=moment,
     )
+
+
+def _row(entry: GlossaryEntry) -> list[str | None]:
+    """[source, target] as before; gender and number only when the entry has them."""
+    if entry.gender is None and entry.number is None:
+        return [entry.source, entry.target]
+    return [entry.source, entry.target, entry.gender, entry.number]
+
+
+def _entry(item: list[str | None]) -> GlossaryEntry:
+    gender = item[2] if len(item) > 2 else None
+    number = item[3] if len(item) > 3 else None
+    return GlossaryEntry(str(item[0]), str(item[1]), gender, number)

@@ -88,7 +88,7 @@ def run_demo(
     env = {
         **os.environ,
         "ROGATORY_DATA_DIR": str(data_dir),
-        "ROGATORY_TRANSLATION_ENGINE": "apertium",
+        "ROGATORY_TRANSLATION_ENGINE": "auto",
         # the demo serves plain http on 127.0.0.1; production cookies are Secure-only
         "ROGATORY_UI_INSECURE_COOKIES": "1",
     }

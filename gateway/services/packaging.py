@@ -55,6 +55,21 @@ def build_package_zip(
     return buffer.getvalue()
 
 
+def _translation_summary(data: bytes | None) -> dict[str, object]:
+    """The translation status on the manifest: `unavailable`, `needs-review`, ... and counts."""
+    if data is None:
+        return {"translation_status": "none"}
+    result = json.loads(data)
+    segments = list(result.get("fields", [])) + [
+        s for d in result.get("documents", []) for s in d.get("segments", [])
+    ]
+    return {
+        "translation_status": result.get("status"),
+        "segments_needing_review": sum(1 for s in segments if s["status"] == "needs-review"),
+        "segments_failed": sum(1 for s in segments if s["status"] == "failed"),
+    }
+
+
 def run_packaging(
     engine: Engine,
     blobs: BlobStore,
@@ -92,6 +107,7 @@ def run_packaging(
         "executing_authority": request.executing_authority_id,
         "source_language": request.source_language,
         "target_language": request.target_language,
+        **_translation_summary(dict(members).get("translation.json")),
     }
     package = seal(build_package_zip(request_id, members, meta), seal_key, seal_cert, recipients)
 

@@ -30,10 +30,11 @@ from gateway.services.steps import Artefact, complete_step, fail_step
 from gateway.services.translation_progress import ProgressReporter
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
-from gateway.translation.request_translation import translate_request
+from gateway.translation.request_translation import translate_request, unavailable_result
 from gateway.translation.result import TranslationResult
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5  # as the sweeper's: the last attempt delivers what it has, marked
 
 ExtractFn = Callable[[str, str, bytes], ExtractedDocument]
 
@@ -98,18 +99,35 @@ def run_translation(
         for obj, data in attachments
     ]
 
-    result = translate_request(
-        form,
-        documents,
-        translator,
-        target=request.target_language,
-        glossary=glossary,
-        request_id=request_id,
-        now=datetime.now(UTC),
-        progress=ProgressReporter(engine, request_id),
-    )
+    pair = (request.source_language, request.target_language)
+    if pair[0] != pair[1] and pair not in translator.pairs():
+        # no engine serves the pair: deliver untranslated and marked, never a retry loop
+        log.warning(
+            "no translation engine for %s->%s: delivering marked unavailable",
+            *pair,
+            extra={"request_id": request_id},
+        )
+        result = unavailable_result(
+            form, documents, request_id=request_id, target=pair[1], now=datetime.now(UTC)
+        )
+    else:
+        result = translate_request(
+            form,
+            documents,
+            translator,
+            target=request.target_language,
+            glossary=glossary,
+            request_id=request_id,
+            now=datetime.now(UTC),
+            progress=ProgressReporter(engine, request_id),
+        )
+    segments = result.all_segments()
+    all_failed = all(s.status == "failed" for s in segments)
+    if result.status == "failed" and all_failed and request.attempts + 1 < MAX_ATTEMPTS:
+        return _record_failed_translation(engine, blobs, request_id, result)  # engine may return
     if result.status == "failed":
-        return _record_failed_translation(engine, blobs, request_id, result)
+        # some segments failed for good: delivered with those segments marked `failed`
+        log.warning("translation delivered with failed segments", extra={"request_id": request_id})
     return complete_step(
         engine,
         blobs,

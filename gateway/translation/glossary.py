@@ -26,6 +26,9 @@ class InvalidGlossary(DomainError):
 class GlossaryEntry:
     source: str
     target: str
+    # Grammar of the target term, for agreement: "m"/"f"/"n" and "sg"/"pl" (or None).
+    gender: str | None = None
+    number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,14 @@ class Glossary:
 
     def terms(self) -> dict[str, str]:
         return {entry.source: entry.target for entry in self.entries}
+
+    def grammar(self) -> dict[str, tuple[str | None, str | None]]:
+        """Target term -> (gender, number) for entries that carry them."""
+        return {
+            entry.target: (entry.gender, entry.number)
+            for entry in self.entries
+            if entry.gender or entry.number
+        }
 
     def applies_to(self, issuing: str, executing: str, source: str, target: str) -> bool:
         return (self.issuing_authority, self.executing_authority) == (issuing, executing) and (
@@ -57,16 +68,28 @@ class Glossary:
         source_language: str,
         target_language: str,
     ) -> Glossary:
-        """Header `source,target` or the two language codes (`en,es`), one term pair a row."""
+        """Header `source,target` or the two language codes (`en,es`), one term pair a row.
+
+        Optional columns `gender` (m/f/n) and `number` (sg/pl) describe the target term.
+        """
         _check_size(text.encode("utf-8"))
         reader = csv.reader(io.StringIO(text))
         header = [h.strip().lower() for h in next(reader, [])]
         columns = _csv_columns(header, source_language, target_language)
+        gender_column = header.index("gender") if "gender" in header else None
+        number_column = header.index("number") if "number" in header else None
         entries = []
         for row in reader:
             if len(row) <= max(columns) or not row[columns[0]].strip():
                 continue
-            entries.append(GlossaryEntry(row[columns[0]].strip(), row[columns[1]].strip()))
+            entries.append(
+                GlossaryEntry(
+                    row[columns[0]].strip(),
+                    row[columns[1]].strip(),
+                    _gender(_cell(row, gender_column)),
+                    _number(_cell(row, number_column)),
+                )
+            )
         return cls(
             issuing_authority,
             executing_authority,
@@ -93,15 +116,15 @@ class Glossary:
             raise InvalidGlossary(f"TBX is not acceptable XML: {type(exc).__name__}") from None
         entries = []
         for concept in _elements(root, ("termEntry", "conceptEntry")):
-            by_language: dict[str, list[str]] = {}
+            by_language: dict[str, list[tuple[str, str | None, str | None]]] = {}
             for lang_set in _elements(concept, ("langSet", "langSec")):
                 language = (lang_set.get(_XML_LANG) or lang_set.get("lang") or "").lower()
-                terms = [t.text.strip() for t in _elements(lang_set, ("term",)) if t.text]
-                by_language.setdefault(language.split("-")[0], []).extend(terms)
+                by_language.setdefault(language.split("-")[0], []).extend(_tbx_terms(lang_set))
             targets = by_language.get(target_language, [])
-            for source in by_language.get(source_language, []):
+            for source, _, _ in by_language.get(source_language, []):
                 if targets:
-                    entries.append(GlossaryEntry(source, targets[0]))
+                    target, gender, number = targets[0]
+                    entries.append(GlossaryEntry(source, target, gender, number))
         return cls(
             issuing_authority,
             executing_authority,
@@ -125,6 +148,50 @@ def _csv_columns(header: list[str], source: str, target: str) -> tuple[int, int]
         if names[0] in header and names[1] in header:
             return header.index(names[0]), header.index(names[1])
     raise InvalidGlossary(f"CSV header must name 'source,target' or '{source},{target}'")
+
+
+def _tbx_terms(lang_set: Element) -> list[tuple[str, str | None, str | None]]:
+    """(term, gender, number) per tig/termSec; termNote grammaticalGender/Number if given."""
+    found = []
+    for holder in _elements(lang_set, ("tig", "termSec", "ntig")) or [lang_set]:
+        notes = {
+            (note.get("type") or ""): (note.text or "").strip()
+            for note in _elements(holder, ("termNote",))
+        }
+        for term in _elements(holder, ("term",)):
+            if term.text and term.text.strip():
+                found.append(
+                    (
+                        term.text.strip(),
+                        _gender(notes.get("grammaticalGender")),
+                        _number(notes.get("grammaticalNumber")),
+                    )
+                )
+    return found
+
+
+def _cell(row: list[str], column: int | None) -> str | None:
+    return row[column].strip() if column is not None and column < len(row) else None
+
+
+_GENDERS = {"m": "m", "masculine": "m", "f": "f", "feminine": "f", "n": "n", "neuter": "n"}
+_NUMBERS = {"sg": "sg", "singular": "sg", "s": "sg", "pl": "pl", "plural": "pl", "p": "pl"}
+
+
+def _gender(value: str | None) -> str | None:
+    if not value:
+        return None
+    if value.lower() not in _GENDERS:
+        raise InvalidGlossary(f"unknown grammatical gender {value[:20]!r} (m, f, n)")
+    return _GENDERS[value.lower()]
+
+
+def _number(value: str | None) -> str | None:
+    if not value:
+        return None
+    if value.lower() not in _NUMBERS:
+        raise InvalidGlossary(f"unknown grammatical number {value[:20]!r} (sg, pl)")
+    return _NUMBERS[value.lower()]
 
 
 def _elements(parent: Element, names: tuple[str, ...]) -> list[Element]:

@@ -45,6 +45,10 @@ class TranslatedText:
     model_sha256: str
     legs: tuple[Leg, ...]
     flags: tuple[str, ...] = field(default=())
+    # Words the engine itself reported it could not translate (Apertium `*word`, `@word`).
+    unknown_words: tuple[str, ...] = field(default=())
+    # Engine markup (`*`, `#`, `@`) removed from `text`.
+    marks_removed: int = 0
 
 
 @runtime_checkable

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gateway.domain.fields import FieldKind
 from gateway.domain.forms import RequestForm, field_values, translatable_segments
+from gateway.translation.agreement import Grammar, fix_agreement
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.glossary import Glossary
+from gateway.translation.output_guard import check as guard
 from gateway.translation.ports import TranslatedText, TranslationFailed, Translator
 from gateway.translation.result import (
     DocumentResult,
@@ -26,6 +28,8 @@ DEFAULT_CHUNK_SEGMENTS = 512
 _NAME_KINDS = {FieldKind.PERSON_NAME}
 _ADDRESS_KINDS = {FieldKind.ADDRESS}
 _IDENTIFIER_KINDS = {FieldKind.IDENTIFIER, FieldKind.CONTACT, FieldKind.AUTHORITY}
+# Failures that no smaller batch can cure: the whole call fails at once.
+_WHOLE_CALL_FAILURES = {"unsupported-pair", "engine-unavailable"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ def translate_request(
     ]
     units = field_units + [u for group in document_units for u in group]
     stamp = _rfc3339(now)
-    session = _Session(translator, form.language, target, stamp)
+    grammar = glossary.grammar() if glossary is not None else None
+    session = _Session(translator, form.language, target, stamp, grammar)
     results: dict[int, SegmentResult] = {}
     total = len(units)
     if progress is not None:
@@ -94,39 +99,61 @@ def translate_segments(
     source: str,
     target: str,
     now: datetime,
+    grammar: Mapping[str, Grammar] | None = None,
 ) -> list[SegmentResult]:
     """Translate (path, text) pairs outside a request form, e.g. for evaluation sets."""
     units = [_unit(protector, path, text) for path, text in items]
-    return _Session(translator, source, target, _rfc3339(now)).translate(units)
+    return _Session(translator, source, target, _rfc3339(now), grammar).translate(units)
 
 
 class _Session:
-    """Translates chunks of units; places spans back or falls back to translating around them."""
+    """Translates chunks of units, each an isolated segment; checks and flags every output."""
 
-    def __init__(self, translator: Translator, source: str, target: str, stamp: str) -> None:
+    def __init__(
+        self,
+        translator: Translator,
+        source: str,
+        target: str,
+        stamp: str,
+        grammar: Mapping[str, Grammar] | None = None,
+    ) -> None:
         self.translator = translator
         self.source = source
         self.target = target
         self.stamp = stamp
+        self.grammar = dict(grammar or {})
 
     def translate(self, chunk: list[_Unit]) -> list[SegmentResult]:
         try:
             outputs = self._call([u.masked.masked for u in chunk])
-        except Exception as exc:  # any engine error fails the chunk loudly, never passthrough
-            return [self._failed(u, _error_code(exc)) for u in chunk]
+        except Exception as exc:  # any engine error fails loudly, never passthrough
+            code = _error_code(exc)
+            if len(chunk) > 1 and code not in _WHOLE_CALL_FAILURES:
+                # one segment may have broken the batch: only that one should fail
+                return [segment for unit in chunk for segment in self.translate([unit])]
+            return [self._failed(u, code) for u in chunk]
         segments: list[SegmentResult | None] = []
         lost: list[tuple[int, _Unit]] = []
         for index, (unit, output) in enumerate(zip(chunk, outputs, strict=True)):
-            restored = restore(unit.masked, output.text)
+            agreed, changes = fix_agreement(output.text, self._grammar_of(unit), self.target)
+            restored = restore(unit.masked, agreed)
             if restored is None:
                 lost.append((index, unit))
                 segments.append(None)
             else:
-                segments.append(self._segment(unit, restored, output, ()))
+                extra = ("agreement-fixed",) if changes else ()
+                segments.append(self._segment(unit, restored, output, extra))
         if lost:
             for index, segment in self._fallback(lost):
                 segments[index] = segment
         return [s for s in segments if s is not None]
+
+    def _grammar_of(self, unit: _Unit) -> dict[int, Grammar]:
+        return {
+            index: self.grammar[span.replacement]
+            for index, span in enumerate(unit.masked.spans)
+            if span.kind == "glossary" and span.replacement in self.grammar
+        }
 
     def _fallback(self, lost: list[tuple[int, _Unit]]) -> list[tuple[int, SegmentResult]]:
         """Placeholders did not survive: translate the text between spans, flag for review."""
@@ -158,10 +185,13 @@ class _Session:
         return done
 
     def _call(self, texts: list[str]) -> list[TranslatedText]:
+        """One output per text, in order; a count mismatch is retried one text at a time."""
         outputs = self.translator.translate_batch(texts, self.source, self.target)
-        if len(outputs) != len(texts):
+        if len(outputs) == len(texts):
+            return outputs
+        if len(texts) == 1:
             raise TranslationFailed("engine returned a different number of texts")
-        return outputs
+        return [self._call([text])[0] for text in texts]
 
     def _segment(
         self, unit: _Unit, target: str, output: TranslatedText, extra: tuple[str, ...]
@@ -173,7 +203,15 @@ class _Session:
             flags.append("pivot")
         if not target.strip():
             return self._failed(unit, "empty-output")
-        status: SegmentStatus = "needs-review" if "placeholders-lost" in flags else "translated"
+        report = guard(unit.masked, target, unknown_words=output.unknown_words)
+        if report.missing:
+            flags.append("missing: " + "; ".join(report.missing))
+        if report.needs_review and report.untranslated:
+            flags.append("untranslated words: " + ", ".join(report.untranslated))
+        if output.unknown_words:
+            flags.append("unknown words: " + ", ".join(output.unknown_words))
+        review = "placeholders-lost" in flags or report.needs_review
+        status: SegmentStatus = "needs-review" if review else "translated"
         return SegmentResult(
             path=unit.path,
             source=unit.source,
@@ -189,6 +227,10 @@ class _Session:
                 source_sha256=_sha256(unit.source),
                 translated_at=self.stamp,
             ),
+            missing=report.missing,
+            untranslated=report.untranslated,
+            unknown_words=output.unknown_words,
+            marks_removed=output.marks_removed,
         )
 
     def _failed(self, unit: _Unit, code: str) -> SegmentResult:
@@ -241,6 +283,44 @@ def _not_needed(
         source_language=form.language,
         target_language=form.language,
         status="not-needed",
+        fields=fields,
+        documents=document_results,
+    )
+
+
+def unavailable_result(
+    form: RequestForm,
+    documents: Sequence[ExtractedDocument],
+    *,
+    request_id: str,
+    target: str,
+    now: datetime,
+) -> TranslationResult:
+    """No installed engine serves the pair: every segment `unavailable`, target null."""
+    stamp = _rfc3339(now)
+    provenance = Provenance("none", "", "", "", (), "", stamp)
+    fields = tuple(
+        SegmentResult(
+            path=s.path,
+            source=s.text,
+            target=None,
+            status="unavailable",
+            flags=("no-engine-for-pair",),
+            provenance=replace(provenance, source_sha256=_sha256(s.text)),
+        )
+        for s in translatable_segments(form)
+    )
+    document_results = tuple(
+        DocumentResult(
+            doc.name, doc.media_type, doc.sha256, "not-machine-translated", "no-engine-for-pair"
+        )
+        for doc in documents
+    )
+    return TranslationResult(
+        request_id=request_id,
+        source_language=form.language,
+        target_language=target,
+        status="unavailable",
         fields=fields,
         documents=document_results,
     )

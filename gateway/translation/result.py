@@ -10,8 +10,9 @@ from gateway.translation.ports import Leg
 
 RESULT_FORMAT = "rogatory.translation/1"
 # "not-needed": the request is already in the target language; target is null, never a copy.
-SegmentStatus = Literal["translated", "needs-review", "failed", "not-needed"]
-ResultStatus = Literal["complete", "needs-review", "failed", "not-needed"]
+# "unavailable": no installed engine serves the language pair; delivered untranslated, marked.
+SegmentStatus = Literal["translated", "needs-review", "failed", "not-needed", "unavailable"]
+ResultStatus = Literal["complete", "needs-review", "failed", "not-needed", "unavailable"]
 DocumentStatus = Literal["translated", "not-machine-translated"]
 
 
@@ -60,6 +61,13 @@ class SegmentResult:
     status: SegmentStatus
     flags: tuple[str, ...]
     provenance: Provenance
+    # Output guard: must-survive items not found byte-exact in the target.
+    missing: tuple[str, ...] = ()
+    # Source words the engine left untranslated (passthrough) and words it did not know.
+    untranslated: tuple[str, ...] = ()
+    unknown_words: tuple[str, ...] = ()
+    # Engine markup (Apertium `*`, `#`, `@`) removed from the target.
+    marks_removed: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +77,10 @@ class SegmentResult:
             "status": self.status,
             "flags": list(self.flags),
             "provenance": self.provenance.to_json(),
+            "missing": list(self.missing),
+            "untranslated": list(self.untranslated),
+            "unknown_words": list(self.unknown_words),
+            "marks_removed": self.marks_removed,
         }
 
     @classmethod
@@ -80,6 +92,10 @@ class SegmentResult:
             status=data["status"],
             flags=tuple(data["flags"]),
             provenance=Provenance.from_json(data["provenance"]),
+            missing=tuple(data.get("missing", ())),
+            untranslated=tuple(data.get("untranslated", ())),
+            unknown_words=tuple(data.get("unknown_words", ())),
+            marks_removed=int(data.get("marks_removed", 0)),
         )
 
 

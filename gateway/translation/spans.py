@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from gateway.translation.common_words import COMMON_WORDS
+
 PLACEHOLDER_RE = re.compile(r"\[(?:\s?\[)?\s?(\d{1,4})\s?\](?:\s?\])?")
 
 _MONTHS = (
@@ -28,11 +30,29 @@ _STATUTE_CODES = (
 _NUMBER = r"\d{1,3}(?:[.,\u00a0 ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _CURRENCY = r"EUR|USD|GBP|CHF|PLN|SEK|DKK|CZK|HUF|RON|BGN|€|\$|£"
 
+_CAP = r"[A-ZÀ-ÖØ-Þ\u0100-\u017f][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
+_PARTICLES = r"(?:(?:de la|de|del|des|du|di|della|do|dos|da|van|der|den|von|la|le|of) )*"
+_STREET = (
+    rf"(?:\b(?:Rue|Avenue|Av\.|Boulevard|Bd\.|Calle|C/|Via|Viale|Rua|Place|Plaza|Piazza|"
+    rf"Ulica|ul\.|Chaussée|Avenida|Paseo|Carrer|Strada|Calea) {_PARTICLES}{_CAP}"
+    rf"(?: {_PARTICLES}{_CAP})*(?:,? (?:n[ºo°.]? ?)?\d{{1,4}}[a-zA-Z]?(?:[-/]\d{{1,4}})?)?)"
+    rf"|(?:\b\d{{1,4}}[a-zA-Z]?,? (?:{_CAP} )+(?:Street|St\.|Road|Rd\.|Lane|Avenue|Drive|Square|"
+    rf"Place|Way|Close|Terrace|Crescent|Gardens|Row|Hill)\b)"
+    rf"|(?:\b{_CAP}(?:straat|strasse|straße|gasse|weg|laan|plein|gracht|kade|allee|ring|"
+    rf"platz|vej|gatan|gatvė|utca|iela|tee|steeg|dijk|markt)\b"
+    rf"(?: \d{{1,4}}[a-zA-Z]?(?:-\d{{1,4}})?)?)"
+)
+_POSTCODE = r"(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{4,6}(?: ?[A-Z]{2})?)"
+_POSTCODE_CITY = rf"(?:\b{_POSTCODE} {_CAP}(?:[ -]{_CAP})*)"
+# a bare "1049 Brussels" only after a comma: "in 2026 Maria Lopez" is not an address
+_ADDRESS = re.compile(rf"(?:{_STREET})(?:,? {_POSTCODE_CITY})?|(?<=, ){_POSTCODE_CITY}")
+
 # (kind, pattern) in priority order; earlier kinds win ties of equal length.
 _DETECTORS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("literal-placeholder", PLACEHOLDER_RE),
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     ("url", re.compile(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)]")),
+    ("address", _ADDRESS),
     ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")),
     (
         "amount",
@@ -68,8 +88,12 @@ _TITLE_NAME = re.compile(
     r"(?:[A-Z]\. ?)*(?:(?:van|de|der|den|von|di|da|del|la|le|ter) )*[A-Z][\w'-]+"
     r"(?: [A-Z][\w'-]+)?"
 )
+# Latin-1 and Latin Extended-A letters (Ł, ś, ž, ő...): names from every member state
+_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
+_LOWER = "a-zß-öø-ÿ\u0100-\u017f"
+_NAME_WORD = rf"[{_UPPER}](?:[{_LOWER}'\u2019-]|(?<=[{_LOWER}'\u2019-])[A-Z])+"
 _CAPITALISED_RUN = re.compile(
-    r"\b[A-Z][a-zà-ÿ'-]+(?: (?:(?:van|de|der|den|von|di|da|del|ter) )*[A-Z][a-zà-ÿ'-]+)+"
+    rf"\b{_NAME_WORD}(?: (?:(?:van|de|der|den|von|di|da|del|ter|de la|dos) )*{_NAME_WORD})+"
 )
 _NOT_NAME_START = frozenset(
     [
@@ -124,6 +148,15 @@ _NOT_NAME_START = frozenset(
 )
 
 
+# A single capitalised word after a lower-case word or a comma: a place or a name.
+_SINGLE_NAME = re.compile(
+    r"(?<=[a-z,] )([A-ZÀ-ÖØ-Þ\u0100-\u017f](?:[^\W\d_]*)(?:['\u2019-][^\W\d_]+)*)(?![\w'\u2019-])"
+)
+_GLOSSARY_PROOF = frozenset(
+    ["person-name", "address", "identifier", "literal-placeholder", "email", "url", "iban"]
+)
+
+
 @dataclass(frozen=True)
 class ProtectedSpan:
     kind: str
@@ -143,6 +176,10 @@ class MaskedText:
     def text_pieces(self) -> list[str]:
         return [p for p in self.pieces if isinstance(p, str)]
 
+    def text_only(self) -> str:
+        """The source without its protected spans (what the engine had to translate)."""
+        return " ".join(self.text_pieces())
+
     def reassemble(self, translated_pieces: Iterable[str]) -> str:
         """Rebuild from pieces translated one by one around the spans (the fallback path)."""
         it = iter(translated_pieces)
@@ -150,6 +187,16 @@ class MaskedText:
         for piece in self.pieces:
             out.append(next(it) if isinstance(piece, str) else self.spans[piece].replacement)
         return "".join(out)
+
+
+def detected_items(text: str) -> list[tuple[int, str]]:
+    """Every match of every detector (numbers, dates, amounts, IBANs, ...), overlapping or not:
+    the output guard checks them all, whichever one protection chose."""
+    found = []
+    for kind, pattern in _DETECTORS:
+        if kind != "literal-placeholder":
+            found.extend((m.start(), m.group(0)) for m in pattern.finditer(text))
+    return found
 
 
 def placeholder(index: int) -> str:
@@ -190,13 +237,21 @@ class SpanProtector:
         for m in _TITLE_NAME.finditer(text):
             candidates.append((m.start(), m.end(), 50, "person-name", m.group(0)))
         for m in _CAPITALISED_RUN.finditer(text):
-            if m.group(0).split(" ")[0] not in _NOT_NAME_START:
+            words = m.group(0).split(" ")
+            # "Criminal Code", "Public Prosecutor": ordinary words are translated, not frozen
+            if words[0] not in _NOT_NAME_START and not all(_common(w) for w in words):
                 candidates.append((m.start(), m.end(), 60, "name-heuristic", m.group(0)))
+        for m in _SINGLE_NAME.finditer(text):
+            if len(m.group(1)) > 1 and not _common(m.group(1)):
+                candidates.append((m.start(1), m.end(1), 65, "name-heuristic", m.group(1)))
+        chosen = _choose(candidates)
         if self._glossary_re is not None:
+            terms = []
             for m in self._glossary_re.finditer(text):
                 target = self._glossary[m.group(0).casefold()]
-                candidates.append((m.start(), m.end(), 70, "glossary:" + target, m.group(0)))
-        return _build(text, _choose(candidates))
+                terms.append((m.start(), m.end(), 70, "glossary:" + target, m.group(0)))
+            chosen = _glossary_wins(chosen, _choose(terms))
+        return _build(text, chosen)
 
 
 def restore(masked: MaskedText, translated: str) -> str | None:
@@ -214,6 +269,25 @@ def _choose(candidates: list[tuple[int, int, int, str, str]]) -> list[tuple[int,
         if all(end <= s or start >= e for s, e, _, _ in accepted):
             accepted.append((start, end, kind, text))
     return sorted(accepted)
+
+
+def _glossary_wins(
+    chosen: list[tuple[int, int, str, str]], terms: list[tuple[int, int, str, str]]
+) -> list[tuple[int, int, str, str]]:
+    """A glossary term beats detected spans it overlaps ("Article 301" -> "artículo 301"),
+    but never literal values from the form, e-mails, URLs or IBANs."""
+    result = list(chosen)
+    for term in terms:
+        start, end = term[0], term[1]
+        overlapping = [c for c in result if not (end <= c[0] or start >= c[1])]
+        if any(c[2] in _GLOSSARY_PROOF for c in overlapping):
+            continue
+        result = [c for c in result if c not in overlapping] + [term]
+    return sorted(result)
+
+
+def _common(word: str) -> bool:
+    return word.strip("'\u2019").casefold() in COMMON_WORDS
 
 
 def _build(text: str, chosen: list[tuple[int, int, str, str]]) -> MaskedText:

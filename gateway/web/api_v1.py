@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from gateway.services.translation_engines import request_outlook
 from gateway.web.app import runtime_of
 from gateway.web.problem import problem
 from gateway.web.submitting import submit_sealed
@@ -32,4 +33,6 @@ def submit() -> Response | tuple[Response, int]:
         "outcome": "duplicate-already-accepted" if accepted.duplicate else "accepted",
     }
     body["receipt"] = receipt.to_json()
+    rt = runtime_of(current_app)
+    body["translation"] = request_outlook(rt.engine, rt.settings, accepted.request_id).status
     return jsonify(body), 202

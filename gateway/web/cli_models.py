@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from gateway.translation.engine_pairs import installed_engines
 from gateway.translation.model_packages import (
     ModelPackageError,
     install_package,
@@ -73,12 +74,16 @@ def install(ctx: click.Context, file: Path, pin: str | None) -> None:
 @models.command("list")
 @click.pass_context
 def list_command(ctx: click.Context) -> None:
-    """List installed packages: name, pair, version, archive SHA-256."""
-    for package in list_packages(_resolve(ctx)):
+    """List installed packages (name, pair, version, SHA-256), then the pairs per engine."""
+    data_dir = _resolve(ctx)
+    for package in list_packages(data_dir):
         click.echo(
             f"{package.name}\t{package.from_code}->{package.to_code}\t"
             f"{package.package_version}\t{package.archive_sha256}"
         )
+    for engine in installed_engines(data_dir):
+        pairs = ", ".join(f"{a}->{b}" for a, b in sorted(engine.pairs)) or "none"
+        click.echo(f"engine {engine.engine}: {pairs}")
 
 
 @models.command("remove")

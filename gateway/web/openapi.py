@@ -309,6 +309,11 @@ def _schemas() -> dict[str, Any]:
                 "message_sha256": string,
                 "outcome": {"enum": ["accepted", "duplicate-already-accepted"]},
                 "receipt": {"$ref": "#/components/schemas/Evidence"},
+                "translation": {
+                    "enum": ["available", "unavailable", "not-needed"],
+                    "description": "unavailable: no installed engine serves the pair; the "
+                    "request is delivered untranslated and marked so.",
+                },
             },
         },
         "InboxItem": {

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.db import transaction
 from gateway.runtime.broker import ensure_embedded_broker
 from gateway.runtime.container import Runtime, build_runtime
-from gateway.services import sweeper
 from gateway.services.dispatch import flush_outbox
 from gateway.services.intake import accept_submission
 from gateway.translation.model_packages import install_package, remove_package
@@ -203,7 +201,7 @@ def test_same_language_request_is_marked_not_needed_and_still_delivered(
     assert "rendered" in events(rt, request_id)
 
 
-def test_request_with_attachments_through_argos_worker_then_failure_and_sweeper_retry(
+def test_request_with_attachments_through_argos_worker_then_unavailable_without_model(
     runtime_for: Callable[..., Runtime],
     start_worker: Callable[..., WorkerProcess],
     tiny_packages: dict[str, Path],
@@ -249,26 +247,12 @@ def test_request_with_attachments_through_argos_worker_then_failure_and_sweeper_
 
     remove_package(data_dir, package.name)  # the engine breaks after intake
     broken_id = submit(rt, mla_form(), [("report.pdf", "application/pdf", pdf)])
-    wait_for(lambda: "step_failed" in events(rt, broken_id), timeout=240, what="failure")
+    # issue 13: no engine for the pair any more -> delivered marked, never a retry loop
+    wait_for(lambda: "rendered" in events(rt, broken_id), timeout=240, what="delivery")
+    assert "step_failed" not in events(rt, broken_id)
+    unavailable = stored_json(rt, broken_id, "translation")
+    assert unavailable["status"] == "unavailable"
+    for segment in segments_of(unavailable):
+        assert (segment["status"], segment["target"]) == ("unavailable", None)
     with transaction(rt.engine) as conn:
-        row = requests_store.get(conn, broken_id)
-        assert rt.blobs.find(conn, broken_id, "translation") is None
-    assert (row.state.value, row.failed_step, row.attempts) == ("failed", "translate", 1)
-    failed = stored_json(rt, broken_id, "translation-failed", "attempt-1.json")
-    assert failed["status"] == "failed"
-    assert segments_of(failed)
-    for segment in segments_of(failed):
-        assert (segment["status"], segment["target"]) == ("failed", None)
-        assert segment["flags"] == ["unsupported-pair"]
-    assert entries(rt, broken_id)[-1].detail["failed_segments"] == len(segments_of(failed))
-
-    install_package(data_dir, tiny_packages["en_es"])  # the operator fixes the models
-    later = datetime.now(UTC) + sweeper.backoff(1) + timedelta(seconds=1)
-    assert sweeper.sweep(rt.engine, rt.blobs, now=later, stale_after=timedelta(days=1)) == 1
-    flush_outbox(rt.engine, rt.sender)
-    wait_for(lambda: "translated" in events(rt, broken_id), timeout=240, what="retried translation")
-    assert events(rt, broken_id).count("step_retried") == 1
-    retried = stored_json(rt, broken_id, "translation")
-    assert all(s["status"] in ("translated", "needs-review") for s in segments_of(retried))
-    with transaction(rt.engine) as conn:
-        assert requests_store.get(conn, broken_id).failed_step is None
+        assert requests_store.get(conn, broken_id).attempts == 0

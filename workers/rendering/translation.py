@@ -14,6 +14,7 @@ _OK = "translated"
 _REVIEW = "needs-review"
 _FAILED = "failed"
 _NOT_NEEDED = "not-needed"  # source and target language are the same: nothing to translate
+_UNAVAILABLE = "unavailable"  # no installed engine serves the pair: delivered untranslated
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Bilingual:
     """One free-text value next to its machine translation, with what went wrong if anything.
 
     `state` is "translated", "needs-review", "failed", "not-needed" (same language),
+    "unavailable" (no engine for the pair),
     "missing" (no segment for the path) or "mismatch" (the segment's source is not this text).
     """
 
@@ -69,7 +71,7 @@ class TranslationIndex:
     def count(self, item: Bilingual) -> Bilingual:
         if item.state == _REVIEW:
             self.needing_review += 1
-        elif item.state not in (_OK, _NOT_NEEDED):
+        elif item.state not in (_OK, _NOT_NEEDED, _UNAVAILABLE):
             self.failed += 1
         return item
 
@@ -119,6 +121,8 @@ def pair_segment(
     status = segment.get("status")
     if status == _NOT_NEEDED:
         return Bilingual(shown.text, None, _NOT_NEEDED, flags, shown.omitted)
+    if status == _UNAVAILABLE:
+        return Bilingual(shown.text, None, _UNAVAILABLE, flags, shown.omitted)
     if not isinstance(target, str) or status not in (_OK, _REVIEW):
         return Bilingual(shown.text, None, _FAILED, flags, shown.omitted)
     translated = display_text(target)

@@ -1,41 +1,33 @@
 """Apertium (Debian packages) behind the Translator port, as a bounded subprocess.
 
 Rule-based output is readable, which makes it the engine for demos and for checking that
-placeholders survive a real MT system. Unknown-word marks (`*word`) are stripped and flagged.
+placeholders survive a real MT system. Every line is an isolated segment (see
+apertium_stream); unknown-word marks (`*`, `#`, `@`) are stripped, counted and listed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import logging
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway.translation.engine_pairs import APERTIUM_ISO3_TO_1
 from gateway.translation.ports import Leg, TranslatedText, TranslationFailed
+from workers.translation.apertium_stream import (
+    IsolationBroken,
+    StreamOutput,
+    build_stream,
+    parse_stream,
+)
+
+log = logging.getLogger(__name__)
 
 MODES_DIR = Path("/usr/share/apertium/modes")
-_ISO3_TO_1 = {
-    "eng": "en",
-    "spa": "es",
-    "cat": "ca",
-    "fra": "fr",
-    "por": "pt",
-    "ita": "it",
-    "deu": "de",
-    "nld": "nl",
-    "ron": "ro",
-    "glg": "gl",
-    "oci": "oc",
-    "eus": "eu",
-    "dan": "da",
-    "swe": "sv",
-    "nob": "nb",
-    "pol": "pl",
-}
+_ISO3_TO_1 = APERTIUM_ISO3_TO_1
 _ISO1_TO_3 = {v: k for k, v in _ISO3_TO_1.items()}
-_UNKNOWN_MARK = re.compile(r"(?<![\w\]])([*#@])(?=\w)")
 
 
 class ApertiumEngine:
@@ -69,32 +61,75 @@ class ApertiumEngine:
     def translate_batch(
         self, texts: Sequence[str], source: str, target: str
     ) -> list[TranslatedText]:
+        """One call for all lines of all texts, each line its own isolated segment."""
         if (source, target) not in self.pairs():
             raise TranslationFailed(f"no Apertium pair {source}->{target}", code="unsupported-pair")
         direction = f"{_ISO1_TO_3[source]}-{_ISO1_TO_3[target]}"
         model, version, sha = self._describe(direction)
         lines = [line for text in texts for line in text.split("\n")]
-        out_lines = self._run(direction, lines) if lines else []
+        wanted = [i for i, line in enumerate(lines) if line.strip()]
+        outputs = self._isolated(direction, [lines[i] for i in wanted])
+        by_line: dict[int, StreamOutput] = dict(zip(wanted, outputs, strict=True))
         results = []
         cursor = 0
         leg = Leg(source, target, model, sha)
         for text in texts:
             count = text.count("\n") + 1
-            chunk = out_lines[cursor : cursor + count]
+            parts, unknown, removed = [], [], 0
+            for index in range(cursor, cursor + count):
+                found = by_line.get(index)
+                if found is None:
+                    parts.append(lines[index])
+                    continue
+                parts.append(_same_edges(lines[index], found.text))
+                unknown.extend(found.unknown_words)
+                removed += found.marks_removed
             cursor += count
-            flags = ("unknown-words",) if any(_UNKNOWN_MARK.search(x) for x in chunk) else ()
-            cleaned = "\n".join(_UNKNOWN_MARK.sub("", x) for x in chunk)
-            results.append(TranslatedText(cleaned, self.name, model, version, sha, (leg,), flags))
+            flags = ("unknown-words",) if removed else ()
+            results.append(
+                TranslatedText(
+                    "\n".join(parts),
+                    self.name,
+                    model,
+                    version,
+                    sha,
+                    (leg,),
+                    flags,
+                    tuple(dict.fromkeys(unknown)),
+                    removed,
+                )
+            )
         return results
 
-    def _run(self, direction: str, lines: list[str]) -> list[str]:
-        # One input line per text line; Apertium keeps line structure in txt format.
-        payload = "".join(line.replace("\r", " ") + "\n" for line in lines).encode("utf-8")
+    def _isolated(self, direction: str, lines: list[str]) -> list[StreamOutput]:
+        """All lines in one call; if the boundaries do not come back intact, one at a time."""
+        if not lines:
+            return []
+        try:
+            return self._call(direction, lines)
+        except IsolationBroken:
+            log.warning("apertium segment boundaries broken; retrying one segment at a time")
+        outputs = []
+        for line in lines:
+            try:
+                outputs.extend(self._call(direction, [line]))
+            except IsolationBroken:
+                raise TranslationFailed(
+                    "Apertium output lost a segment boundary", code="isolation-broken"
+                ) from None
+        return outputs
+
+    def _call(self, direction: str, lines: list[str]) -> list[StreamOutput]:
+        stream, nonce = build_stream(lines)
+        return parse_stream(self._run(direction, stream), nonce, len(lines), lines)
+
+    def _run(self, direction: str, stream: str) -> str:
+        payload = stream.encode("utf-8")
         if len(payload) > self.max_input_bytes:
             raise TranslationFailed("input too large for one Apertium call", code="input-too-large")
         try:
             completed = subprocess.run(  # noqa: S603 - fixed argument list, no shell
-                [self.executable, "-f", "txt", direction],
+                [self.executable, "-f", "none", direction],
                 input=payload,
                 capture_output=True,
                 timeout=self.timeout_seconds,
@@ -107,12 +142,7 @@ class ApertiumEngine:
             raise TranslationFailed(
                 f"Apertium exited with {completed.returncode}", code="engine-error"
             )
-        output = completed.stdout.decode("utf-8", errors="replace").split("\n")
-        if output and output[-1] == "":
-            output.pop()
-        if len(output) != len(lines):
-            raise TranslationFailed("Apertium changed the line structure", code="engine-error")
-        return output
+        return completed.stdout.decode("utf-8", errors="replace")
 
     def _describe(self, direction: str) -> tuple[str, str, str]:
         """("<package> <Debian version>", Debian version, SHA-256 of the pair's data files)."""
@@ -143,3 +173,10 @@ def _debian_version(package: str) -> str:
         check=False,
     )
     return completed.stdout.decode().strip() or "unknown"
+
+
+def _same_edges(source: str, translated: str) -> str:
+    """Keep the source line's leading and trailing whitespace (indentation, list layout)."""
+    lead = source[: len(source) - len(source.lstrip())]
+    trail = source[len(source.rstrip()) :]
+    return lead + translated.strip() + trail

@@ -121,6 +121,13 @@ def _translated_fields(translation: dict[str, Any] | None) -> list[dict[str, Any
             "source": item.get("source", ""),
             "target": item.get("target") or "",
             "status": item.get("status", ""),
+            # what the output guard found: missing items, untranslated and unknown words
+            "notes": [
+                str(flag)
+                for flag in item.get("flags", [])
+                if str(flag).startswith(("missing:", "untranslated words:", "unknown words:"))
+                or flag in ("no-engine-for-pair", "engine-error", "engine-timeout")
+            ],
         }
         for item in translation.get("fields", [])
         if isinstance(item, dict)
