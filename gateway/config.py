@@ -42,6 +42,11 @@ class Settings:
     lease_seconds: int = 300
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # security hardening (issue 15): proxies in front, the public address, outbound URLs
+    trusted_proxy_hops: int = 0
+    public_url: str = ""
+    outbound_allow_http: bool = False
+    outbound_allow: str = ""
 
     @property
     def embedded_database(self) -> bool:
@@ -52,6 +57,11 @@ class Settings:
         return self.broker_url.startswith("redis+socket://") and self.broker_url.endswith(
             str(self.data_dir / "broker" / "redis.sock")
         )
+
+    @property
+    def base_url(self) -> str:
+        """The gateway's public address (never taken from a request's Host header)."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     @property
     def broker_socket(self) -> Path:
@@ -73,6 +83,7 @@ _RANGES = {
     "translation_threads": (1, 64),
     "lease_seconds": (5, 86_400),
     "http_port": (1, 65_535),
+    "trusted_proxy_hops": (0, 10),
 }
 
 
@@ -159,3 +170,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'broker_url': use redis://, redis+socket:// or amqp://")
     if not settings.gateway_id.replace("-", "").isalnum():
         raise ConfigError("setting 'gateway_id': letters, digits and '-' only")
+    if settings.public_url and not (
+        settings.public_url.startswith(("https://", "http://"))
+        and "?" not in settings.public_url
+        and "#" not in settings.public_url
+    ):
+        raise ConfigError("setting 'public_url': an http(s) URL without query, e.g. https://host")

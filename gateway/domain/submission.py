@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gateway.domain import json_limits
 from gateway.domain.errors import DomainError
 
 SUBMISSION_FORMAT = "rogatory.submission/1"
@@ -47,7 +48,9 @@ class Submission:
 def parse_submission(content: bytes) -> Submission:
     """Decode and check the signed JSON document; raise MalformedSubmission with a reason."""
     try:
-        document = json.loads(content.decode("utf-8"))
+        document = json_limits.loads(content.decode("utf-8"))
+    except json_limits.JsonTooDeep:
+        raise MalformedSubmission("signed content nests JSON too deeply") from None
     except (UnicodeDecodeError, ValueError):
         raise MalformedSubmission("signed content is not UTF-8 JSON") from None
     if not isinstance(document, dict) or document.get("format") != SUBMISSION_FORMAT:

@@ -170,22 +170,39 @@ def create_demo_user(engine: Engine, authority_id: str) -> tuple[str, str, str]:
 def check_password(
     engine: Engine, username: str, password: str, *, now: datetime | None = None
 ) -> User:
-    """First step of sign-in; raises SignInRefused (and counts the failure) when wrong."""
+    """First step of sign-in; raises SignInRefused (and counts the failure) when wrong.
+
+    The failure is counted BEFORE the argon2 check (a compare-and-set that only succeeds
+    below the limit on an unlocked, enabled account), so concurrent guesses cannot
+    exceed MAX_FAILED_ATTEMPTS checks per lockout; a locked account is never checked.
+    """
     now = now or datetime.now(UTC)
     with transaction(engine) as conn:
-        row = _row(conn, username)
+        reserved = _reserve_attempt(conn, username, now)
+        row = _row(conn, username) if reserved else None
     stored_hash = row["password_hash"] if row is not None else _DUMMY_HASH
     matches: bool
     try:
         matches = _HASHER.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         matches = False
-    if row is None or not matches or not _may_sign_in(row, now):
+    if row is None or not matches:
         if row is not None:
-            _count_failure(engine, username, now)
+            _settle_failure(engine, username, now)
         raise SignInRefused("sign-in failed")
-    if _HASHER.check_needs_rehash(stored_hash):
-        with transaction(engine) as conn:
+    with transaction(engine) as conn:
+        current = _row(conn, username)
+        if current is None or (
+            _aware(current["locked_until"]) is not None and _aware(current["locked_until"]) > now
+        ):  # a concurrent guess locked the account meanwhile: same answer as wrong
+            raise SignInRefused("sign-in failed")
+        # the reserved attempt was no failure after all
+        conn.execute(
+            ui_users.update()
+            .where(ui_users.c.username == username, ui_users.c.failed_attempts > 0)
+            .values(failed_attempts=ui_users.c.failed_attempts - 1)
+        )
+        if _HASHER.check_needs_rehash(stored_hash):
             conn.execute(
                 ui_users.update()
                 .where(ui_users.c.username == username)
@@ -199,10 +216,13 @@ def check_totp(engine: Engine, username: str, code: str, *, now: datetime | None
     now = now or datetime.now(UTC)
     code = code.strip().replace(" ", "")
     with transaction(engine) as conn:
-        row = _row(conn, username)
-        if row is None or not _may_sign_in(row, now):
+        if not _reserve_attempt(conn, username, now):
             raise SignInRefused("sign-in failed")
-        step = _matching_step(row["totp_secret"], code, now, row["last_totp_step"])
+        row = _row(conn, username)
+    if row is None:
+        raise SignInRefused("sign-in failed")
+    step = _matching_step(row["totp_secret"], code, now, row["last_totp_step"])
+    with transaction(engine) as conn:
         if step is not None:
             # compare-and-set on the step: two tabs racing with one code, only one wins
             accepted = conn.execute(
@@ -217,7 +237,7 @@ def check_totp(engine: Engine, username: str, code: str, *, now: datetime | None
             ).rowcount
             if accepted == 1:
                 return _get(conn, username)
-    _count_failure(engine, username, now)
+    _settle_failure(engine, username, now)
     raise SignInRefused("sign-in failed")
 
 
@@ -244,22 +264,35 @@ def _matching_step(secret: str, code: str, now: datetime, last_step: int | None)
     return None
 
 
-def _may_sign_in(row: sa.RowMapping, now: datetime) -> bool:
-    locked_until = _aware(row["locked_until"])
-    return bool(row["enabled"]) and (locked_until is None or locked_until <= now)
+def _reserve_attempt(conn: Connection, username: str, now: datetime) -> bool:
+    """Count one attempt up front (compare-and-set); False: locked, disabled or unknown."""
+    reserved = conn.execute(
+        ui_users.update()
+        .where(
+            ui_users.c.username == username,
+            ui_users.c.enabled.is_(True),
+            ui_users.c.failed_attempts < MAX_FAILED_ATTEMPTS,
+            sa.or_(ui_users.c.locked_until.is_(None), ui_users.c.locked_until <= now),
+        )
+        .values(failed_attempts=ui_users.c.failed_attempts + 1)
+    ).rowcount
+    return reserved == 1
 
 
-def _count_failure(engine: Engine, username: str, now: datetime) -> None:
+def _settle_failure(engine: Engine, username: str, now: datetime) -> None:
+    """A reserved attempt failed: at the limit, lock the account (once) and reset."""
     with transaction(engine) as conn:
-        row = _row(conn, username)
-        if row is None:
-            return
-        failures = int(row["failed_attempts"]) + 1
-        values: dict[str, object] = {"failed_attempts": failures}
-        if failures >= MAX_FAILED_ATTEMPTS:
-            values.update(failed_attempts=0, locked_until=now + LOCKOUT)
-            log.warning("ui account locked after repeated failures", extra={"user": username})
-        conn.execute(ui_users.update().where(ui_users.c.username == username).values(**values))
+        locked = conn.execute(
+            ui_users.update()
+            .where(
+                ui_users.c.username == username,
+                ui_users.c.failed_attempts >= MAX_FAILED_ATTEMPTS,
+                sa.or_(ui_users.c.locked_until.is_(None), ui_users.c.locked_until <= now),
+            )
+            .values(failed_attempts=0, locked_until=now + LOCKOUT)
+        ).rowcount
+    if locked:
+        log.warning("ui account locked after repeated failures", extra={"user": username})
 
 
 # --- the session-signing secret ----------------------------------------------------------

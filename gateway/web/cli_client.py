@@ -4,7 +4,8 @@ client new-key       generate an API client key pair (private JWK 0600, public J
 client register-key  (gateway admin) register a client's public JWK for an authority
 client seal          sign a request with the magistrate's key and encrypt it to the gateway
 client submit        POST a sealed submission
-client upload        stream a large attachment (sealed with --attach-large) to the gateway
+client upload        stream a large attachment (sealed with --attach-large; needs the
+                     upload_token of the submission's answer) to the gateway
 client pull          token, inbox, lease, retrieve, decrypt, verify, unzip, acknowledge
 """
 
@@ -20,6 +21,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import quote
 
 import click
 import httpx
@@ -165,7 +167,13 @@ def _large_attachment_ref(path: Path) -> AttachmentRef:
 @click.option("--message-id", required=True, help="The sealed submission's message id.")
 @click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--url", required=True, help="Gateway base URL, e.g. https://gateway.example")
-def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str) -> None:
+@click.option(
+    "--token",
+    required=True,
+    envvar="ROGATORY_UPLOAD_TOKEN",
+    help="The upload_token of the submission's answer (or ROGATORY_UPLOAD_TOKEN).",
+)
+def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str, token: str) -> None:
     """Encrypt ATTACHMENT (sealed with --attach-large) as it streams to the gateway.
 
     ``openssl cms -encrypt -stream`` (AES-256-GCM, RSA-OAEP) writes into the HTTP body;
@@ -179,10 +187,11 @@ def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str) -> N
     ]  # fmt: skip
     with subprocess.Popen(command, stdout=subprocess.PIPE) as encrypting:  # noqa: S603
         stdout: IO[bytes] = encrypting.stdout  # type: ignore[assignment]
+        name = quote(attachment.name, safe="")
         response = httpx.put(
-            f"{url.rstrip('/')}/api/v1/submissions/{message_id}/attachments/{attachment.name}",
+            f"{url.rstrip('/')}/api/v1/submissions/{quote(message_id, safe='')}/attachments/{name}",
             content=iter(lambda: stdout.read(1024 * 1024), b""),
-            headers={"Content-Type": "application/pkcs7-mime"},
+            headers={"Content-Type": "application/pkcs7-mime", "Upload-Token": token},
             timeout=httpx.Timeout(60, read=3600),
         )
     if encrypting.returncode != 0:
