@@ -24,11 +24,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from gateway.crypto.at_rest import Kek
 from gateway.crypto.keyfiles import check_private_file_mode, write_private_file
 from gateway.domain.errors import Conflict, DomainError, NotFound
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.ui_tables import ui_sessions, ui_users
+from gateway.services import totp_secrets
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ def create_user(
     authority_id: str,
     password: str,
     *,
+    kek: Kek,
     display_name: str | None = None,
 ) -> NewUser:
     if not _USERNAME.match(username):
@@ -102,7 +105,7 @@ def create_user(
                     authority_id=authority_id,
                     display_name=display_name or username,
                     password_hash=_HASHER.hash(password),
-                    totp_secret=secret,
+                    totp_secret=totp_secrets.seal(kek, username, secret),
                     enabled=True,
                     failed_attempts=0,
                     created_at=datetime.now(UTC),
@@ -138,7 +141,7 @@ def set_enabled(engine: Engine, username: str, enabled: bool) -> None:
             conn.execute(ui_sessions.delete().where(ui_sessions.c.username == username))
 
 
-def reset_totp(engine: Engine, username: str) -> NewUser:
+def reset_totp(engine: Engine, username: str, *, kek: Kek) -> NewUser:
     """A new TOTP secret (lost phone); ends the user's sessions and clears the lockout."""
     secret = pyotp.random_base32()
     with transaction(engine) as conn:
@@ -146,21 +149,28 @@ def reset_totp(engine: Engine, username: str) -> NewUser:
         conn.execute(
             ui_users.update()
             .where(ui_users.c.username == username)
-            .values(totp_secret=secret, last_totp_step=None, failed_attempts=0, locked_until=None)
+            .values(
+                totp_secret=totp_secrets.seal(kek, username, secret),
+                last_totp_step=None,
+                failed_attempts=0,
+                locked_until=None,
+            )
         )
         conn.execute(ui_sessions.delete().where(ui_sessions.c.username == username))
         user = _get(conn, username)
     return NewUser(user, secret, provisioning_uri(username, secret))
 
 
-def create_demo_user(engine: Engine, authority_id: str) -> tuple[str, str, str]:
+def create_demo_user(engine: Engine, authority_id: str, *, kek: Kek) -> tuple[str, str, str]:
     """A throwaway magistrate for `make demo`: (username, password, totp_secret)."""
     username = f"demo-{authority_id}"[:64]
     password = secrets.token_urlsafe(12)
     with transaction(engine) as conn:
         conn.execute(ui_sessions.delete().where(ui_sessions.c.username == username))
         conn.execute(ui_users.delete().where(ui_users.c.username == username))
-    created = create_user(engine, username, authority_id, password, display_name="Demo magistrate")
+    created = create_user(
+        engine, username, authority_id, password, kek=kek, display_name="Demo magistrate"
+    )
     return username, password, created.totp_secret
 
 
@@ -211,7 +221,9 @@ def check_password(
     return _user(row)
 
 
-def check_totp(engine: Engine, username: str, code: str, *, now: datetime | None = None) -> User:
+def check_totp(
+    engine: Engine, username: str, code: str, *, kek: Kek, now: datetime | None = None
+) -> User:
     """Second step: a current code (±1 step) not used before; success clears the failures."""
     now = now or datetime.now(UTC)
     code = code.strip().replace(" ", "")
@@ -221,7 +233,8 @@ def check_totp(engine: Engine, username: str, code: str, *, now: datetime | None
         row = _row(conn, username)
     if row is None:
         raise SignInRefused("sign-in failed")
-    step = _matching_step(row["totp_secret"], code, now, row["last_totp_step"])
+    secret = totp_secrets.unseal(kek, username, row["totp_secret"])
+    step = _matching_step(secret, code, now, row["last_totp_step"])
     with transaction(engine) as conn:
         if step is not None:
             # compare-and-set on the step: two tabs racing with one code, only one wins

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
@@ -85,7 +85,12 @@ def login_code() -> ResponseReturnValue:
     failed = False
     if request.method == "POST":
         try:
-            accounts.check_totp(security.engine(), session.username, request.form.get("code", ""))
+            accounts.check_totp(
+                security.engine(),
+                session.username,
+                request.form.get("code", ""),
+                kek=current_app.extensions["rogatory"].blobs.kek,
+            )
         except accounts.SignInRefused:
             failed = True
         else:
