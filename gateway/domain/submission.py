@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.domain import json_limits
 from gateway.domain.errors import DomainError
+from gateway.domain.file_names import file_name_problem
 
 SUBMISSION_FORMAT = "rogatory.submission/1"
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{7,199}$")
@@ -114,6 +115,9 @@ def _attachment(entry: object) -> AttachmentRef:
     size, sha256 = entry.get("size"), entry.get("sha256")
     if not isinstance(name, str) or not _NAME.match(name) or name in {".", ".."}:
         raise MalformedSubmission("attachment name must be a plain file name")
+    problem = file_name_problem(name)
+    if problem is not None:
+        raise MalformedSubmission(f"attachment name refused: {problem}")
     if not isinstance(media_type, str) or "/" not in media_type or len(media_type) > 100:
         raise MalformedSubmission("attachment media_type must be a media type")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:

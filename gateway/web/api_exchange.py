@@ -13,6 +13,7 @@ from gateway.runtime.container import Runtime
 from gateway.services import exchange, tokens
 from gateway.services.tokens import Caller
 from gateway.web.app import runtime_of
+from gateway.web.hardening import read_body
 from gateway.web.openapi import openapi_document
 from gateway.web.problem import problem
 from gateway.web.throttle import RateLimiter, client_address, too_many
@@ -157,7 +158,7 @@ def ack(request_id: str) -> Response | tuple[Response, int]:
     if request.mimetype not in ("application/pkcs7-mime", "application/cms"):
         return problem(415, "unsupported-media-type", "send the signed acknowledgement as CMS")
     rt = _runtime()
-    data = request.get_data(cache=False)
+    data = read_body()
     if not data:
         return problem(400, "malformed", "the body is empty")
     evidence = exchange.acknowledge(

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import mimetypes
+import os
 import subprocess
 import uuid
 import zipfile
@@ -39,6 +40,7 @@ from gateway.crypto import (
 )
 from gateway.crypto import verify_signed as verify_signed_data
 from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key, write_private_file
+from gateway.domain.file_names import file_name_problem
 from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, build_submission
 from gateway.web.cli import Context, pass_context
 
@@ -238,22 +240,42 @@ def _access_token(http: httpx.Client, client_id: str, client_key: Path) -> str:
 
 
 def _unpack(archive: bytes, target: Path) -> dict[str, Any]:
-    """Write the package's files under `target`, checking each against the manifest."""
+    """Write the package's files under `target`, checking each against the manifest.
+
+    Decrypted documents are private: every file is created 0600 (folders 0700), only
+    inside `target`, never through a symbolic link, never over an existing file's link.
+    """
     with zipfile.ZipFile(io.BytesIO(archive)) as package:
         manifest: dict[str, Any] = json.loads(package.read("manifest.json"))
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "manifest.json").write_bytes(package.read("manifest.json"))
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root = target.resolve()
+        _write_private(root, root / "manifest.json", package.read("manifest.json"))
         for entry in manifest["files"]:
             name = PurePosixPath(entry["name"])
-            if name.is_absolute() or ".." in name.parts:
+            unsafe = [p for p in name.parts if p in {".", ".."} or file_name_problem(p)]
+            if name.is_absolute() or not name.parts or unsafe:
                 raise click.ClickException(f"unsafe file name in package: {name}")
             data = package.read(str(name))
             if hashlib.sha256(data).hexdigest() != entry["sha256"]:
                 raise click.ClickException(f"{name} does not match the manifest")
-            path = target.joinpath(*name.parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            _write_private(root, root.joinpath(*name.parts), data)
     return manifest
+
+
+def _write_private(root: Path, path: Path, data: bytes) -> None:
+    for folder in reversed(path.parents):
+        if folder == root or root not in folder.parents:
+            continue
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder.is_symlink() or not folder.resolve().is_relative_to(root):
+            raise click.ClickException(f"refusing to write outside {root}: {path}")
+    if not path.parent.resolve().is_relative_to(root):
+        raise click.ClickException(f"refusing to write outside {root}: {path}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an existing looser file becomes private too
+        handle.write(data)
 
 
 @client.command("pull")

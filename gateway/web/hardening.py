@@ -12,9 +12,13 @@
 from __future__ import annotations
 
 import logging
+from typing import IO
 
-from flask import Flask, request
+from flask import Flask, Request, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_input_stream
 
 from gateway.config import ConfigError, Settings
 from gateway.runtime.setup import DEV_PKI_DIR
@@ -25,7 +29,35 @@ DEFAULT_GATEWAY_ID = "rogatory-gateway"
 _CHUNK = 64 * 1024
 
 
+class _StrictMaxStream(LimitedStream):
+    """werkzeug's max-length stream, except that `readall` at the limit checks for more.
+
+    werkzeug's own `readall` stops AT the limit without a further read, so a chunked
+    body longer than the limit would be cut silently and processed; here it is a 413.
+    """
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
+class HardenedRequest(Request):
+    @cached_property
+    def stream(self) -> IO[bytes]:  # type: ignore[override]
+        limit = self.max_content_length
+        if (
+            self.content_length is None
+            and limit is not None
+            and "wsgi.input_terminated" in self.environ
+        ):
+            return _StrictMaxStream(self.environ["wsgi.input"], limit, is_max=True)  # type: ignore[return-value]
+        return get_input_stream(self.environ, max_content_length=limit)
+
+
 def install(app: Flask, settings: Settings) -> None:
+    app.request_class = HardenedRequest
     hops = settings.trusted_proxy_hops
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
