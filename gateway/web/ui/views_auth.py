@@ -111,14 +111,14 @@ def choose_language() -> ResponseReturnValue:
     language = request.form.get("language", "")
     if language not in i18n.LOCALES:
         abort(400)
+    target = request.form.get("next", "")
+    if len(target) > 2000 or any(not 0x20 < ord(c) < 0x7F for c in target):
+        abort(400)  # CR/LF, spaces, non-ASCII: never copied into a Location header
     session = security.current_session()
     if session is not None:
         ui_sessions.set_language(security.engine(), session.session_id, language)
     else:  # an explicit choice (not a page view) may start an anonymous session
         security.replace_session(language=language)
-    target = request.form.get("next", "")
-    if len(target) > 2000 or any(not 0x20 < ord(c) < 0x7F for c in target):
-        abort(400)  # CR/LF, spaces, non-ASCII: never copied into a Location header
     # only a path of this interface: never an open redirect
     if not target.startswith("/ui/") or target.startswith("//") or "\\" in target:
         target = url_for("ui.requests_list")
