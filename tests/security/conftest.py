@@ -28,6 +28,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and report.failed):
         doc = (getattr(item, "obj", None).__doc__ or item.name).strip().splitlines()[0]
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            doc = f"{doc} [{callspec.id}]"
         finding = item.get_closest_marker("finding")
         code = str(finding.args[0]) if finding else "-"
         result = "REFUSED (test passed)" if report.passed else f"NOT REFUSED ({report.outcome})"
