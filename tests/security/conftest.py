@@ -28,20 +28,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and report.failed):
         doc = (getattr(item, "obj", None).__doc__ or item.name).strip().splitlines()[0]
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None:
-            doc = f"{doc} [{callspec.id}]"
         finding = item.get_closest_marker("finding")
         code = str(finding.args[0]) if finding else "-"
-        result = "REFUSED (test passed)" if report.passed else f"NOT REFUSED ({report.outcome})"
-        _RESULTS.append((code, doc.removeprefix("attack: "), result))
+        _RESULTS.append((code, doc.removeprefix("attack: "), report.passed))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not _RESULTS:
         return
-    width = max(len(attack) for _, attack, _ in _RESULTS)
+    cases: dict[tuple[str, str], list[bool]] = {}
+    for code, attack, passed in _RESULTS:  # parametrized cases share one row
+        cases.setdefault((code, attack), []).append(passed)
+    width = max(len(attack) for _, attack in cases)
     terminalreporter.section("security: attack -> result")
     terminalreporter.write_line(f"{'finding':8} {'attack':{width}}  result")
-    for code, attack, result in sorted(_RESULTS):
+    for (code, attack), outcomes in sorted(cases.items()):
+        held = sum(outcomes)
+        result = "refused" if held == len(outcomes) else "NOT REFUSED"
+        if len(outcomes) > 1:
+            result += f" ({held}/{len(outcomes)} cases)"
         terminalreporter.write_line(f"{code:8} {attack:{width}}  {result}")
