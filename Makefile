@@ -10,7 +10,7 @@ DEMO_DIR ?= var/demo
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: setup system-deps venv demo demo-ui test lint format bench clean
+.PHONY: setup system-deps venv demo demo-ui test lint format bench security clean
 
 setup: system-deps venv
 
@@ -52,6 +52,10 @@ format: setup
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The attack suite (also part of `make test`), ending with its attack -> result table.
+security: setup
+	$(BIN)/pytest tests/security -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done

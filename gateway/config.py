@@ -49,6 +49,11 @@ class Settings:
     orphan_grace_seconds: int = 3600
     task_soft_time_limit: int = 3300
     task_time_limit: int = 3600
+    # security hardening (issue 15): proxies in front, the public address, outbound URLs
+    trusted_proxy_hops: int = 0
+    public_url: str = ""
+    outbound_allow_http: bool = False
+    outbound_allow: str = ""
 
     @property
     def embedded_database(self) -> bool:
@@ -59,6 +64,11 @@ class Settings:
         return self.broker_url.startswith("redis+socket://") and self.broker_url.endswith(
             str(self.data_dir / "broker" / "redis.sock")
         )
+
+    @property
+    def base_url(self) -> str:
+        """The gateway's public address (never taken from a request's Host header)."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     @property
     def broker_socket(self) -> Path:
@@ -87,6 +97,7 @@ _RANGES = {
     "orphan_grace_seconds": (1, 30 * 86_400),
     "task_soft_time_limit": (1, 86_400),
     "task_time_limit": (1, 86_400),
+    "trusted_proxy_hops": (0, 10),
 }
 
 
@@ -175,3 +186,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'task_soft_time_limit': must be below task_time_limit")
     if not settings.gateway_id.replace("-", "").isalnum():
         raise ConfigError("setting 'gateway_id': letters, digits and '-' only")
+    if settings.public_url and not (
+        settings.public_url.startswith(("https://", "http://"))
+        and "?" not in settings.public_url
+        and "#" not in settings.public_url
+    ):
+        raise ConfigError("setting 'public_url': an http(s) URL without query, e.g. https://host")

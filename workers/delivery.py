@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.services import push_delivery
+from gateway.services.outbound import OutboundPolicy
 from workers.celery_app import app
 from workers.tasks import runtime
 
@@ -24,6 +25,7 @@ def deliver(self: object, request_id: str) -> str:
         sealer=rt.sealer(),
         trust=rt.trust(),
         attempt=attempt,
+        policy=OutboundPolicy.from_settings(rt.settings),
     )
     if result.retry:
         countdown = push_delivery.backoff(attempt).total_seconds()

@@ -142,6 +142,19 @@ def decrypt_envelope(
     Every decryption failure raises the same ``InvalidEnvelope``; structure problems
     raise ``CryptoError(malformed)``, refused algorithms ``unsupported-algorithm``.
     """
+    return decrypt_envelope_mode(
+        data, recipient_keys, allow_legacy_cbc=allow_legacy_cbc, max_size=max_size
+    )[0]
+
+
+def decrypt_envelope_mode(
+    data: bytes,
+    recipient_keys: Sequence[RecipientKey],
+    *,
+    allow_legacy_cbc: bool = False,
+    max_size: int = DEFAULT_MAX_ENVELOPE_SIZE,
+) -> tuple[bytes, str]:
+    """`decrypt_envelope`, also saying which content cipher was used ("gcm" | "cbc")."""
     check_ber_structure(data, max_size=max_size)
     try:
         parsed = _parse(data, allow_legacy_cbc=allow_legacy_cbc)
@@ -163,7 +176,7 @@ def decrypt_envelope(
         plaintext = b""
     if failure:
         raise InvalidEnvelope(failure)
-    return plaintext
+    return plaintext, cipher.mode
 
 
 def gcm_algorithm(nonce: bytes) -> cms.EncryptionAlgorithm:

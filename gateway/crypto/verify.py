@@ -11,8 +11,18 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from gateway.crypto.certpath import validate_signer
 from gateway.crypto.der_guard import check_ber_structure
-from gateway.crypto.envelope import ASN1_ERRORS, DEFAULT_MAX_ENVELOPE_SIZE, decrypt_envelope
-from gateway.crypto.errors import MALFORMED, STALE, UNSUPPORTED_ALGORITHM, CryptoError
+from gateway.crypto.envelope import (
+    ASN1_ERRORS,
+    DEFAULT_MAX_ENVELOPE_SIZE,
+    decrypt_envelope_mode,
+)
+from gateway.crypto.errors import (
+    MALFORMED,
+    STALE,
+    UNSUPPORTED_ALGORITHM,
+    CryptoError,
+    InvalidEnvelope,
+)
 from gateway.crypto.model import RecipientKey, TrustConfig, VerifiedContent
 from gateway.crypto.signing import SignatureCheck, check_signature, load_signed_data
 
@@ -76,5 +86,11 @@ def open_submission(
     allow_legacy_cbc: bool = False,
 ) -> VerifiedContent:
     """Decrypt an intake envelope and verify the SignedData inside it."""
-    inner = decrypt_envelope(data, recipient_keys, allow_legacy_cbc=allow_legacy_cbc)
-    return verify_signed(inner, trust, now=now)
+    inner, mode = decrypt_envelope_mode(data, recipient_keys, allow_legacy_cbc=allow_legacy_cbc)
+    try:
+        return verify_signed(inner, trust, now=now)
+    except CryptoError as exc:
+        if mode != "cbc":
+            raise
+        # unauthenticated CBC: any later failure would tell a padding guess apart
+        raise InvalidEnvelope(f"legacy CBC content refused: {exc.code}: {exc.detail}") from None

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gateway.domain import json_limits
 from gateway.domain.errors import DomainError
+from gateway.domain.file_names import file_name_problem
 
 SUBMISSION_FORMAT = "rogatory.submission/1"
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{7,199}$")
@@ -47,7 +49,9 @@ class Submission:
 def parse_submission(content: bytes) -> Submission:
     """Decode and check the signed JSON document; raise MalformedSubmission with a reason."""
     try:
-        document = json.loads(content.decode("utf-8"))
+        document = json_limits.loads(content.decode("utf-8"))
+    except json_limits.JsonTooDeep:
+        raise MalformedSubmission("signed content nests JSON too deeply") from None
     except (UnicodeDecodeError, ValueError):
         raise MalformedSubmission("signed content is not UTF-8 JSON") from None
     if not isinstance(document, dict) or document.get("format") != SUBMISSION_FORMAT:
@@ -111,6 +115,9 @@ def _attachment(entry: object) -> AttachmentRef:
     size, sha256 = entry.get("size"), entry.get("sha256")
     if not isinstance(name, str) or not _NAME.match(name) or name in {".", ".."}:
         raise MalformedSubmission("attachment name must be a plain file name")
+    problem = file_name_problem(name)
+    if problem is not None:
+        raise MalformedSubmission(f"attachment name refused: {problem}")
     if not isinstance(media_type, str) or "/" not in media_type or len(media_type) > 100:
         raise MalformedSubmission("attachment media_type must be a media type")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from gateway.persistence import audit_tables as _audit_tables  # noqa: F401  (registers)
 from gateway.persistence import reliability_tables as _reliability_tables  # noqa: F401
+from gateway.persistence import security_tables as _security_tables  # noqa: F401
 from gateway.persistence import translation_tables as _translation_tables  # noqa: F401
 from gateway.persistence import ui_tables as _ui_tables  # noqa: F401
 from gateway.persistence.metadata import metadata

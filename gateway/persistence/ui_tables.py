@@ -18,7 +18,8 @@ ui_users = sa.Table(
     sa.Column("authority_id", sa.ForeignKey("authorities.id"), nullable=False, index=True),
     sa.Column("display_name", sa.String(200), nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=False),
-    sa.Column("totp_secret", sa.String(64), nullable=False),
+    # encrypted under the KEK (services/totp_secrets.py); legacy rows may still be plain
+    sa.Column("totp_secret", sa.String(255), nullable=False),
     # the last accepted TOTP time step: a code is never accepted twice
     sa.Column("last_totp_step", sa.BigInteger),
     sa.Column("enabled", sa.Boolean, nullable=False, default=True),

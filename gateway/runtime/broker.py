@@ -37,6 +37,14 @@ def _alive(sock: Path) -> bool:
         probe.close()
 
 
+# Only what Redis needs: never ROGATORY_KEK or other secrets of the gateway's environment.
+_BROKER_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
+
+
+def scrubbed_environment() -> dict[str, str]:
+    return {name: os.environ[name] for name in _BROKER_ENV_KEEP if name in os.environ}
+
+
 def ensure_embedded_broker(settings: Settings, *, timeout: float = 15.0) -> Path:
     """Start the data directory's Redis unless it already runs; return its socket path."""
     sock = settings.broker_socket
@@ -68,7 +76,9 @@ def ensure_embedded_broker(settings: Settings, *, timeout: float = 15.0) -> Path
         "--logfile",
         str(directory / "redis.log"),
     ]
-    subprocess.run(command, check=True, capture_output=True, timeout=timeout)  # noqa: S603
+    subprocess.run(  # noqa: S603
+        command, check=True, capture_output=True, timeout=timeout, env=scrubbed_environment()
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _alive(sock):

@@ -26,6 +26,7 @@ from gateway.config import Settings, load_settings
 from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.db import make_engine, transaction
 from gateway.runtime.broker import ensure_embedded_broker, stop_embedded_broker
+from gateway.runtime.container import load_kek
 from gateway.services.accounts import create_demo_user, provisioning_uri
 
 MARKER = ".rogatory-demo"
@@ -229,7 +230,7 @@ def _demo_login(settings: Settings, url: str) -> str:
     """A demo magistrate account; its password and TOTP secret are printed, demo only."""
     engine = make_engine(settings.database_url)
     try:
-        user, password, secret = create_demo_user(engine, "nl-om-rotterdam")
+        user, password, secret = create_demo_user(engine, "nl-om-rotterdam", kek=load_kek(settings))
     finally:
         engine.dispose()
     return (

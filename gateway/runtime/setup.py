@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,12 +39,29 @@ def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> 
         yield f"development PKI created in {pki_dir} (throwaway keys, never for production)"
     upgrade(settings.database_url)
     yield "database schema is at the latest migration"
+    if encrypt_legacy_totp(settings):
+        yield "plain TOTP secrets encrypted under the KEK"
     if ensure_session_secret(settings.keys_dir):
         yield "web interface session secret created in the keys directory"
     if demo_authorities:
         engine = make_engine(settings.database_url)
         with transaction(engine) as conn:
             yield from _register_demo_authorities(conn, pki_dir)
+        engine.dispose()
+
+
+def encrypt_legacy_totp(settings: Settings) -> int:
+    """Encrypt TOTP secrets an older version stored in plain (needs the KEK)."""
+    from gateway.runtime.container import load_kek
+    from gateway.services import totp_secrets
+
+    if not (settings.keys_dir / KEK_FILE).exists() and not os.environ.get("ROGATORY_KEK"):
+        return 0
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as conn:
+            return totp_secrets.encrypt_legacy(conn, load_kek(settings))
+    finally:
         engine.dispose()
 
 

@@ -24,11 +24,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from gateway.crypto.at_rest import Kek
 from gateway.crypto.keyfiles import check_private_file_mode, write_private_file
 from gateway.domain.errors import Conflict, DomainError, NotFound
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.ui_tables import ui_sessions, ui_users
+from gateway.services import totp_secrets
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ def create_user(
     authority_id: str,
     password: str,
     *,
+    kek: Kek,
     display_name: str | None = None,
 ) -> NewUser:
     if not _USERNAME.match(username):
@@ -102,7 +105,7 @@ def create_user(
                     authority_id=authority_id,
                     display_name=display_name or username,
                     password_hash=_HASHER.hash(password),
-                    totp_secret=secret,
+                    totp_secret=totp_secrets.seal(kek, username, secret),
                     enabled=True,
                     failed_attempts=0,
                     created_at=datetime.now(UTC),
@@ -138,7 +141,7 @@ def set_enabled(engine: Engine, username: str, enabled: bool) -> None:
             conn.execute(ui_sessions.delete().where(ui_sessions.c.username == username))
 
 
-def reset_totp(engine: Engine, username: str) -> NewUser:
+def reset_totp(engine: Engine, username: str, *, kek: Kek) -> NewUser:
     """A new TOTP secret (lost phone); ends the user's sessions and clears the lockout."""
     secret = pyotp.random_base32()
     with transaction(engine) as conn:
@@ -146,21 +149,28 @@ def reset_totp(engine: Engine, username: str) -> NewUser:
         conn.execute(
             ui_users.update()
             .where(ui_users.c.username == username)
-            .values(totp_secret=secret, last_totp_step=None, failed_attempts=0, locked_until=None)
+            .values(
+                totp_secret=totp_secrets.seal(kek, username, secret),
+                last_totp_step=None,
+                failed_attempts=0,
+                locked_until=None,
+            )
         )
         conn.execute(ui_sessions.delete().where(ui_sessions.c.username == username))
         user = _get(conn, username)
     return NewUser(user, secret, provisioning_uri(username, secret))
 
 
-def create_demo_user(engine: Engine, authority_id: str) -> tuple[str, str, str]:
+def create_demo_user(engine: Engine, authority_id: str, *, kek: Kek) -> tuple[str, str, str]:
     """A throwaway magistrate for `make demo`: (username, password, totp_secret)."""
     username = f"demo-{authority_id}"[:64]
     password = secrets.token_urlsafe(12)
     with transaction(engine) as conn:
         conn.execute(ui_sessions.delete().where(ui_sessions.c.username == username))
         conn.execute(ui_users.delete().where(ui_users.c.username == username))
-    created = create_user(engine, username, authority_id, password, display_name="Demo magistrate")
+    created = create_user(
+        engine, username, authority_id, password, kek=kek, display_name="Demo magistrate"
+    )
     return username, password, created.totp_secret
 
 
@@ -170,22 +180,39 @@ def create_demo_user(engine: Engine, authority_id: str) -> tuple[str, str, str]:
 def check_password(
     engine: Engine, username: str, password: str, *, now: datetime | None = None
 ) -> User:
-    """First step of sign-in; raises SignInRefused (and counts the failure) when wrong."""
+    """First step of sign-in; raises SignInRefused (and counts the failure) when wrong.
+
+    The failure is counted BEFORE the argon2 check (a compare-and-set that only succeeds
+    below the limit on an unlocked, enabled account), so concurrent guesses cannot
+    exceed MAX_FAILED_ATTEMPTS checks per lockout; a locked account is never checked.
+    """
     now = now or datetime.now(UTC)
     with transaction(engine) as conn:
-        row = _row(conn, username)
+        reserved = _reserve_attempt(conn, username, now)
+        row = _row(conn, username) if reserved else None
     stored_hash = row["password_hash"] if row is not None else _DUMMY_HASH
     matches: bool
     try:
         matches = _HASHER.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         matches = False
-    if row is None or not matches or not _may_sign_in(row, now):
+    if row is None or not matches:
         if row is not None:
-            _count_failure(engine, username, now)
+            _settle_failure(engine, username, now)
         raise SignInRefused("sign-in failed")
-    if _HASHER.check_needs_rehash(stored_hash):
-        with transaction(engine) as conn:
+    with transaction(engine) as conn:
+        current = _row(conn, username)
+        if current is None or (
+            _aware(current["locked_until"]) is not None and _aware(current["locked_until"]) > now
+        ):  # a concurrent guess locked the account meanwhile: same answer as wrong
+            raise SignInRefused("sign-in failed")
+        # the reserved attempt was no failure after all
+        conn.execute(
+            ui_users.update()
+            .where(ui_users.c.username == username, ui_users.c.failed_attempts > 0)
+            .values(failed_attempts=ui_users.c.failed_attempts - 1)
+        )
+        if _HASHER.check_needs_rehash(stored_hash):
             conn.execute(
                 ui_users.update()
                 .where(ui_users.c.username == username)
@@ -194,15 +221,21 @@ def check_password(
     return _user(row)
 
 
-def check_totp(engine: Engine, username: str, code: str, *, now: datetime | None = None) -> User:
+def check_totp(
+    engine: Engine, username: str, code: str, *, kek: Kek, now: datetime | None = None
+) -> User:
     """Second step: a current code (±1 step) not used before; success clears the failures."""
     now = now or datetime.now(UTC)
     code = code.strip().replace(" ", "")
     with transaction(engine) as conn:
-        row = _row(conn, username)
-        if row is None or not _may_sign_in(row, now):
+        if not _reserve_attempt(conn, username, now):
             raise SignInRefused("sign-in failed")
-        step = _matching_step(row["totp_secret"], code, now, row["last_totp_step"])
+        row = _row(conn, username)
+    if row is None:
+        raise SignInRefused("sign-in failed")
+    secret = totp_secrets.unseal(kek, username, row["totp_secret"])
+    step = _matching_step(secret, code, now, row["last_totp_step"])
+    with transaction(engine) as conn:
         if step is not None:
             # compare-and-set on the step: two tabs racing with one code, only one wins
             accepted = conn.execute(
@@ -217,7 +250,7 @@ def check_totp(engine: Engine, username: str, code: str, *, now: datetime | None
             ).rowcount
             if accepted == 1:
                 return _get(conn, username)
-    _count_failure(engine, username, now)
+    _settle_failure(engine, username, now)
     raise SignInRefused("sign-in failed")
 
 
@@ -244,22 +277,35 @@ def _matching_step(secret: str, code: str, now: datetime, last_step: int | None)
     return None
 
 
-def _may_sign_in(row: sa.RowMapping, now: datetime) -> bool:
-    locked_until = _aware(row["locked_until"])
-    return bool(row["enabled"]) and (locked_until is None or locked_until <= now)
+def _reserve_attempt(conn: Connection, username: str, now: datetime) -> bool:
+    """Count one attempt up front (compare-and-set); False: locked, disabled or unknown."""
+    reserved = conn.execute(
+        ui_users.update()
+        .where(
+            ui_users.c.username == username,
+            ui_users.c.enabled.is_(True),
+            ui_users.c.failed_attempts < MAX_FAILED_ATTEMPTS,
+            sa.or_(ui_users.c.locked_until.is_(None), ui_users.c.locked_until <= now),
+        )
+        .values(failed_attempts=ui_users.c.failed_attempts + 1)
+    ).rowcount
+    return reserved == 1
 
 
-def _count_failure(engine: Engine, username: str, now: datetime) -> None:
+def _settle_failure(engine: Engine, username: str, now: datetime) -> None:
+    """A reserved attempt failed: at the limit, lock the account (once) and reset."""
     with transaction(engine) as conn:
-        row = _row(conn, username)
-        if row is None:
-            return
-        failures = int(row["failed_attempts"]) + 1
-        values: dict[str, object] = {"failed_attempts": failures}
-        if failures >= MAX_FAILED_ATTEMPTS:
-            values.update(failed_attempts=0, locked_until=now + LOCKOUT)
-            log.warning("ui account locked after repeated failures", extra={"user": username})
-        conn.execute(ui_users.update().where(ui_users.c.username == username).values(**values))
+        locked = conn.execute(
+            ui_users.update()
+            .where(
+                ui_users.c.username == username,
+                ui_users.c.failed_attempts >= MAX_FAILED_ATTEMPTS,
+                sa.or_(ui_users.c.locked_until.is_(None), ui_users.c.locked_until <= now),
+            )
+            .values(failed_attempts=0, locked_until=now + LOCKOUT)
+        ).rowcount
+    if locked:
+        log.warning("ui account locked after repeated failures", extra={"user": username})
 
 
 # --- the session-signing secret ----------------------------------------------------------

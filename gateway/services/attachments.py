@@ -5,16 +5,17 @@ media type, size, SHA-256). Their bytes arrive separately, each as one CMS
 AuthEnvelopedData (AES-GCM) addressed to the gateway's intake key, at
 ``PUT /api/v1/submissions/{message_id}/attachments/{name}``.
 
-Why the upload needs no second authentication: the magistrate's signature over the
-manifest already names the exact bytes (size + SHA-256) that belong to the request.
-Anybody may send bytes; only the bytes the signer named are kept. Until then the
+The upload needs the capability token the submission's 202 returned
+(services/upload_capabilities.py): without it every answer is one identical 404, so
+message ids cannot be probed. The magistrate's signature over the manifest still
+decides what is kept: only the bytes the signer named (size + SHA-256). Until then the
 request stays VERIFIED; the last accepted attachment queues the translation.
 
 The plaintext is decrypted straight into an at-rest staging object whose data key
 lives only in memory; only after the GCM tag verified and size and hash match the
 signed entry is it committed (with an audit entry). Every other outcome discards the
-staging object and answers with one opaque refusal; the reason goes to the log and
-to a `rejected` audit entry that names no request.
+staging object and answers with one opaque refusal; the reason goes to the log and to
+the bounded rejection record (services/rejections.py), not to the permanent audit log.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import BinaryIO, NoReturn
 
 from sqlalchemy.engine import Connection, Engine
@@ -35,11 +37,13 @@ from gateway.persistence import outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore, StagedObject
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
+from gateway.services import rejections, upload_capabilities
 from gateway.services.lifecycle import record
 
 log = logging.getLogger(__name__)
 
 REFUSED_MESSAGE = "the attachment was refused by the gateway's checks"
+NOT_FOUND_MESSAGE = "no such upload"
 
 
 class AttachmentRefused(DomainError):
@@ -84,28 +88,24 @@ def accept_attachment(
     body: BinaryIO,
     *,
     recipient_keys: list[RecipientKey],
+    upload_token: str | None = None,
+    client: str = "unknown",
 ) -> AttachmentAccepted:
-    """Stream one encrypted attachment from ``body`` into the store, or refuse it."""
+    """Stream one encrypted attachment from ``body`` into the store, or refuse it.
+
+    Without a live upload capability every answer is the one NOT_FOUND refusal; with
+    it, nothing about the request is said before the body matched the signed manifest.
+    """
+    now = datetime.now(UTC)
     with transaction(engine) as conn:
         request = requests_store.find_by_message_id(conn, message_id)
-        if request is None:
-            raise AttachmentRefused("unknown-submission", "no such submission", status=404)
+        if request is None or not upload_capabilities.allows(conn, request.id, upload_token, now):
+            raise _not_found()
         submission = signed_manifest(conn, blobs, request.id)
         ref = next((r for r in submission.attachments if r.name == name), None)
         if ref is None or ref.inline is not None:
-            raise AttachmentRefused(
-                "unknown-attachment", "the signed manifest lists no such upload", status=404
-            )
+            raise _not_found()
         existing = blobs.find(conn, request.id, "attachment", name)
-        if existing is not None:
-            missing = missing_attachments(conn, blobs, request.id, submission)
-            return AttachmentAccepted(
-                request.id, name, existing.sha256, existing.size, True, missing
-            )
-        if request.state is not State.VERIFIED:
-            raise AttachmentRefused(
-                "not-awaiting-attachments", "this request takes no more uploads", status=409
-            )
     if ref.size > settings.max_attachment_bytes:
         raise AttachmentRefused(
             "attachment-too-large", "the attachment exceeds the gateway's limit", status=413
@@ -117,15 +117,25 @@ def accept_attachment(
         sha256 = _decrypt_into(staged, body, ref, recipient_keys)
     except CryptoError as exc:
         staged.discard()
-        _refuse(engine, exc.code, exc.detail)
+        _refuse(engine, exc.code, exc.detail, client)
     except BaseException:
         staged.discard()
         raise
+    if existing is not None:  # the same bytes again: verified, then answered as a duplicate
+        staged.discard()
+        with transaction(engine) as conn:
+            missing = missing_attachments(conn, blobs, request.id, submission)
+        return AttachmentAccepted(request.id, name, existing.sha256, existing.size, True, missing)
     try:
         return _commit(engine, blobs, staged, request, submission, ref, sha256)
     except BaseException:
         staged.discard()
         raise
+
+
+def _not_found() -> AttachmentRefused:
+    # one answer for unknown id, missing or wrong capability, unknown or inline name
+    return AttachmentRefused("not-found", NOT_FOUND_MESSAGE, status=404)
 
 
 def _decrypt_into(
@@ -174,9 +184,8 @@ def _commit(
     return AttachmentAccepted(request.id, ref.name, sha256, stored.size, False, missing)
 
 
-def _refuse(engine: Engine, code: str, detail: str) -> NoReturn:
-    """Record the refusal without naming the request, then raise the one opaque answer."""
+def _refuse(engine: Engine, code: str, detail: str, client: str) -> NoReturn:
+    """Count the refusal (bounded record, not the permanent log), raise the opaque answer."""
     log.warning("attachment refused", extra={"code": code, "reason": detail[:300]})
-    with transaction(engine) as conn:
-        record(conn, None, "rejected", actor="gateway:attachments", detail={"code": code})
+    rejections.note(engine, "attachments", code, client=client)
     raise AttachmentRefused("attachment-refused", REFUSED_MESSAGE, status=422)

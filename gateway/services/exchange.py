@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.audit.entries import decode_entry, format_time
 from gateway.crypto import CryptoError, TrustConfig, verify_signed
+from gateway.domain import json_limits
 from gateway.domain.errors import Conflict, DomainError, NotFound
 from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, exchange_store, requests_store
@@ -90,16 +91,27 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
+class BadCursor(DomainError):
+    code = "bad-cursor"
+    status = 400
+
+
+MAX_CURSOR_CHARS = 512
+MAX_CURSOR_INDEX = 2**62
+
+
 def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise BadCursor("the cursor is not one this API issued")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        values = json_limits.loads(base64.urlsafe_b64decode(padded.encode("ascii")), 4)
     except (ValueError, UnicodeError):
-        raise DomainError("the cursor is not one this API issued", code="bad-cursor") from None
-    if not isinstance(values, list):
-        raise DomainError("the cursor is not one this API issued", code="bad-cursor")
+        raise BadCursor("the cursor is not one this API issued") from None
+    if not isinstance(values, list) or not values:
+        raise BadCursor("the cursor is not one this API issued")
     return values
 
 
@@ -126,7 +138,7 @@ def list_inbox(
         try:
             after = (datetime.fromisoformat(str(values[0])), str(values[1]))
         except (ValueError, IndexError):
-            raise DomainError("the cursor is not one this API issued", code="bad-cursor") from None
+            raise BadCursor("the cursor is not one this API issued") from None
     with transaction(engine) as conn:
         rows = exchange_store.inbox(conn, caller.authority_id, now, after=after, limit=limit + 1)
     items = [
@@ -316,7 +328,7 @@ def check_acknowledgement(
             "signer-not-authorised", "the signer is not registered for the executing authority"
         )
     try:
-        content = json.loads(verified.content)
+        content = json_limits.loads(verified.content)
     except ValueError:
         raise InvalidAcknowledgement("malformed", "the acknowledgement is not JSON") from None
     if (
@@ -358,7 +370,11 @@ def request_events(
 ) -> tuple[list[dict[str, Any]], str | None]:
     limit = _page_limit(limit)
     values = decode_cursor(cursor)
-    after = int(values[0]) if values and isinstance(values[0], int) else -1
+    after = -1
+    if values is not None:
+        if not isinstance(values[0], int) or not 0 <= values[0] < MAX_CURSOR_INDEX:
+            raise BadCursor("the cursor is not one this API issued")
+        after = values[0]
     with transaction(engine) as conn:
         _party_to(conn, caller, request_id)
         rows = conn.execute(

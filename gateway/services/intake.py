@@ -1,8 +1,9 @@
 """Intake: open, verify and accept a magistrate's submission in one transaction.
 
-Every refusal raises IntakeRefused with a stable code and leaves only a `rejected`
-audit entry behind. Decryption failures reach the sender as one opaque code; the
-precise reason goes to the log only.
+Every refusal raises IntakeRefused with a stable code. A refusal a verified signer
+answers for leaves a `rejected` audit entry; one before any signer was verified
+(garbage, undecryptable, untrusted) only the bounded rejection record. Decryption
+failures reach the sender as one opaque code; the precise reason goes to the log only.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from gateway.persistence import authorities_store, outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore, PreparedObject
 from gateway.persistence.db import transaction
 from gateway.persistence.storage_errors import is_out_of_space
+from gateway.services import rejections
 from gateway.services.lifecycle import advance, record
 
 log = logging.getLogger(__name__)
@@ -79,11 +81,14 @@ def accept_submission(
     recipient_keys: list[RecipientKey],
     trust: TrustConfig,
     now: datetime | None = None,
+    client: str = "unknown",
 ) -> Accepted:
     now = now or datetime.now(UTC)
     envelope_sha256 = hashlib.sha256(data).hexdigest()
     if not data:
-        _refuse(engine, "malformed", "empty body", envelope_sha256, public="the body is empty")
+        _refuse_anonymous(
+            engine, "malformed", "empty body", envelope_sha256, client, "the body is empty"
+        )
     try:
         inner = decrypt_envelope(data, recipient_keys, allow_legacy_cbc=settings.allow_legacy_cbc)
         # A byte-identical resend gets its original receipt whenever it arrives: the
@@ -92,9 +97,11 @@ def accept_submission(
         if resend is not None:
             return resend
         verified = verify_signed(inner, trust, now=now)
-        submission = parse_submission(verified.content)
     except CryptoError as exc:
-        _refuse(engine, exc.code, exc.detail, envelope_sha256, public=_CRYPTO_MESSAGE)
+        # no verified signer yet: nothing permanent may be written for this caller
+        _refuse_anonymous(engine, exc.code, exc.detail, envelope_sha256, client, _CRYPTO_MESSAGE)
+    try:
+        submission = parse_submission(verified.content)
     except DomainError as exc:
         _refuse(engine, exc.code, exc.message, envelope_sha256, public=exc.message)
     message_sha256 = hashlib.sha256(verified.signed_data_der).hexdigest()
@@ -333,6 +340,18 @@ def _store(
 
 def _form_bytes(submission: Submission) -> bytes:
     return json.dumps(submission.request, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def _refuse_anonymous(
+    engine: Engine, code: str, detail: str, envelope_sha256: str, client: str, public: str
+) -> NoReturn:
+    """A refusal before any signer was verified: bounded record and counters, no log leaf."""
+    log.warning(
+        "submission refused",
+        extra={"code": code, "reason": detail[:300], "envelope_sha256": envelope_sha256},
+    )
+    rejections.note(engine, "intake", code, client=client, envelope_sha256=envelope_sha256)
+    raise IntakeRefused(code, public, status=_STATUS_FOR_CODE.get(code, 400))
 
 
 def _refuse(

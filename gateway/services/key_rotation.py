@@ -10,6 +10,7 @@ from gateway.crypto.at_rest import Kek
 from gateway.domain.errors import DomainError
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
+from gateway.services import totp_secrets
 from gateway.services.lifecycle import record
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,19 @@ def rotate_kek(engine: Engine, blobs: BlobStore, new_kek: Kek, *, actor: str) ->
         raise RotationRefused("the new KEK is the current one")
     with transaction(engine) as conn:
         count = blobs.rewrap(conn, new_kek)
+        users = totp_secrets.rewrap(conn, old_kek, new_kek)
         record(
             conn,
             None,
             "key_rotation",
             actor=actor,
-            detail={"key": "kek", "from": old_kek.key_id, "to": new_kek.key_id, "objects": count},
+            detail={
+                "key": "kek",
+                "from": old_kek.key_id,
+                "to": new_kek.key_id,
+                "objects": count,
+                "totp_secrets": users,
+            },
         )
     log.info("kek rotated", extra={"objects": count, "kek_id": new_kek.key_id})
     return count

@@ -31,6 +31,7 @@ from gateway.services import bounded_http, evidences
 from gateway.services.evidences import Sealer
 from gateway.services.exchange import check_acknowledgement
 from gateway.services.lifecycle import advance, record
+from gateway.services.outbound import OutboundPolicy, guarded
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,10 @@ def deliver_once(
     max_attempts: int = MAX_ATTEMPTS,
     transport: httpx.BaseTransport | None = None,
     timeout: float = bounded_http.DEFAULT_DEADLINE_SECONDS,
+    policy: OutboundPolicy | None = None,
 ) -> PushResult:
+    # every outbound call goes only to an address the policy allows (services/outbound.py)
+    transport = guarded(policy, transport)
     with transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
         authority = authorities_store.get(conn, request.executing_authority_id)
@@ -249,6 +253,7 @@ def push_with_retries(
     max_attempts: int = MAX_ATTEMPTS,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    policy: OutboundPolicy | None = None,
 ) -> PushResult:
     """Attempt until delivered or `max_attempts` failed, sleeping `backoff` in between.
 
@@ -266,6 +271,7 @@ def push_with_retries(
             attempt=attempt,
             max_attempts=max_attempts,
             transport=transport,
+            policy=policy,
         )
         if not result.retry:
             return result

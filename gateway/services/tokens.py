@@ -69,7 +69,7 @@ def token_digest(token: str) -> str:
 def _refuse(reason: str) -> Unauthorised:
     # the precise reason goes to the log; the client learns only that it was refused
     log.warning("client assertion refused", extra={"reason": reason})
-    return Unauthorised("invalid_client", f"client authentication failed: {reason}")
+    return Unauthorised("invalid_client", "client authentication failed")
 
 
 def issue_token(

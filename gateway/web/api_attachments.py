@@ -1,9 +1,10 @@
 """PUT /api/v1/submissions/{message_id}/attachments/{name}: one large attachment, streamed.
 
 The body is a CMS AuthEnvelopedData (AES-GCM, e.g. ``openssl cms -encrypt -stream
--binary -aes-256-gcm``) to the gateway's intake key. It is read from the WSGI input
-stream as it arrives, never buffered; see gateway/services/attachments.py for why
-the signed manifest, not the uploader, decides what is kept.
+-binary -aes-256-gcm``) to the gateway's intake key, with the `Upload-Token` header
+the submission's 202 returned. It is read from the WSGI input stream as it arrives,
+never buffered; see gateway/services/attachments.py for why the signed manifest decides
+what is kept.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.services.attachments import accept_attachment
 from gateway.services.dispatch import flush_outbox
+from gateway.web import throttle
 from gateway.web.app import runtime_of
 from gateway.web.problem import problem
 
@@ -19,10 +21,14 @@ api_attachments = Blueprint("api_attachments", __name__, url_prefix="/api/v1")
 
 CMS_TYPES = ("application/pkcs7-mime", "application/cms", "application/octet-stream")
 _ENVELOPE_OVERHEAD = 1024 * 1024  # recipient infos, BER segment headers, GCM tag
+UPLOAD_TOKEN_HEADER = "Upload-Token"  # noqa: S105  (a header name)
 
 
 @api_attachments.put("/submissions/<message_id>/attachments/<name>")
 def upload_attachment(message_id: str, name: str) -> Response | tuple[Response, int]:
+    too_many = throttle.limited("attachment")
+    if too_many is not None:
+        return too_many
     if request.mimetype not in CMS_TYPES:
         return problem(
             415, "unsupported-media-type", "send the attachment as application/pkcs7-mime"
@@ -39,6 +45,8 @@ def upload_attachment(message_id: str, name: str) -> Response | tuple[Response, 
         name,
         request.stream,
         recipient_keys=rt.keys.intake,
+        upload_token=request.headers.get(UPLOAD_TOKEN_HEADER),
+        client=throttle.client_address(),
     )
     if not accepted.missing and not accepted.duplicate:
         try:

@@ -6,10 +6,6 @@ POST /api/v1/oauth/token. Rate limits are per authority, in process (see RateLim
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
-
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from gateway.domain.errors import DomainError
@@ -17,8 +13,12 @@ from gateway.runtime.container import Runtime
 from gateway.services import exchange, tokens
 from gateway.services.tokens import Caller
 from gateway.web.app import runtime_of
+from gateway.web.hardening import read_body
 from gateway.web.openapi import openapi_document
 from gateway.web.problem import problem
+from gateway.web.throttle import RateLimiter, client_address, too_many
+
+__all__ = ["RateLimiter", "api_exchange"]
 
 api_exchange = Blueprint("api_exchange", __name__, url_prefix="/api/v1")
 
@@ -27,33 +27,6 @@ MAX_TOKEN_REQUEST_BYTES = 16 * 1024
 MAX_ACK_BYTES = 64 * 1024
 DEFAULT_RATE_PER_SECOND = 20.0
 DEFAULT_BURST = 40
-
-
-@dataclass
-class RateLimiter:
-    """Token bucket per key, in process memory.
-
-    Chosen over a table because it costs no write per call; the limit is per web
-    process (N processes allow N times the rate), which is enough to stop a runaway
-    client. Buckets refill continuously at `rate` tokens per second up to `burst`.
-    """
-
-    rate: float
-    burst: int
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """0 when allowed, otherwise the seconds to wait before the next call."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens_left, last = self._buckets.get(key, (float(self.burst), now))
-            tokens_left = min(float(self.burst), tokens_left + (now - last) * self.rate)
-            if tokens_left >= 1.0:
-                self._buckets[key] = (tokens_left - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens_left, now)
-            return (1.0 - tokens_left) / self.rate
 
 
 def _limiter() -> RateLimiter:
@@ -77,16 +50,14 @@ def _caller() -> Caller:
 
 
 def _too_many(wait: float) -> Response:
-    response = problem(429, "rate-limited", "too many requests; slow down")
-    response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
-    return response
+    return too_many(wait)
 
 
 @api_exchange.before_request
 def _authenticate() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         if request.endpoint == "api_exchange.token":
-            wait = _limiter().take(f"addr:{request.remote_addr}")
+            wait = _limiter().take(f"addr:{client_address()}")
             return _too_many(wait) if wait else None
         return None
     if request.endpoint is None or not request.endpoint.startswith("api_exchange."):
@@ -112,7 +83,8 @@ def token() -> Response | tuple[Response, int]:
     if request.mimetype != "application/x-www-form-urlencoded":
         return problem(415, "unsupported-media-type", "send application/x-www-form-urlencoded")
     rt = _runtime()
-    audiences = [url_for("api_exchange.token", _external=True), rt.settings.gateway_id]
+    # the configured public address, never the Host header a caller chose
+    audiences = [f"{rt.settings.base_url}/api/v1/oauth/token", rt.settings.gateway_id]
     try:
         issued = tokens.issue_token(
             rt.engine,
@@ -186,7 +158,7 @@ def ack(request_id: str) -> Response | tuple[Response, int]:
     if request.mimetype not in ("application/pkcs7-mime", "application/cms"):
         return problem(415, "unsupported-media-type", "send the signed acknowledgement as CMS")
     rt = _runtime()
-    data = request.get_data(cache=False)
+    data = read_body()
     if not data:
         return problem(400, "malformed", "the body is empty")
     evidence = exchange.acknowledge(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.services.translation_engines import request_outlook
+from gateway.web import throttle
 from gateway.web.app import runtime_of
+from gateway.web.hardening import read_body
 from gateway.web.problem import problem
-from gateway.web.submitting import submit_sealed
+from gateway.web.submitting import submit_sealed, upload_capability
 
 api_v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -21,18 +23,27 @@ def health() -> Response:
 
 @api_v1.post("/submissions")
 def submit() -> Response | tuple[Response, int]:
+    too_many = throttle.limited("intake")
+    if too_many is not None:
+        return too_many
     if request.mimetype not in CMS_TYPES:
         return problem(
             415, "unsupported-media-type", "send the CMS message as application/pkcs7-mime"
         )
-    accepted, receipt = submit_sealed(runtime_of(current_app), request.get_data(cache=False))
-    body = {
+    rt = runtime_of(current_app)
+    accepted, receipt = submit_sealed(rt, read_body(), client=throttle.client_address())
+    body: dict[str, object] = {
         "request_id": accepted.request_id,
         "message_id": accepted.message_id,
         "message_sha256": accepted.message_sha256,
         "outcome": "duplicate-already-accepted" if accepted.duplicate else "accepted",
     }
     body["receipt"] = receipt.to_json()
-    rt = runtime_of(current_app)
     body["translation"] = request_outlook(rt.engine, rt.settings, accepted.request_id).status
-    return jsonify(body), 202
+    capability = upload_capability(rt, accepted)
+    if capability is not None:  # PUT each large attachment with this Upload-Token header
+        body["upload_token"] = capability.token
+        body["upload_token_expires_at"] = capability.expires_at.isoformat()
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 202

@@ -59,8 +59,11 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 @pass_context
 def init(ctx: Context, dev_pki: bool, demo_authorities: bool) -> None:
     """Create the data directory, keys (with --dev-pki) and the database schema."""
+    from gateway.runtime.file_modes import private_umask, secure_data_dir
     from gateway.runtime.setup import initialise
 
+    private_umask()
+    secure_data_dir(ctx.settings.data_dir)
     for line in initialise(ctx.settings, dev_pki=dev_pki, demo_authorities=demo_authorities):
         click.echo(line)
 
@@ -75,10 +78,16 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
     from gateway.logs import configure_logging
     from gateway.runtime.broker import ensure_embedded_broker
+    from gateway.runtime.file_modes import private_umask, secure_data_dir
     from gateway.web.app import create_app
 
     settings = ctx.settings
     configure_logging(settings.log_level)
+    from gateway.runtime.setup import encrypt_legacy_totp
+
+    private_umask()
+    secure_data_dir(settings.data_dir)
+    encrypt_legacy_totp(settings)
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
     app = create_app(settings)
@@ -93,9 +102,14 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 def worker(ctx: Context, queues: str, concurrency: int | None, beat: bool) -> None:
     """Run a Celery worker, restarted if it stops (and the embedded broker, when configured)."""
     from gateway.logs import configure_logging
+    from gateway.runtime.file_modes import private_umask, secure_data_dir
     from gateway.runtime.supervisor import supervise
+    from gateway.web.hardening import check_production_identity
 
     settings = ctx.settings
+    check_production_identity(settings)
+    private_umask()  # inherited by the supervised worker: its files are 0600 too
+    secure_data_dir(settings.data_dir)
     os.environ["ROGATORY_DATA_DIR"] = str(settings.data_dir)
     # The gateway never imports workers/: the worker is its own program, supervised.
     count = str(concurrency or settings.worker_concurrency)
@@ -115,7 +129,9 @@ def worker(ctx: Context, queues: str, concurrency: int | None, beat: bool) -> No
 def demo(ctx: Context, keep: bool, serve: bool) -> None:
     """Run one request through its whole life and print each step."""
     from gateway.runtime.demo import run_demo
+    from gateway.runtime.file_modes import private_umask
 
+    private_umask()
     run_demo(ctx.settings, echo=click.echo, keep=keep, serve=serve)
 
 

@@ -53,6 +53,13 @@ def add(
     push_endpoint: str | None,
 ) -> None:
     """Register an authority with its encryption (and signing) certificates."""
+    if push_endpoint:
+        from gateway.services.outbound import OutboundPolicy, OutboundRefused, check_url
+
+        try:
+            check_url(push_endpoint, OutboundPolicy.from_settings(ctx.settings))
+        except OutboundRefused as exc:
+            raise click.ClickException(f"--push-endpoint refused: {exc}") from None
     with ctx.database() as engine, transaction(engine) as conn:
         authorities_store.add(
             conn,

@@ -4,7 +4,8 @@ client new-key       generate an API client key pair (private JWK 0600, public J
 client register-key  (gateway admin) register a client's public JWK for an authority
 client seal          sign a request with the magistrate's key and encrypt it to the gateway
 client submit        POST a sealed submission
-client upload        stream a large attachment (sealed with --attach-large) to the gateway
+client upload        stream a large attachment (sealed with --attach-large; needs the
+                     upload_token of the submission's answer) to the gateway
 client pull          token, inbox, lease, retrieve, decrypt, verify, unzip, acknowledge
 """
 
@@ -14,12 +15,14 @@ import hashlib
 import io
 import json
 import mimetypes
+import os
 import subprocess
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import quote
 
 import click
 import httpx
@@ -37,6 +40,7 @@ from gateway.crypto import (
 )
 from gateway.crypto import verify_signed as verify_signed_data
 from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key, write_private_file
+from gateway.domain.file_names import file_name_problem
 from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, build_submission
 from gateway.web.cli import Context, pass_context
 
@@ -165,7 +169,13 @@ def _large_attachment_ref(path: Path) -> AttachmentRef:
 @click.option("--message-id", required=True, help="The sealed submission's message id.")
 @click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--url", required=True, help="Gateway base URL, e.g. https://gateway.example")
-def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str) -> None:
+@click.option(
+    "--token",
+    required=True,
+    envvar="ROGATORY_UPLOAD_TOKEN",
+    help="The upload_token of the submission's answer (or ROGATORY_UPLOAD_TOKEN).",
+)
+def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str, token: str) -> None:
     """Encrypt ATTACHMENT (sealed with --attach-large) as it streams to the gateway.
 
     ``openssl cms -encrypt -stream`` (AES-256-GCM, RSA-OAEP) writes into the HTTP body;
@@ -179,10 +189,11 @@ def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str) -> N
     ]  # fmt: skip
     with subprocess.Popen(command, stdout=subprocess.PIPE) as encrypting:  # noqa: S603
         stdout: IO[bytes] = encrypting.stdout  # type: ignore[assignment]
+        name = quote(attachment.name, safe="")
         response = httpx.put(
-            f"{url.rstrip('/')}/api/v1/submissions/{message_id}/attachments/{attachment.name}",
+            f"{url.rstrip('/')}/api/v1/submissions/{quote(message_id, safe='')}/attachments/{name}",
             content=iter(lambda: stdout.read(1024 * 1024), b""),
-            headers={"Content-Type": "application/pkcs7-mime"},
+            headers={"Content-Type": "application/pkcs7-mime", "Upload-Token": token},
             timeout=httpx.Timeout(60, read=3600),
         )
     if encrypting.returncode != 0:
@@ -229,22 +240,42 @@ def _access_token(http: httpx.Client, client_id: str, client_key: Path) -> str:
 
 
 def _unpack(archive: bytes, target: Path) -> dict[str, Any]:
-    """Write the package's files under `target`, checking each against the manifest."""
+    """Write the package's files under `target`, checking each against the manifest.
+
+    Decrypted documents are private: every file is created 0600 (folders 0700), only
+    inside `target`, never through a symbolic link, never over an existing file's link.
+    """
     with zipfile.ZipFile(io.BytesIO(archive)) as package:
         manifest: dict[str, Any] = json.loads(package.read("manifest.json"))
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "manifest.json").write_bytes(package.read("manifest.json"))
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root = target.resolve()
+        _write_private(root, root / "manifest.json", package.read("manifest.json"))
         for entry in manifest["files"]:
             name = PurePosixPath(entry["name"])
-            if name.is_absolute() or ".." in name.parts:
+            unsafe = [p for p in name.parts if p in {".", ".."} or file_name_problem(p)]
+            if name.is_absolute() or not name.parts or unsafe:
                 raise click.ClickException(f"unsafe file name in package: {name}")
             data = package.read(str(name))
             if hashlib.sha256(data).hexdigest() != entry["sha256"]:
                 raise click.ClickException(f"{name} does not match the manifest")
-            path = target.joinpath(*name.parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            _write_private(root, root.joinpath(*name.parts), data)
     return manifest
+
+
+def _write_private(root: Path, path: Path, data: bytes) -> None:
+    for folder in reversed(path.parents):
+        if folder == root or root not in folder.parents:
+            continue
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder.is_symlink() or not folder.resolve().is_relative_to(root):
+            raise click.ClickException(f"refusing to write outside {root}: {path}")
+    if not path.parent.resolve().is_relative_to(root):
+        raise click.ClickException(f"refusing to write outside {root}: {path}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an existing looser file becomes private too
+        handle.write(data)
 
 
 @client.command("pull")

@@ -34,6 +34,7 @@ def add(
     ctx: Context, username: str, authority_id: str, display_name: str | None, password: str
 ) -> None:
     """Create USERNAME for an authority; prints the TOTP provisioning URI once."""
+    from gateway.runtime.container import load_kek
     from gateway.services import accounts
 
     with ctx.database() as engine:
@@ -42,6 +43,7 @@ def add(
             username,
             authority_id,
             password,
+            kek=load_kek(ctx.settings),
             display_name=display_name,
         )
     click.echo(f"user {created.user.username} created for {created.user.authority_id}")
@@ -85,10 +87,11 @@ def disable(ctx: Context, username: str, enable: bool) -> None:
 @pass_context
 def reset_totp(ctx: Context, username: str) -> None:
     """Give USERNAME a new TOTP secret (lost phone); prints the new URI once."""
+    from gateway.runtime.container import load_kek
     from gateway.services import accounts
 
     with ctx.database() as engine:
-        created = accounts.reset_totp(engine, username)
+        created = accounts.reset_totp(engine, username, kek=load_kek(ctx.settings))
     click.echo(f"new second factor for {username}; the old codes no longer work")
     _show_totp(created.provisioning_uri)
 

@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -145,8 +145,10 @@ def serve_gateway(settings: Settings) -> Iterator[LogGateway]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    runtime.settings = replace(settings, public_url=url)  # the token audience
     try:
-        gateway = LogGateway(settings, runtime, f"http://127.0.0.1:{server.server_port}")
+        gateway = LogGateway(settings, runtime, url)
         gateway.keys = _register_clients(runtime)
         yield gateway
     finally:

@@ -1,4 +1,8 @@
-"""Hostile submissions over real HTTP: a clean problem+json each, nothing stored but `rejected`."""
+"""Hostile submissions over real HTTP: a clean problem+json each, nothing stored but a rejection.
+
+Refusals before a signer is verified go to the bounded rejection record; those a verified
+signer answers for (replayed, signer-not-authorised, ...) to the audit log as `rejected`.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from gateway.crypto import encrypt_envelope, sign
 from gateway.crypto.keyfiles import load_certificate, load_private_key
 from gateway.domain.submission import build_submission
 from gateway.runtime.container import build_runtime
+from gateway.services import rejections
 from gateway.services.intake import IntakeRefused, accept_submission
 
 CMS = {"Content-Type": "application/pkcs7-mime"}
@@ -177,12 +182,27 @@ def _post(url: str, body: bytes) -> httpx.Response:
     return httpx.post(f"{url}/api/v1/submissions", content=body, headers=CMS, timeout=60)
 
 
+def _rejections(settings: Settings) -> int:
+    runtime = build_runtime(settings)
+    try:
+        return sum(count.count for count in rejections.counts(runtime.engine))
+    finally:
+        runtime.engine.dispose()
+
+
 def _refusal(gw, body: bytes) -> httpx.Response:
     before, audit_before = row_counts(gw.settings), audit_events(gw.settings)
+    rejections_before = _rejections(gw.settings)
     response = _post(gw.url, body)
     assert response.headers["content-type"] == "application/problem+json"
     assert row_counts(gw.settings) == before
-    assert audit_events(gw.settings)[len(audit_before) :] == [(None, "rejected")]
+    new_entries = audit_events(gw.settings)[len(audit_before) :]
+    if response.json()["code"] in rejections.ANONYMOUS_CODES:
+        # no verified signer: the bounded rejection record, never the permanent log
+        assert new_entries == []
+        assert _rejections(gw.settings) == rejections_before + 1
+    else:  # a verified signer answers for it: it stays in the log
+        assert new_entries == [(None, "rejected")]
     return response
 
 
@@ -218,7 +238,8 @@ def test_empty_body_is_refused_and_stores_nothing_but_a_rejection(live_gateway):
     response = _post(live_gateway.url, b"")
     assert (response.status_code, response.json()["code"]) == (400, "malformed")
     assert row_counts(live_gateway.settings) == before
-    assert audit_events(live_gateway.settings)[len(audit_before) :] == [(None, "rejected")]
+    assert audit_events(live_gateway.settings)[len(audit_before) :] == []
+    assert _rejections(live_gateway.settings) == 1
 
 
 def test_mutated_valid_messages_get_only_clean_refusals(make_settings):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from exchange_support import Gateway, RecordingSender, register_clients
@@ -29,6 +30,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # the token audience comes from the configured public URL, never the Host header
+    runtime.settings = replace(settings, public_url=f"http://127.0.0.1:{server.server_port}")
     pki = settings.keys_dir / "dev-pki"
     clients = register_clients(runtime, pki)
     yield Gateway(settings, runtime, f"http://127.0.0.1:{server.server_port}", pki, clients, app)

@@ -25,6 +25,9 @@ from gateway.persistence.db import transaction
 from gateway.persistence.tables import authorities, requests
 from gateway.services import exchange, push_delivery
 from gateway.services.evidences import Sealer
+from gateway.services.outbound import OutboundPolicy
+
+LOCAL_PEER = OutboundPolicy(allow_http=True, allow=("127.0.0.1",))
 
 
 @dataclass
@@ -103,6 +106,8 @@ def _push(gateway: Gateway, request_id: str, max_attempts: int) -> tuple[str, li
         trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
         max_attempts=max_attempts,
         sleep=waits.append,
+        # the local peer is plain http on loopback: allowed explicitly, as in development
+        policy=LOCAL_PEER,
     )
     return result.outcome, waits
 

@@ -14,6 +14,7 @@ from process_support import REPO, settings_env
 from ui_support import BASE_URL, PASSWORD, client_for, csrf_of, make_app, mla_form, sign_in
 
 from gateway.persistence.db import make_engine
+from gateway.runtime.container import load_kek
 from gateway.services import accounts
 from gateway.web.app import runtime_of
 from gateway.web.ui import TRANSLATIONS_DIR
@@ -44,7 +45,7 @@ def test_users_add_list_disable_reset_totp(make_settings):
     engine = make_engine(settings.database_url)
     try:
         accounts.check_password(engine, "j.smit", PASSWORD)
-        accounts.check_totp(engine, "j.smit", pyotp.TOTP(secret).now())
+        accounts.check_totp(engine, "j.smit", pyotp.TOTP(secret).now(), kek=load_kek(settings))
         listed = _users(settings, "list")
         assert "j.smit\tnl-om-rotterdam\tenabled" in listed.stdout
         assert secret not in listed.stdout  # the secret is shown once, at creation
@@ -62,13 +63,14 @@ def test_users_add_list_disable_reset_totp(make_settings):
 
 def test_demo_user_can_sign_in(make_settings):
     app = make_app(make_settings())
+    kek = runtime_of(app).blobs.kek
     username, password, secret = accounts.create_demo_user(
-        runtime_of(app).engine, "nl-om-rotterdam"
+        runtime_of(app).engine, "nl-om-rotterdam", kek=kek
     )
     signed = accounts.check_password(runtime_of(app).engine, username, password)
     assert signed.username == username
     assert signed.authority_id == "nl-om-rotterdam"
-    again = accounts.create_demo_user(runtime_of(app).engine, "nl-om-rotterdam")
+    again = accounts.create_demo_user(runtime_of(app).engine, "nl-om-rotterdam", kek=kek)
     assert again[0] == username
     assert again[2] != secret  # a rerun of the demo replaces the account
     runtime_of(app).close()
@@ -99,7 +101,11 @@ def test_interface_speaks_dutch_from_accept_language(make_settings):
 def test_attachments_are_declared_by_fingerprint_and_named_in_the_seal_command(make_settings):
     app = make_app(make_settings())
     secret = accounts.create_user(
-        runtime_of(app).engine, "magistrate", "nl-om-rotterdam", PASSWORD
+        runtime_of(app).engine,
+        "magistrate",
+        "nl-om-rotterdam",
+        PASSWORD,
+        kek=runtime_of(app).blobs.kek,
     ).totp_secret
     client = client_for(app)
     sign_in(client, "magistrate", secret)

@@ -36,7 +36,10 @@ def make_app(settings: Settings) -> Flask:
 
 def add_user(app: Flask, username: str = "magistrate", authority: str = "nl-om-rotterdam") -> str:
     """Create a user; returns its TOTP secret."""
-    created = accounts.create_user(runtime_of(app).engine, username, authority, PASSWORD)
+    runtime = runtime_of(app)
+    created = accounts.create_user(
+        runtime.engine, username, authority, PASSWORD, kek=runtime.blobs.kek
+    )
     return created.totp_secret
 
 

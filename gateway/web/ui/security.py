@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ SECURE_COOKIE = "__Host-rogatory-ui"
 DEV_COOKIE = "rogatory-ui"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+ANON_PREFIX = "a."
 
 _View = TypeVar("_View", bound=Callable[..., ResponseReturnValue])
 
@@ -63,24 +65,37 @@ def current_session() -> Session | None:
 
 
 def load_session() -> ResponseReturnValue | None:
-    """before_request of the blueprint: the session, and the CSRF check for every POST."""
-    g.ui_session = ui_sessions.load(engine(), request.cookies.get(cookie_name()))
+    """before_request of the blueprint: the session, and the CSRF check for every POST.
+
+    A browser that has not started signing in holds only a random pre-session nonce
+    (cookie value `a.<random>`, nothing in the database): page views by anonymous
+    visitors write no rows. Its forms carry an HMAC of the nonce as CSRF token.
+    """
+    cookie = request.cookies.get(cookie_name())
+    g.ui_anon = None
+    if cookie and cookie.startswith(ANON_PREFIX) and len(cookie) <= 100:
+        g.ui_anon = cookie
+        g.ui_session = None
+    else:
+        g.ui_session = ui_sessions.load(engine(), cookie)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         session = g.ui_session
         token = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
-        if session is None or not ui_sessions.csrf_matches(secret(), session.session_id, token):
+        bound_to = session.session_id if session is not None else g.ui_anon
+        if bound_to is None or not ui_sessions.csrf_matches(secret(), bound_to, token):
             abort(403, description="csrf")
     return None
 
 
-def ensure_session() -> Session:
-    """A session for this browser (anonymous if need be), so forms can carry a token."""
+def _csrf_subject() -> str:
+    """What the CSRF token is bound to: the session id, else the pre-session nonce."""
     session = current_session()
-    if session is None:
-        session = ui_sessions.start(engine())
-        g.ui_session = session
-        g.ui_set_cookie = session
-    return session
+    if session is not None:
+        return session.session_id
+    if g.get("ui_anon") is None:
+        g.ui_anon = ANON_PREFIX + secrets.token_urlsafe(32)
+        g.ui_set_anon = True
+    return str(g.ui_anon)
 
 
 def replace_session(**changes: Any) -> Session:
@@ -101,7 +116,7 @@ def end_session() -> None:
 
 
 def csrf_token() -> str:
-    return ui_sessions.csrf_token(secret(), ensure_session().session_id)
+    return ui_sessions.csrf_token(secret(), _csrf_subject())
 
 
 def write_cookie(response: Response) -> Response:
@@ -112,6 +127,15 @@ def write_cookie(response: Response) -> Response:
         response.set_cookie(
             cookie_name(),
             session.session_id,
+            path="/",
+            secure=secure,
+            httponly=True,
+            samesite="Strict",
+        )
+    elif g.get("ui_set_anon") and not g.get("ui_clear_cookie"):
+        response.set_cookie(
+            cookie_name(),
+            str(g.ui_anon),
             path="/",
             secure=secure,
             httponly=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
@@ -13,6 +13,7 @@ from gateway.domain.errors import NotFound
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.services import accounts, ui_sessions
+from gateway.web import throttle
 from gateway.web.ui import i18n, security, ui
 
 
@@ -62,6 +63,8 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("ui.requests_list"))
     failed = False
     if request.method == "POST":
+        if throttle.wait_for("login"):  # per source, beside the per-account lockout
+            return _error_page(429)
         username = request.form.get("username", "").strip().lower()
         try:
             accounts.check_password(security.engine(), username, request.form.get("password", ""))
@@ -70,7 +73,6 @@ def login() -> ResponseReturnValue:
         else:
             security.replace_session(username=username, stage=ui_sessions.PASSWORD)
             return redirect(url_for("ui.login_code"))
-    security.ensure_session()
     status = 401 if failed else 200
     return render_template("ui/login.html", failed=failed), status
 
@@ -83,7 +85,12 @@ def login_code() -> ResponseReturnValue:
     failed = False
     if request.method == "POST":
         try:
-            accounts.check_totp(security.engine(), session.username, request.form.get("code", ""))
+            accounts.check_totp(
+                security.engine(),
+                session.username,
+                request.form.get("code", ""),
+                kek=current_app.extensions["rogatory"].blobs.kek,
+            )
         except accounts.SignInRefused:
             failed = True
         else:
@@ -104,10 +111,14 @@ def choose_language() -> ResponseReturnValue:
     language = request.form.get("language", "")
     if language not in i18n.LOCALES:
         abort(400)
+    target = request.form.get("next", "")
+    if len(target) > 2000 or any(not 0x20 < ord(c) < 0x7F for c in target):
+        abort(400)  # CR/LF, spaces, non-ASCII: never copied into a Location header
     session = security.current_session()
     if session is not None:
         ui_sessions.set_language(security.engine(), session.session_id, language)
-    target = request.form.get("next", "")
+    else:  # an explicit choice (not a page view) may start an anonymous session
+        security.replace_session(language=language)
     # only a path of this interface: never an open redirect
     if not target.startswith("/ui/") or target.startswith("//") or "\\" in target:
         target = url_for("ui.requests_list")
@@ -131,6 +142,7 @@ def _error_page(status: int, reason: str | None = None) -> ResponseReturnValue:
         403: gettext("This form has expired"),
         404: gettext("Not found"),
         413: gettext("The file is too large"),
+        429: gettext("Too many attempts; please wait a minute"),
     }
     title = titles.get(status, gettext("Something went wrong"))
     g.error_reason = reason

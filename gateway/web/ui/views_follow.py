@@ -13,6 +13,7 @@ from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.services import ui_requests
+from gateway.web.downloads import attachment_disposition
 from gateway.web.ui import i18n, security, ui
 
 # States in which a worker is still busy with the request: the page keeps polling.
@@ -192,9 +193,5 @@ def document_download(request_id: str, object_id: str) -> ResponseReturnValue:
     response = Response(data, mimetype="application/octet-stream")
     if stored.media_type == "application/pdf":
         response.mimetype = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{_safe(stored.name)}"'
+    response.headers["Content-Disposition"] = attachment_disposition(stored.name)
     return response
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:120] or "file"
