@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
-from gateway.config import load_settings
+from gateway.config import ConfigError, load_settings
 from gateway.logs import configure_logging
+from gateway.runtime.preflight import check_startup
 from workers.celery_app import configure
 
 
 def main(queues: str, concurrency: str, beat: str) -> None:
-    settings = load_settings()
-    configure_logging(settings.log_level)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        warnings = check_startup(settings)
+    except ConfigError as exc:
+        print(f"error[{exc.code}]: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(2) from None
+    for warning in warnings:
+        logging.getLogger("workers.startup").warning(warning)
     app = configure(settings)
     argv = [
         "worker",

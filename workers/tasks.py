@@ -113,9 +113,9 @@ def checkpoint() -> int:
 
 @app.task(name="rogatory.refresh_crls", acks_late=True)
 def refresh_crls() -> int:
-    report = certificate_maintenance.refresh_gateway_crls(
-        runtime().keys, runtime().settings.keys_dir
-    )
+    rt = runtime()
+    report = certificate_maintenance.refresh_gateway_crls(rt.keys, rt.settings.keys_dir)
+    certificate_maintenance.alert_expiring_crls(rt.engine, rt.keys)
     return len(report.replaced)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from gateway.persistence.authorities_store import Authority
 from gateway.persistence.db import make_engine, transaction
 from gateway.persistence.migrations import upgrade
 from gateway.runtime.container import KEK_FILE
+from gateway.runtime.key_import import new_kek, next_steps
 from gateway.runtime.keyring import write_keyring
 from gateway.services.accounts import ensure_session_secret
 
@@ -36,6 +38,8 @@ def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> 
         pki = make_dev_pki(pki_dir)
         _link_dev_keyring(settings.keys_dir, pki)
         yield f"development PKI created in {pki_dir} (throwaway keys, never for production)"
+    elif not dev_pki:
+        yield from _production_keys(settings)
     upgrade(settings.database_url)
     yield "database schema is at the latest migration"
     if ensure_session_secret(settings.keys_dir):
@@ -45,6 +49,20 @@ def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> 
         with transaction(engine) as conn:
             yield from _register_demo_authorities(conn, pki_dir)
         engine.dispose()
+
+
+def _production_keys(settings: Settings) -> Iterator[str]:
+    """No throwaway PKI: a fresh KEK, then exactly what the operator must import."""
+    from_env = bool(os.environ.get("ROGATORY_KEK"))
+    if not from_env and (created := new_kek(settings.keys_dir)) is not None:
+        yield f"KEK created: {created} (0600; back it up apart from the data, see keys/README.md)"
+    steps = next_steps(settings.keys_dir, kek_from_env=from_env)
+    if not steps:
+        yield "keyring complete: run 'rogatory doctor', then 'rogatory serve'"
+        return
+    yield f"keys still to import into {settings.keys_dir} (see keys/README.md), in this order:"
+    for step in steps:
+        yield f"  {step}"
 
 
 def _link_dev_keyring(keys_dir: Path, pki: DevPki) -> None:

@@ -65,6 +65,16 @@ def init(ctx: Context, dev_pki: bool, demo_authorities: bool) -> None:
         click.echo(line)
 
 
+def _check_startup(settings: Settings) -> None:
+    """Refuse to start with keys that would fail the first submission (error[bad-keyring])."""
+    import logging
+
+    from gateway.runtime.preflight import check_startup
+
+    for warning in check_startup(settings):
+        logging.getLogger("gateway.startup").warning(warning)
+
+
 @cli.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8080).")
@@ -79,6 +89,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
     settings = ctx.settings
     configure_logging(settings.log_level)
+    _check_startup(settings)
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
     app = create_app(settings)
@@ -95,6 +106,7 @@ def worker(ctx: Context, queues: str, concurrency: int | None, beat: bool) -> No
     from gateway.runtime.broker import ensure_embedded_broker
 
     settings = ctx.settings
+    _check_startup(settings)
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
     os.environ["ROGATORY_DATA_DIR"] = str(settings.data_dir)

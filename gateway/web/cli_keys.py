@@ -110,3 +110,12 @@ def _retired_name(current: Path) -> Path:
         serial += 1
         candidate = current.with_name(f"{current.name}.retired-{stamp}.{serial}")
     return candidate
+
+
+def _register_import() -> None:
+    from gateway.web.cli_keys_import import import_group
+
+    keys.add_command(import_group)
+
+
+_register_import()
