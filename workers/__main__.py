@@ -18,7 +18,7 @@ def main(queues: str, concurrency: str, beat: str) -> None:
         configure_logging(settings.log_level)
         warnings = check_startup(settings)
     except ConfigError as exc:
-        print(f"error[{exc.code}]: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"error[{exc.code}]: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     for warning in warnings:
         logging.getLogger("workers.startup").warning(warning)

@@ -23,11 +23,11 @@ from gateway.crypto.keyfiles import load_crl, write_private_file
 from gateway.runtime.container import KEK_FILE
 from gateway.runtime.keyring import (
     KeyringError,
+    read_description,
     require_ca,
     require_chained,
     require_crl,
     require_match,
-    read_description,
     write_keyring,
 )
 
@@ -134,7 +134,8 @@ class KeyImporter:
             seal["chain"] = [self._write_certs("seal-chain.pem", chain_certs)]
         self.spec["seal"] = seal
         self._save()
-        yield f"seal key imported ({certs[0].subject.rfc4514_string()}, chain of {len(chain_certs)})"
+        subject = certs[0].subject.rfc4514_string()
+        yield f"seal key imported ({subject}, chain of {len(chain_certs)})"
 
     def audit_key(self, key_path: Path, password: bytes | None = None) -> Iterator[str]:
         key = _read_key(key_path, password)

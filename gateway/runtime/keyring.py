@@ -207,7 +207,9 @@ class _Files:
         try:
             return serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (ValueError, TypeError) as exc:
-            raise KeyringError(f"{path}: not an unencrypted PKCS#8/PEM private key ({exc})") from None
+            raise KeyringError(
+                f"{path}: not an unencrypted PKCS#8/PEM private key ({exc})"
+            ) from None
 
 
 def _list(spec: dict[str, Any], name: str) -> list[Any]:

@@ -127,6 +127,20 @@ def demo(ctx: Context, keep: bool, serve: bool) -> None:
     run_demo(ctx.settings, echo=click.echo, keep=keep, serve=serve)
 
 
+@cli.command()
+@pass_context
+def doctor(ctx: Context) -> None:
+    """Check database, broker, object store, keys, CRLs, engines, fonts, disk (ok/warn/fail)."""
+    from gateway.runtime.doctor import FAIL, run_doctor
+
+    failed = False
+    for check in run_doctor(ctx.settings):
+        click.echo(check.line())
+        failed = failed or check.status == FAIL
+    if failed:
+        raise SystemExit(1)
+
+
 def _register_groups() -> None:
     from gateway.web.cli_audit import audit
     from gateway.web.cli_authorities import authorities

@@ -38,7 +38,11 @@ def import_group() -> None:
 @click.option("--password", envvar="ROGATORY_IMPORT_PASSWORD", default=None, hidden=True)
 @pass_context
 def intake(
-    ctx: Context, keys: tuple[Path, ...], certs: tuple[Path, ...], replace: bool, password: str | None
+    ctx: Context,
+    keys: tuple[Path, ...],
+    certs: tuple[Path, ...],
+    replace: bool,
+    password: str | None,
 ) -> None:
     """Intake decryption keys (RSA or EC), --key/--cert pairs in order; several for rollover.
 
@@ -47,16 +51,26 @@ def intake(
     """
     if len(keys) != len(certs):
         raise click.UsageError("give one --cert per --key")
-    _echo(_importer(ctx).intake(list(zip(keys, certs, strict=True)), replace=replace, password=_password(password)))
+    _echo(
+        _importer(ctx).intake(
+            list(zip(keys, certs, strict=True)), replace=replace, password=_password(password)
+        )
+    )
 
 
 @import_group.command("seal")
 @click.option("--key", type=_FILE, required=True, help="PEM private key (RSA or EC).")
-@click.option("--cert", type=_FILE, required=True, help="Seal certificate (PEM, may carry its chain).")
-@click.option("--chain", type=_FILE, multiple=True, help="Intermediate certificates up to the root.")
+@click.option(
+    "--cert", type=_FILE, required=True, help="Seal certificate (PEM, may carry its chain)."
+)
+@click.option(
+    "--chain", type=_FILE, multiple=True, help="Intermediate certificates up to the root."
+)
 @click.option("--password", envvar="ROGATORY_IMPORT_PASSWORD", default=None, hidden=True)
 @pass_context
-def seal(ctx: Context, key: Path, cert: Path, chain: tuple[Path, ...], password: str | None) -> None:
+def seal(
+    ctx: Context, key: Path, cert: Path, chain: tuple[Path, ...], password: str | None
+) -> None:
     """The seal key that signs delivery packages, evidences and receipts, with its chain."""
     _echo(_importer(ctx).seal(key, cert, list(chain), password=_password(password)))
 
