@@ -49,7 +49,8 @@ def _guarded(name: str, probe: Callable[[], list[Check]]) -> list[Check]:
     except ConfigError as exc:
         return [Check(FAIL, name, str(exc))]
     except Exception as exc:  # a doctor reports every failure, whatever it is
-        return [Check(FAIL, name, f"{type(exc).__name__}: {exc}")]
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+        return [Check(FAIL, name, f"{type(exc).__name__}: {first_line}")]
 
 
 def check_database(settings: Settings) -> list[Check]:

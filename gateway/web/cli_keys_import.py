@@ -101,13 +101,20 @@ def intermediates(ctx: Context, bundles: tuple[Path, ...]) -> None:
 
 
 @import_group.command("crl")
-@click.argument("crls", type=_FILE, nargs=-1, required=True)
+@click.argument("crls", type=_FILE, nargs=-1)
 @click.option("--url", "urls", multiple=True, help="Extra URL to refresh CRLs from.")
 @pass_context
 def crl(ctx: Context, crls: tuple[Path, ...], urls: tuple[str, ...]) -> None:
-    """CRLs in PEM or DER, each signed by an imported anchor or intermediate."""
+    """CRLs in PEM or DER, each signed by an imported anchor or intermediate.
+
+    The worker refreshes them hourly from the distribution points the CA certificates
+    name, and from every --url given here.
+    """
+    if not crls and not urls:
+        raise click.UsageError("give CRL files, --url, or both")
     importer = _importer(ctx)
-    _echo(importer.crls(list(crls)))
+    if crls:
+        _echo(importer.crls(list(crls)))
     if urls:
         _echo(importer.crl_urls(list(urls)))
 

@@ -217,3 +217,20 @@ IMPORT_COMMANDS = (
     ["seal", "--key", "seal.key", "--cert", "seal.pem", "--chain", "intermediate.pem"],
     ["audit-key", "--key", "audit.key"],
 )  # fmt: skip
+
+
+def audit_events(database_url: str) -> list[str]:
+    """The events of the audit log, oldest first."""
+    import sqlalchemy as sa
+
+    from gateway.audit.entries import decode_entry
+    from gateway.persistence.audit_tables import audit_leaf
+    from gateway.persistence.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(audit_leaf.c.entry).order_by(audit_leaf.c.idx)).all()
+    finally:
+        engine.dispose()
+    return [decode_entry(bytes(row[0])).event for row in rows]
