@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def _importer(ctx: Context) -> KeyImporter:
     return KeyImporter(ctx.settings.keys_dir)
 
 
-def _password(value: str | None) -> bytes | None:
+def _password() -> bytes | None:
+    """An encrypted PKCS#8 key's password comes from the environment, never argv."""
+    value = os.environ.get("ROGATORY_IMPORT_PASSWORD")
     return value.encode() if value else None
 
 
@@ -35,14 +38,12 @@ def import_group() -> None:
 @click.option("--key", "keys", type=_FILE, multiple=True, required=True, help="PEM private key.")
 @click.option("--cert", "certs", type=_FILE, multiple=True, required=True, help="Its certificate.")
 @click.option("--replace", is_flag=True, help="Drop the intake keys configured before.")
-@click.option("--password", envvar="ROGATORY_IMPORT_PASSWORD", default=None, hidden=True)
 @pass_context
 def intake(
     ctx: Context,
     keys: tuple[Path, ...],
     certs: tuple[Path, ...],
     replace: bool,
-    password: str | None,
 ) -> None:
     """Intake decryption keys (RSA or EC), --key/--cert pairs in order; several for rollover.
 
@@ -53,7 +54,7 @@ def intake(
         raise click.UsageError("give one --cert per --key")
     _echo(
         _importer(ctx).intake(
-            list(zip(keys, certs, strict=True)), replace=replace, password=_password(password)
+            list(zip(keys, certs, strict=True)), replace=replace, password=_password()
         )
     )
 
@@ -66,22 +67,18 @@ def intake(
 @click.option(
     "--chain", type=_FILE, multiple=True, help="Intermediate certificates up to the root."
 )
-@click.option("--password", envvar="ROGATORY_IMPORT_PASSWORD", default=None, hidden=True)
 @pass_context
-def seal(
-    ctx: Context, key: Path, cert: Path, chain: tuple[Path, ...], password: str | None
-) -> None:
+def seal(ctx: Context, key: Path, cert: Path, chain: tuple[Path, ...]) -> None:
     """The seal key that signs delivery packages, evidences and receipts, with its chain."""
-    _echo(_importer(ctx).seal(key, cert, list(chain), password=_password(password)))
+    _echo(_importer(ctx).seal(key, cert, list(chain), password=_password()))
 
 
 @import_group.command("audit-key")
 @click.option("--key", type=_FILE, required=True, help="Ed25519 PEM private key.")
-@click.option("--password", envvar="ROGATORY_IMPORT_PASSWORD", default=None, hidden=True)
 @pass_context
-def audit_key(ctx: Context, key: Path, password: str | None) -> None:
+def audit_key(ctx: Context, key: Path) -> None:
     """The Ed25519 key that signs the audit log's checkpoints."""
-    _echo(_importer(ctx).audit_key(key, password=_password(password)))
+    _echo(_importer(ctx).audit_key(key, password=_password()))
 
 
 @import_group.command("anchors")
