@@ -42,6 +42,7 @@ class Settings:
     lease_seconds: int = 300
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    worker_metrics_port: int = 0  # 0: the worker serves no /metrics
 
     @property
     def embedded_database(self) -> bool:
@@ -73,6 +74,7 @@ _RANGES = {
     "translation_threads": (1, 64),
     "lease_seconds": (5, 86_400),
     "http_port": (1, 65_535),
+    "worker_metrics_port": (0, 65_535),
 }
 
 

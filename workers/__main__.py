@@ -10,6 +10,7 @@ from gateway.config import ConfigError, load_settings
 from gateway.logs import configure_logging
 from gateway.runtime.preflight import check_startup
 from workers.celery_app import configure
+from workers.metrics import serve_metrics
 
 
 def main(queues: str, concurrency: str, beat: str) -> None:
@@ -22,6 +23,7 @@ def main(queues: str, concurrency: str, beat: str) -> None:
         raise SystemExit(2) from None
     for warning in warnings:
         logging.getLogger("workers.startup").warning(warning)
+    serve_metrics(settings)
     app = configure(settings)
     argv = [
         "worker",

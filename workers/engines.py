@@ -7,6 +7,12 @@ from gateway.translation.ports import Translator
 
 
 def load_translator(settings: Settings) -> Translator:
+    from workers.metrics import MeasuredTranslator
+
+    return MeasuredTranslator(_engine(settings))
+
+
+def _engine(settings: Settings) -> Translator:
     if settings.translation_engine == "apertium":
         from workers.translation.apertium_engine import ApertiumEngine
 

@@ -108,7 +108,7 @@ def check_keys(settings: Settings) -> list[Check]:
     crls = keys.crls()
     if crls:
         soonest = min(crl.next_update_utc or now for crl in crls)
-        state = OK if soonest > now else FAIL
+        state = OK if soonest > now else WARN if settings.allow_stale_crl else FAIL
         checks.append(
             Check(
                 state,

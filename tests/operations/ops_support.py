@@ -234,3 +234,25 @@ def audit_events(database_url: str) -> list[str]:
     finally:
         engine.dispose()
     return [decode_entry(bytes(row[0])).event for row in rows]
+
+
+def dev_submission(settings: object, *, magistrate: str = "magistrate-rsa") -> bytes:
+    """A sealed MLA request from a dev-PKI magistrate, as a client makes it."""
+    import json
+    import uuid
+
+    from gateway.crypto import encrypt_envelope, sign
+    from gateway.crypto.keyfiles import load_certificate, load_private_key
+    from gateway.domain.submission import build_submission
+
+    pki = settings.keys_dir / "dev-pki"  # type: ignore[attr-defined]
+    content = build_submission(
+        gateway=settings.gateway_id,  # type: ignore[attr-defined]
+        message_id=f"ops-{uuid.uuid4().hex}",
+        created=NOW.now(UTC),
+        request=json.loads((REPO / "tests" / "fixtures" / "mla_request.json").read_text()),
+        attachments=[],
+    )
+    key = load_private_key(pki / f"{magistrate}.key")
+    signed = sign(content, key, load_certificate(pki / f"{magistrate}.pem"))  # type: ignore[arg-type]
+    return encrypt_envelope(signed, [load_certificate(pki / "gateway-intake.pem")])
