@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from sqlalchemy.engine import Engine
@@ -139,6 +140,41 @@ def doctor(ctx: Context) -> None:
         failed = failed or check.status == FAIL
     if failed:
         raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@pass_context
+def backup(ctx: Context, dest: Path) -> None:
+    """Back up database, object store, keys and certificates into DEST (never the KEK)."""
+    from gateway.runtime.backup import create_backup
+
+    for line in create_backup(ctx.settings, dest):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--kek",
+    "kek_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The KEK file the backup was made under (else ROGATORY_KEK or <keys>/kek.b64).",
+)
+@pass_context
+def restore(ctx: Context, source: Path, kek_file: Path | None) -> None:
+    """Check a backup whole, then restore it into a fresh data directory."""
+    from gateway.runtime.backup import install_kek, restore_backup
+
+    if kek_file is not None:
+        install_kek(ctx.settings, kek_file)
+    report = restore_backup(ctx.settings, source)
+    click.echo(f"restored {report.files} files ({report.objects} objects) from {source}")
+    if report.audit_problems:
+        for problem in report.audit_problems:
+            click.echo(f"audit: {problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit log verified: {report.audit_entries} entries")
 
 
 def _register_groups() -> None:
