@@ -43,6 +43,10 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     worker_metrics_port: int = 0  # 0: the worker serves no /metrics
+    pkcs11_library: str = "/usr/lib/softhsm/libsofthsm2.so"
+    pkcs11_token_label: str = ""
+    pkcs11_key_label: str = "rogatory-kek"
+    pkcs11_pin: str = ""
 
     @property
     def embedded_database(self) -> bool:
