@@ -8,6 +8,7 @@ Environment wins over the file. A bad value stops start-up with one line naming 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -46,7 +47,9 @@ class Settings:
     pkcs11_library: str = "/usr/lib/softhsm/libsofthsm2.so"
     pkcs11_token_label: str = ""
     pkcs11_key_label: str = "rogatory-kek"
-    pkcs11_pin: str = ""
+    pkcs11_pin: str = field(default="", metadata={"secret": True})
+    kek: str = field(default="", metadata={"secret": True})  # base64; else kek.b64 / token
+    ui_insecure_cookies: bool = False  # plain-http cookies: local development only
 
     @property
     def embedded_database(self) -> bool:
@@ -82,6 +85,38 @@ _RANGES = {
 }
 
 
+def env_name(setting: str) -> str:
+    """The one name of a setting, in the environment and in the TOML file alike."""
+    return _ENV_ALIASES.get(setting, f"ROGATORY_{setting.upper()}")
+
+
+_SECRET_NAME = re.compile(r"(pin|password|passphrase|secret|kek|_key|token)$")
+
+
+def is_secret(setting: str) -> bool:
+    """Masked by `config show`: marked secret in Settings, or named like one."""
+    spec = next((f for f in fields(Settings) if f.name == setting), None)
+    marked = bool(spec is not None and spec.metadata.get("secret"))
+    return marked or bool(_SECRET_NAME.search(setting))
+
+
+def describe(settings: Settings) -> list[tuple[str, str]]:
+    """(name, effective value) of every setting; secrets and URL passwords masked."""
+    described = []
+    for spec in fields(Settings):
+        value = getattr(settings, spec.name)
+        text = str(value)
+        if is_secret(spec.name):
+            text = "******" if text else "(unset)"
+        elif isinstance(value, str) and "://" in text and "@" in text:
+            scheme, rest = text.split("://", 1)
+            credentials, host = rest.rsplit("@", 1)
+            user = credentials.split(":", 1)[0]
+            text = f"{scheme}://{user}:******@{host}" if ":" in credentials else text
+        described.append((env_name(spec.name), text))
+    return described
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, *, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
@@ -92,7 +127,7 @@ def load_settings(
     if config_file:
         raw.update(_read_toml(Path(config_file)))
     for spec in fields(Settings):
-        name = _ENV_ALIASES.get(spec.name, f"ROGATORY_{spec.name.upper()}")
+        name = env_name(spec.name)
         if name in env:
             raw[spec.name] = env[name]
     raw.update(overrides or {})
@@ -122,7 +157,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"ROGATORY_CONFIG: cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"ROGATORY_CONFIG: {path} is not valid TOML: {exc}") from None
-    return dict(data.get("rogatory", data))
+    section = dict(data.get("rogatory", data))
+    by_env_name = {env_name(spec.name): spec.name for spec in fields(Settings)}
+    # the names of the README table (ROGATORY_LEASE_SECONDS) and the short ones alike
+    return {by_env_name.get(key, key): value for key, value in section.items()}
 
 
 def _convert(name: str, kind: Any, value: Any) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,8 +58,8 @@ def load_kek(settings: Settings) -> at_rest.Kek:
     """The key-encryption key: ROGATORY_KEK (base64), `<keys_dir>/kek.b64` (mode 0600), or
     the PKCS#11 token named by `<keys_dir>/kek-pkcs11.json` (PIN: setting pkcs11_pin)."""
     try:
-        if os.environ.get("ROGATORY_KEK"):
-            return at_rest.FileKek.from_env()
+        if settings.kek:
+            return at_rest.FileKek.from_env("ROGATORY_KEK", {"ROGATORY_KEK": settings.kek})
         path = Path(settings.keys_dir) / KEK_FILE
         if path.exists():
             return at_rest.FileKek.from_file(path)

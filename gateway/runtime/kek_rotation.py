@@ -9,7 +9,6 @@ entry (gateway/services/key_rotation.py); the new description is staged first
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +29,8 @@ from gateway.runtime.container import (
 from gateway.services.key_rotation import rotate_kek
 
 
-def _refuse_env() -> None:
-    if os.environ.get("ROGATORY_KEK"):
+def _refuse_env(settings: Settings) -> None:
+    if settings.kek:
         raise ConfigError("the KEK comes from ROGATORY_KEK: rotate it where that is set")
 
 
@@ -66,7 +65,7 @@ def _retire(path: Path) -> str | None:
 
 def rotate_to_file(settings: Settings, new_kek: Path) -> Iterator[str]:
     """Re-wrap under the KEK in ``new_kek`` (base64, 0600); it becomes `kek.b64`."""
-    _refuse_env()
+    _refuse_env(settings)
     try:
         replacement = FileKek.from_file(new_kek)
     except (ValueError, PermissionError) as exc:
@@ -90,7 +89,7 @@ def rotate_to_file(settings: Settings, new_kek: Path) -> Iterator[str]:
 
 def rotate_to_token(settings: Settings, location: TokenLocation) -> Iterator[str]:
     """Re-wrap under the AES key ``location`` names (created in the token if absent)."""
-    _refuse_env()
+    _refuse_env(settings)
     if not settings.pkcs11_pin:
         raise ConfigError("setting 'pkcs11_pin' is required to use the token")
     if generate_token_kek(location, settings.pkcs11_pin):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> 
 
 def _production_keys(settings: Settings) -> Iterator[str]:
     """No throwaway PKI: a fresh KEK, then exactly what the operator must import."""
-    from_env = bool(os.environ.get("ROGATORY_KEK"))
+    from_env = bool(settings.kek)
     if not from_env and (created := new_kek(settings.keys_dir)) is not None:
         yield f"KEK created: {created} (0600; back it up apart from the data, see keys/README.md)"
     steps = next_steps(settings.keys_dir, kek_from_env=from_env)

@@ -128,6 +128,22 @@ def demo(ctx: Context, keep: bool, serve: bool) -> None:
     run_demo(ctx.settings, echo=click.echo, keep=keep, serve=serve)
 
 
+@cli.group("config")
+def config_group() -> None:
+    """The effective configuration."""
+
+
+@config_group.command("show")
+@pass_context
+def config_show(ctx: Context) -> None:
+    """Print every setting's effective value (environment, TOML file, defaults); secrets
+    and passwords in URLs are masked."""
+    from gateway.config import describe
+
+    for name, value in describe(ctx.settings):
+        click.echo(f"{name} = {value}")
+
+
 @cli.command()
 @pass_context
 def doctor(ctx: Context) -> None:
