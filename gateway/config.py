@@ -8,6 +8,7 @@ Environment wins over the file. A bad value stops start-up with one line naming 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -54,6 +55,13 @@ class Settings:
     public_url: str = ""
     outbound_allow_http: bool = False
     outbound_allow: str = ""
+    worker_metrics_port: int = 0  # 0: the worker serves no /metrics
+    pkcs11_library: str = "/usr/lib/softhsm/libsofthsm2.so"
+    pkcs11_token_label: str = ""
+    pkcs11_key_label: str = "rogatory-kek"
+    pkcs11_pin: str = field(default="", metadata={"secret": True})
+    kek: str = field(default="", metadata={"secret": True})  # base64; else kek.b64 / token
+    ui_insecure_cookies: bool = False  # plain-http cookies: local development only
 
     @property
     def embedded_database(self) -> bool:
@@ -98,7 +106,40 @@ _RANGES = {
     "task_soft_time_limit": (1, 86_400),
     "task_time_limit": (1, 86_400),
     "trusted_proxy_hops": (0, 10),
+    "worker_metrics_port": (0, 65_535),
 }
+
+
+def env_name(setting: str) -> str:
+    """The one name of a setting, in the environment and in the TOML file alike."""
+    return _ENV_ALIASES.get(setting, f"ROGATORY_{setting.upper()}")
+
+
+_SECRET_NAME = re.compile(r"(pin|password|passphrase|secret|kek|_key|token)$")
+
+
+def is_secret(setting: str) -> bool:
+    """Masked by `config show`: marked secret in Settings, or named like one."""
+    spec = next((f for f in fields(Settings) if f.name == setting), None)
+    marked = bool(spec is not None and spec.metadata.get("secret"))
+    return marked or bool(_SECRET_NAME.search(setting))
+
+
+def describe(settings: Settings) -> list[tuple[str, str]]:
+    """(name, effective value) of every setting; secrets and URL passwords masked."""
+    described = []
+    for spec in fields(Settings):
+        value = getattr(settings, spec.name)
+        text = str(value)
+        if is_secret(spec.name):
+            text = "******" if text else "(unset)"
+        elif isinstance(value, str) and "://" in text and "@" in text:
+            scheme, rest = text.split("://", 1)
+            credentials, host = rest.rsplit("@", 1)
+            user = credentials.split(":", 1)[0]
+            text = f"{scheme}://{user}:******@{host}" if ":" in credentials else text
+        described.append((env_name(spec.name), text))
+    return described
 
 
 def load_settings(
@@ -111,7 +152,7 @@ def load_settings(
     if config_file:
         raw.update(_read_toml(Path(config_file)))
     for spec in fields(Settings):
-        name = _ENV_ALIASES.get(spec.name, f"ROGATORY_{spec.name.upper()}")
+        name = env_name(spec.name)
         if name in env:
             raw[spec.name] = env[name]
     raw.update(overrides or {})
@@ -141,7 +182,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"ROGATORY_CONFIG: cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"ROGATORY_CONFIG: {path} is not valid TOML: {exc}") from None
-    return dict(data.get("rogatory", data))
+    section = dict(data.get("rogatory", data))
+    by_env_name = {env_name(spec.name): spec.name for spec in fields(Settings)}
+    # the names of the README table (ROGATORY_LEASE_SECONDS) and the short ones alike
+    return {by_env_name.get(key, key): value for key, value in section.items()}
 
 
 def _convert(name: str, kind: Any, value: Any) -> Any:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
-from gateway.config import load_settings
+from gateway.config import ConfigError, load_settings
 from gateway.logs import configure_logging
+from gateway.runtime.preflight import check_startup
 from workers.celery_app import configure
 from workers.engines import warn_unserved_pairs
+from workers.metrics import serve_metrics
 
 
 def main(queues: str, concurrency: str, beat: str) -> None:
-    settings = load_settings()
-    configure_logging(settings.log_level)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        warnings = check_startup(settings)
+    except ConfigError as exc:
+        print(f"error[{exc.code}]: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for warning in warnings:
+        logging.getLogger("workers.startup").warning(warning)
     warn_unserved_pairs(settings)
+    serve_metrics(settings)
     app = configure(settings)
     argv = [
         "worker",

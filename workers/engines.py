@@ -14,6 +14,12 @@ from gateway.translation.ports import TranslatedText, TranslationFailed, Transla
 
 
 def load_translator(settings: Settings) -> Translator:
+    from workers.metrics import MeasuredTranslator
+
+    return MeasuredTranslator(_engine(settings))
+
+
+def _engine(settings: Settings) -> Translator:
     if settings.translation_engine == "apertium":
         return _apertium() or _NoEngine()
     if settings.translation_engine == "argos":

@@ -190,9 +190,9 @@ def checkpoint() -> int:
 def refresh_crls() -> int:
     if not _leased("refresh-crls"):
         return 0
-    report = certificate_maintenance.refresh_gateway_crls(
-        runtime().keys, runtime().settings.keys_dir
-    )
+    rt = runtime()
+    report = certificate_maintenance.refresh_gateway_crls(rt.keys, rt.settings.keys_dir)
+    certificate_maintenance.alert_expiring_crls(rt.engine, rt.keys)
     return len(report.replaced)
 
 

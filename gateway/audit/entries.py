@@ -40,6 +40,7 @@ AUDIT_EVENTS = frozenset(
         "lease_expired",
         "evidence_issued",
         "certificate_expiring",
+        "crl_expiring",
         "attachment_received",
         "failed_permanently",
     }

@@ -65,4 +65,8 @@ def load_certificates(path: Path) -> list[x509.Certificate]:
 
 
 def load_crl(path: Path) -> x509.CertificateRevocationList:
-    return x509.load_pem_x509_crl(path.read_bytes())
+    """A CRL file in PEM or DER (as CAs publish it)."""
+    data = path.read_bytes()
+    if data.lstrip().startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_crl(data)
+    return x509.load_der_x509_crl(data)

@@ -103,3 +103,40 @@ def stop_embedded_broker(settings: Settings) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+QUEUES = ("translate", "render", "deliver", "default")
+
+
+def broker_reachable(settings: Settings, *, timeout: float = 3.0) -> bool:
+    """Whether the configured broker answers (embedded: its socket answers PING)."""
+    if settings.embedded_broker:
+        return _alive(settings.broker_socket)
+    from kombu import Connection
+
+    try:
+        with Connection(settings.broker_url, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception:  # any failure to reach it means: not reachable
+        return False
+    return True
+
+
+def queue_depths(settings: Settings, *, timeout: float = 3.0) -> dict[str, int]:
+    """Messages waiting in each task queue (not counting those handed to a worker)."""
+    from kombu import Connection
+
+    if settings.embedded_broker and not _alive(settings.broker_socket):
+        return {}
+    depths: dict[str, int] = {}
+    with Connection(settings.broker_url, connect_timeout=timeout) as conn:
+        for queue in QUEUES:
+            channel = conn.channel()
+            try:
+                declared = channel.queue_declare(queue=queue, passive=True)
+                depths[queue] = int(declared.message_count)
+            except Exception:  # a queue nobody declared yet holds nothing
+                depths[queue] = 0
+            finally:
+                channel.close()
+    return depths

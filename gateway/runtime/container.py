@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import os
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.config import ConfigError, Settings
 from gateway.crypto import TrustConfig, at_rest
+from gateway.crypto.pkcs11_kek import TokenLocation
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import make_engine
 from gateway.runtime.celery_sender import CelerySender
@@ -18,6 +20,7 @@ from gateway.runtime.keyring import KeyRing, load_keyring
 from gateway.services.evidences import Sealer
 
 KEK_FILE = "kek.b64"
+KEK_TOKEN_FILE = "kek-pkcs11.json"  # noqa: S105  (a file name, no secret)
 
 
 @dataclass
@@ -52,16 +55,42 @@ class Runtime:
 
 
 def load_kek(settings: Settings) -> at_rest.Kek:
-    """The key-encryption key: ROGATORY_KEK (base64) or `<keys_dir>/kek.b64` (mode 0600)."""
+    """The key-encryption key: ROGATORY_KEK (base64), `<keys_dir>/kek.b64` (mode 0600), or
+    the PKCS#11 token named by `<keys_dir>/kek-pkcs11.json` (PIN: setting pkcs11_pin)."""
     try:
-        if os.environ.get("ROGATORY_KEK"):
-            return at_rest.FileKek.from_env()
+        if settings.kek:
+            return at_rest.FileKek.from_env("ROGATORY_KEK", {"ROGATORY_KEK": settings.kek})
         path = Path(settings.keys_dir) / KEK_FILE
-        if not path.exists():
-            raise ConfigError(f"setting 'keys_dir': no KEK at {path} (run 'rogatory init')")
-        return at_rest.FileKek.from_file(path)
+        if path.exists():
+            return at_rest.FileKek.from_file(path)
+        token_file = Path(settings.keys_dir) / KEK_TOKEN_FILE
+        if token_file.exists():
+            return token_kek(settings, read_token_location(token_file))
+        raise ConfigError(f"setting 'keys_dir': no KEK at {path} (run 'rogatory init')")
     except (ValueError, PermissionError) as exc:
         raise ConfigError(f"setting 'ROGATORY_KEK' / kek file: {exc}") from None
+
+
+def read_token_location(path: Path) -> TokenLocation:
+    try:
+        spec = json.loads(path.read_text())
+        return TokenLocation(spec["library"], spec["token_label"], spec["key_label"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"{path}: not a PKCS#11 KEK description") from None
+
+
+def write_token_location(path: Path, location: TokenLocation) -> None:
+    path.write_text(json.dumps(dataclasses.asdict(location), indent=2) + "\n")
+
+
+def token_kek(settings: Settings, location: TokenLocation) -> at_rest.Kek:
+    from gateway.crypto.pkcs11_kek import Pkcs11Kek
+
+    if not settings.pkcs11_pin:
+        raise ConfigError(
+            f"setting 'pkcs11_pin' is required: the KEK is in token '{location.token_label}'"
+        )
+    return Pkcs11Kek(location, settings.pkcs11_pin)
 
 
 def build_runtime(settings: Settings) -> Runtime:

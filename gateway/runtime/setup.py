@@ -17,6 +17,7 @@ from gateway.persistence.authorities_store import Authority
 from gateway.persistence.db import make_engine, transaction
 from gateway.persistence.migrations import upgrade
 from gateway.runtime.container import KEK_FILE
+from gateway.runtime.key_import import new_kek, next_steps
 from gateway.runtime.keyring import write_keyring
 from gateway.services.accounts import ensure_session_secret
 
@@ -37,6 +38,8 @@ def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> 
         pki = make_dev_pki(pki_dir)
         _link_dev_keyring(settings.keys_dir, pki)
         yield f"development PKI created in {pki_dir} (throwaway keys, never for production)"
+    elif not dev_pki:
+        yield from _production_keys(settings)
     upgrade(settings.database_url)
     yield "database schema is at the latest migration"
     if encrypt_legacy_totp(settings):
@@ -55,14 +58,30 @@ def encrypt_legacy_totp(settings: Settings) -> int:
     from gateway.runtime.container import load_kek
     from gateway.services import totp_secrets
 
-    if not (settings.keys_dir / KEK_FILE).exists() and not os.environ.get("ROGATORY_KEK"):
+    try:
+        kek = load_kek(settings)
+    except ConfigError:  # no KEK yet: nothing can have been stored under one
         return 0
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as conn:
-            return totp_secrets.encrypt_legacy(conn, load_kek(settings))
+            return totp_secrets.encrypt_legacy(conn, kek)
     finally:
         engine.dispose()
+
+
+def _production_keys(settings: Settings) -> Iterator[str]:
+    """No throwaway PKI: a fresh KEK, then exactly what the operator must import."""
+    from_env = bool(settings.kek)
+    if not from_env and (created := new_kek(settings.keys_dir)) is not None:
+        yield f"KEK created: {created} (0600; back it up apart from the data, see keys/README.md)"
+    steps = next_steps(settings.keys_dir, kek_from_env=from_env)
+    if not steps:
+        yield "keyring complete: run 'rogatory doctor', then 'rogatory serve'"
+        return
+    yield f"keys still to import into {settings.keys_dir} (see keys/README.md), in this order:"
+    for step in steps:
+        yield f"  {step}"
 
 
 def _link_dev_keyring(keys_dir: Path, pki: DevPki) -> None:

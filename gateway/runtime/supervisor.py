@@ -24,6 +24,7 @@ log = logging.getLogger("gateway.runtime.supervisor")
 CHECK_INTERVAL = 1.0
 MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0  # a worker up this long resets the backoff
+REFUSED_TO_START = 2  # error[code] at start-up (bad settings or keys): restarting cannot help
 
 
 class Supervisor:
@@ -54,6 +55,9 @@ class Supervisor:
                 if time.monotonic() - started > STABLE_AFTER:
                     self.backoff = 1.0
                 continue
+            if code == REFUSED_TO_START:
+                log.error("worker refused to start; not restarting it", extra={"exit_code": code})
+                return code
             log.error(
                 "worker exited; restarting it",
                 extra={"exit_code": code, "restart_in_seconds": self.backoff},

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXPIRY_WINDOW = timedelta(days=30)
+CRL_ALERT_WINDOW = timedelta(hours=24)  # the hourly refresh has a day to fix it
 
 
 @dataclass
@@ -148,20 +149,49 @@ def check_certificate_expiry(
 
 
 def refresh_gateway_crls(keys: KeyRing, keys_dir: Path) -> CrlRefresh:
-    """The periodic job: the keyring's anchors, certificates and cached CRL files."""
+    """The periodic job: CRLs of the anchors and intermediates (each checked against its
+    issuer in the chain), named by them and by the gateway's own certificates."""
     with httpx.Client() as client:
         return refresh_crls(
-            issuers=keys.anchors,
-            named_by=[*keys.anchors, keys.seal_cert, *(k.certificate for k in keys.intake)],
+            issuers=keys.issuers,
+            named_by=[*keys.issuers, keys.seal_cert, *(k.certificate for k in keys.intake)],
             cached_paths=keys.crl_paths,
             extra_urls=configured_crl_urls(keys_dir),
             client=client,
         )
 
 
+def alert_expiring_crls(
+    engine: Engine,
+    keys: KeyRing,
+    *,
+    now: datetime | None = None,
+    within: timedelta = CRL_ALERT_WINDOW,
+) -> list[str]:
+    """Audit ``crl_expiring`` (and log) for every cached CRL that is stale or will be within
+    ``within``: once stale, signers under its issuer are refused (fail closed)."""
+    now = now or datetime.now(UTC)
+    due = []
+    with transaction(engine) as conn:
+        for crl in keys.crls():
+            next_update = crl.next_update_utc
+            if next_update is not None and next_update - now > within:
+                continue
+            hours = -1 if next_update is None else int((next_update - now).total_seconds() // 3600)
+            issuer = crl.issuer.rfc4514_string()
+            record(
+                conn,
+                None,
+                "crl_expiring",
+                actor="gateway:certificates",
+                detail={"issuer": issuer[:64], "hours_left": hours, "stale": hours < 0},
+            )
+            log.warning("crl stale or about to be", extra={"issuer": issuer, "hours_left": hours})
+            due.append(issuer)
+    return due
+
+
 def check_gateway_certificates(engine: Engine, keys: KeyRing) -> list[str]:
-    """The periodic job: gateway keys, trust anchors and every authority's certificates."""
-    own = {"gateway:seal": keys.seal_cert}
-    own.update({f"gateway:intake:{i}": key.certificate for i, key in enumerate(keys.intake)})
-    own.update({f"anchor:{i}": cert for i, cert in enumerate(keys.anchors)})
-    return check_certificate_expiry(engine, own)
+    """The periodic job: gateway keys, trust anchors, intermediates and every authority's
+    certificates."""
+    return check_certificate_expiry(engine, keys.certificates())

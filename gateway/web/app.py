@@ -32,6 +32,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     __import__("gateway.web.ui", fromlist=["register_ui"]).register_ui(app)
     app.register_blueprint(api_audit)
     app.register_blueprint(api_attachments)
+    from gateway.web.ops import ops
+
+    app.register_blueprint(ops)
     return app
 
 

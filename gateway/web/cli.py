@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from sqlalchemy.engine import Engine
@@ -68,6 +69,16 @@ def init(ctx: Context, dev_pki: bool, demo_authorities: bool) -> None:
         click.echo(line)
 
 
+def _check_startup(settings: Settings) -> None:
+    """Refuse to start with keys that would fail the first submission (error[bad-keyring])."""
+    import logging
+
+    from gateway.runtime.preflight import check_startup
+
+    for warning in check_startup(settings):
+        logging.getLogger("gateway.startup").warning(warning)
+
+
 @cli.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8080).")
@@ -86,6 +97,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     from gateway.runtime.setup import encrypt_legacy_totp
 
     private_umask()
+    _check_startup(settings)  # before modes are tightened: a loose key file is refused
     secure_data_dir(settings.data_dir)
     encrypt_legacy_totp(settings)
     if settings.embedded_broker:
@@ -109,6 +121,7 @@ def worker(ctx: Context, queues: str, concurrency: int | None, beat: bool) -> No
     settings = ctx.settings
     check_production_identity(settings)
     private_umask()  # inherited by the supervised worker: its files are 0600 too
+    _check_startup(settings)
     secure_data_dir(settings.data_dir)
     os.environ["ROGATORY_DATA_DIR"] = str(settings.data_dir)
     # The gateway never imports workers/: the worker is its own program, supervised.
@@ -133,6 +146,71 @@ def demo(ctx: Context, keep: bool, serve: bool) -> None:
 
     private_umask()
     run_demo(ctx.settings, echo=click.echo, keep=keep, serve=serve)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """The effective configuration."""
+
+
+@config_group.command("show")
+@pass_context
+def config_show(ctx: Context) -> None:
+    """Print every setting's effective value (environment, TOML file, defaults); secrets
+    and passwords in URLs are masked."""
+    from gateway.config import describe
+
+    for name, value in describe(ctx.settings):
+        click.echo(f"{name} = {value}")
+
+
+@cli.command()
+@pass_context
+def doctor(ctx: Context) -> None:
+    """Check database, broker, object store, keys, CRLs, engines, fonts, disk (ok/warn/fail)."""
+    from gateway.runtime.doctor import FAIL, run_doctor
+
+    failed = False
+    for check in run_doctor(ctx.settings):
+        click.echo(check.line())
+        failed = failed or check.status == FAIL
+    if failed:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@pass_context
+def backup(ctx: Context, dest: Path) -> None:
+    """Back up database, object store, keys and certificates into DEST (never the KEK)."""
+    from gateway.runtime.backup import create_backup
+
+    for line in create_backup(ctx.settings, dest):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--kek",
+    "kek_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The KEK file the backup was made under (else ROGATORY_KEK or <keys>/kek.b64).",
+)
+@pass_context
+def restore(ctx: Context, source: Path, kek_file: Path | None) -> None:
+    """Check a backup whole, then restore it into a fresh data directory."""
+    from gateway.runtime.backup import install_kek, restore_backup
+
+    if kek_file is not None:
+        install_kek(ctx.settings, kek_file)
+    report = restore_backup(ctx.settings, source)
+    click.echo(f"restored {report.files} files ({report.objects} objects) from {source}")
+    if report.audit_problems:
+        for problem in report.audit_problems:
+            click.echo(f"audit: {problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit log verified: {report.audit_entries} entries")
 
 
 def _register_groups() -> None:

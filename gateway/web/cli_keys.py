@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,55 +57,52 @@ def check(directory: Path, days: int) -> None:
 @click.option(
     "--new-kek",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Base64 32-byte key file, mode 0600.",
+    default=None,
+    help="Base64 32-byte key file, mode 0600: becomes <keys_dir>/kek.b64.",
 )
+@click.option("--to-token", is_flag=True, help="Move the KEK into the PKCS#11 token.")
+@click.option("--pkcs11-library", default=None, help="PKCS#11 module (setting pkcs11_library).")
+@click.option("--token-label", default=None, help="Token label (setting pkcs11_token_label).")
+@click.option("--key-label", default=None, help="AES key label (setting pkcs11_key_label).")
 @pass_context
-def rotate_kek_command(ctx: Context, new_kek: Path) -> None:
-    """Re-wrap every data key under a new KEK, then make it <keys_dir>/kek.b64.
+def rotate_kek_command(
+    ctx: Context,
+    new_kek: Path | None,
+    to_token: bool,
+    pkcs11_library: str | None,
+    token_label: str | None,
+    key_label: str | None,
+) -> None:
+    """Re-wrap every data key under a new KEK: a file (--new-kek) or a token (--to-token).
 
-    The old file is kept as kek.b64.retired-<date> (0600). Restart serve and workers.
+    File -> token, token -> file, or a new key of the same kind. The old KEK file or
+    token description is kept as *.retired-<date>. Restart serve and workers.
     """
-    from gateway.crypto.at_rest import FileKek
-    from gateway.crypto.keyfiles import write_private_file
-    from gateway.persistence.blobs import BlobStore
-    from gateway.persistence.db import make_engine
-    from gateway.runtime.container import KEK_FILE, load_kek
-    from gateway.services.key_rotation import rotate_kek
+    from gateway.crypto.pkcs11_kek import TokenLocation
+    from gateway.runtime.kek_rotation import rotate_to_file, rotate_to_token
 
     settings = ctx.settings
-    if os.environ.get("ROGATORY_KEK"):
-        raise click.ClickException("the KEK comes from ROGATORY_KEK: rotate it where that is set")
-    try:
-        replacement = FileKek.from_file(new_kek)
-    except (ValueError, PermissionError) as exc:
-        raise click.ClickException(f"--new-kek: {exc}") from None
-    current = settings.keys_dir / KEK_FILE
-    staged = current.with_name(KEK_FILE + ".next")  # survives a crash between the steps
-    write_private_file(staged, new_kek.read_bytes())
-    engine = make_engine(settings.database_url)
-    try:
-        count = rotate_kek(
-            engine, BlobStore(settings.data_dir, load_kek(settings)), replacement, actor="admin:cli"
+    if (new_kek is None) == (not to_token):
+        raise click.UsageError("give exactly one of --new-kek FILE or --to-token")
+    if new_kek is not None:
+        lines = rotate_to_file(settings, new_kek)
+    else:
+        location = TokenLocation(
+            pkcs11_library or settings.pkcs11_library,
+            token_label or settings.pkcs11_token_label,
+            key_label or settings.pkcs11_key_label,
         )
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-    finally:
-        engine.dispose()
-    retired = _retired_name(current)
-    current.rename(retired)
-    staged.replace(current)
-    click.echo(
-        f"{count} data keys re-wrapped under {replacement.key_id}; old KEK kept as {retired.name}"
-    )
+        if not location.token_label:
+            raise click.UsageError("--token-label (or the setting pkcs11_token_label) is required")
+        lines = rotate_to_token(settings, location)
+    for line in lines:
+        click.echo(line)
 
 
-def _retired_name(current: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
-    candidate = current.with_name(f"{current.name}.retired-{stamp}")
-    serial = 1
-    while candidate.exists():
-        serial += 1
-        candidate = current.with_name(f"{current.name}.retired-{stamp}.{serial}")
-    return candidate
+def _register_import() -> None:
+    from gateway.web.cli_keys_import import import_group
+
+    keys.add_command(import_group)
+
+
+_register_import()

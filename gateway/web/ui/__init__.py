@@ -7,7 +7,6 @@ private key: requests are sealed on the magistrate's side with `rogatory client 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Blueprint, Flask
@@ -40,9 +39,7 @@ def register_ui(app: Flask) -> None:
     runtime = app.extensions["rogatory"]
     app.extensions["rogatory.ui_secret"] = load_session_secret(runtime.settings.keys_dir)
     # Plain-http cookies only when asked for explicitly (local development and tests).
-    app.config.setdefault(
-        "UI_INSECURE_COOKIES", os.environ.get(INSECURE_COOKIES_ENV, "") in ("1", "true", "yes")
-    )
+    app.config.setdefault("UI_INSECURE_COOKIES", runtime.settings.ui_insecure_cookies)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", i18n.DEFAULT_LOCALE)
     Babel(app, locale_selector=i18n.select_locale)
