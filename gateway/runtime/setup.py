@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
+
 from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography import x509
 from sqlalchemy.engine import Connection
 
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 from gateway.crypto.devpki import DevPki, make_dev_pki
 from gateway.crypto.keyfiles import load_certificate
 from gateway.persistence import authorities_store
