@@ -42,6 +42,14 @@ class Settings:
     lease_seconds: int = 300
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    http_workers: int = 2
+    http_threads: int = 8
+    http_worker_connections: int = 800
+    http_timeout: int = 60
+    http_graceful_timeout: int = 30
+    http_keepalive: int = 5
+    http_max_requests: int = 10_000
+    object_store: str = "filesystem"
 
     @property
     def embedded_database(self) -> bool:
@@ -62,6 +70,7 @@ _ENV_ALIASES = {"database_url": "DATABASE_URL", "broker_url": "BROKER_URL"}
 _CHOICES = {
     "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "translation_engine": ("argos", "apertium"),
+    "object_store": ("filesystem", "postgresql"),
 }
 _RANGES = {
     "max_clock_skew_seconds": (0, 86_400),
@@ -73,6 +82,13 @@ _RANGES = {
     "translation_threads": (1, 64),
     "lease_seconds": (5, 86_400),
     "http_port": (1, 65_535),
+    "http_workers": (1, 64),
+    "http_threads": (1, 256),
+    "http_worker_connections": (16, 100_000),
+    "http_timeout": (5, 86_400),
+    "http_graceful_timeout": (1, 3_600),
+    "http_keepalive": (1, 300),
+    "http_max_requests": (0, 10**9),
 }
 
 
@@ -157,5 +173,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'database_url': use sqlite:///PATH or postgresql://...")
     if not settings.broker_url.startswith(("redis://", "redis+socket://", "amqp://", "rediss://")):
         raise ConfigError("setting 'broker_url': use redis://, redis+socket:// or amqp://")
+    if settings.object_store == "postgresql" and settings.embedded_database:
+        raise ConfigError("setting 'object_store': postgresql needs DATABASE_URL=postgresql://...")
     if not settings.gateway_id.replace("-", "").isalnum():
         raise ConfigError("setting 'gateway_id': letters, digits and '-' only")

@@ -70,19 +70,18 @@ def init(ctx: Context, dev_pki: bool, demo_authorities: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port (default 8080).")
 @pass_context
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
-    """Run the HTTP gateway (starts the embedded broker when configured)."""
-    from werkzeug.serving import run_simple
-
+    """Run the HTTP gateway on gunicorn (starts the embedded broker when configured)."""
     from gateway.logs import configure_logging
     from gateway.runtime.broker import ensure_embedded_broker
-    from gateway.web.app import create_app
+    from gateway.runtime.container import load_kek
+    from gateway.web.server import serve_forever
 
     settings = ctx.settings
     configure_logging(settings.log_level)
+    load_kek(settings)  # a missing key stops start-up here, with one line, not per worker
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
-    app = create_app(settings)
-    run_simple(host or settings.http_host, port or settings.http_port, app, threaded=True)
+    serve_forever(settings, host or settings.http_host, port or settings.http_port)
 
 
 @cli.command()
