@@ -26,6 +26,9 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _make_sqlite_serialisable(engine)
         return engine
+    # a request thread may hold two connections (its transaction, an object being streamed)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -13,6 +13,7 @@ from gateway.config import ConfigError, Settings
 from gateway.crypto import TrustConfig, at_rest
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import make_engine
+from gateway.persistence.object_backends import make_backend
 from gateway.runtime.celery_sender import CelerySender
 from gateway.runtime.keyring import KeyRing, load_keyring
 from gateway.services.evidences import Sealer
@@ -66,4 +67,5 @@ def load_kek(settings: Settings) -> at_rest.Kek:
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
-    return Runtime(settings, engine, BlobStore(settings.data_dir, load_kek(settings)))
+    backend = make_backend(settings.object_store, settings.data_dir, engine)
+    return Runtime(settings, engine, BlobStore(settings.data_dir, load_kek(settings), backend))

@@ -127,6 +127,7 @@ def _register_groups() -> None:
         ("gateway.web.cli_users", "users"),
         ("gateway.web.cli_glossary", "glossary"),
         ("gateway.web.cli_requests", "requests_group"),
+        ("gateway.web.cli_objects", "objects"),
     ):
         try:
             group = getattr(__import__(module, fromlist=[name]), name)
