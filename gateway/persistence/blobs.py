@@ -208,6 +208,31 @@ class BlobStore:
         with self.backend.open(object_id) as source:
             return at_rest.decrypt_stream(source, sink, data_key, aad=object_id.encode())
 
+    def open_plaintext(self, conn: Connection, object_id: str) -> Iterator[bytes]:
+        """The object's plaintext, chunk by chunk, read and decrypted lazily.
+
+        Only the data key is looked up in ``conn``; the ciphertext is read and decrypted
+        as the iterator is consumed, after the caller's transaction may have ended.
+        """
+        data_key = self._data_key(conn, object_id)
+        backend = self.backend
+
+        def chunks() -> Iterator[bytes]:
+            with backend.open(object_id) as source:
+                yield from at_rest.decrypt_chunks(source, data_key, aad=object_id.encode())
+
+        return chunks()
+
+    def record(self, conn: Connection, prepared: PreparedObject) -> StoredObject:
+        """Record an object prepared outside the transaction; the same (request, kind, name)
+        again keeps the first object and discards the new copy."""
+        d = prepared.staged._description
+        existing = self.find(conn, d["request_id"], str(d["kind"]), str(d["name"]))
+        if existing is not None:
+            prepared.discard()
+            return existing
+        return prepared.commit(conn)
+
     def shred(self, conn: Connection, object_id: str) -> None:
         """Destroy an object: without its data key the ciphertext is noise."""
         conn.execute(data_keys.delete().where(data_keys.c.object_id == object_id))

@@ -33,7 +33,7 @@ from gateway.domain.states import State
 from gateway.domain.submission import AttachmentRef, Submission, parse_submission
 from gateway.persistence import outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore, StagedObject
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.services.lifecycle import record
 
@@ -86,7 +86,7 @@ def accept_attachment(
     recipient_keys: list[RecipientKey],
 ) -> AttachmentAccepted:
     """Stream one encrypted attachment from ``body`` into the store, or refuse it."""
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         request = requests_store.find_by_message_id(conn, message_id)
         if request is None:
             raise AttachmentRefused("unknown-submission", "no such submission", status=404)
