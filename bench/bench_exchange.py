@@ -10,6 +10,7 @@ Targets: >= 50 submissions/s, p95 < 300 ms.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import socket
@@ -26,7 +27,6 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,6 +37,7 @@ from gateway.domain.submission import build_submission
 from gateway.runtime.container import build_runtime
 from gateway.runtime.setup import initialise
 from gateway.web.app import create_app
+from gateway.web.server import GatewayServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgresql://127.0.0.1:5432"
@@ -82,46 +83,76 @@ def baseline(settings: Settings, envelopes: list[bytes]) -> float:
     return (time.perf_counter() - started) / len(envelopes)
 
 
-def _serve(settings: Settings, fd: int) -> None:
-    """One pre-forked server process (like gunicorn workers) on the shared socket."""
-    import logging
+class BenchServer(GatewayServer):
+    """`rogatory serve`'s gunicorn arbiter, with a sender that drops tasks (intake only)."""
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    runtime = build_runtime(settings)
-    runtime.sender = NullSender()  # type: ignore[assignment]
-    app = create_app(settings, runtime=runtime)
-    app.config["ROGATORY_RATE_LIMITS"] = {"intake": (1e6, 1_000_000)}  # all from 127.0.0.1
-    make_server("127.0.0.1", 0, app, threaded=True, fd=fd).serve_forever()
+    def load(self) -> Any:
+        import logging
+
+        logging.getLogger("gunicorn.error").setLevel(logging.WARNING)
+        runtime = build_runtime(self._settings)
+        runtime.sender = NullSender()  # type: ignore[assignment]
+        app = create_app(self._settings, runtime=runtime)
+        app.config["ROGATORY_RATE_LIMITS"] = {"intake": (1e6, 1_000_000)}  # all from 127.0.0.1
+        return app
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_gateways(
+    settings: Settings, nodes: int, processes: int
+) -> tuple[list[int], list[multiprocessing.process.BaseProcess]]:
+    """`nodes` gunicorn arbiters (one per gateway node), each with `processes` workers."""
+    tuned = dataclasses.replace(settings, http_workers=processes, log_level="WARNING")
+    context = multiprocessing.get_context("fork")
+    ports, arbiters = [], []
+    for _ in range(nodes):
+        port = _free_port()
+        arbiter = context.Process(
+            target=lambda port=port: BenchServer(tuned, "127.0.0.1", port).run(), daemon=False
+        )
+        arbiter.start()
+        ports.append(port)
+        arbiters.append(arbiter)
+    deadline = time.monotonic() + 60
+    for port in ports:
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("gateway did not start")
+            time.sleep(0.2)
+    return ports, arbiters
 
 
 def run_http(
-    settings: Settings, envelopes: list[bytes], processes: int
+    settings: Settings, envelopes: list[bytes], processes: int, nodes: int = 1
 ) -> tuple[float, float, float]:
-    """(submissions/s, p50 s, p95 s): CLIENT_THREADS clients, `processes` server processes."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    listener.set_inheritable(True)
-    port = listener.getsockname()[1]
-    context = multiprocessing.get_context("fork")
-    servers = [
-        context.Process(target=_serve, args=(settings, listener.fileno()), daemon=True)
-        for _ in range(processes)
-    ]
-    for server in servers:
-        server.start()
-    url = f"http://127.0.0.1:{port}/api/v1/submissions"
+    """(submissions/s, p50 s, p95 s): CLIENT_THREADS clients per node, `nodes` gateway
+    nodes (gunicorn arbiters) of `processes` workers each, on the same database."""
+    ports, arbiters = start_gateways(settings, nodes, processes)
+    urls = [f"http://127.0.0.1:{port}/api/v1/submissions" for port in ports]
     latencies: list[float] = []
     lock = threading.Lock()
     local = threading.local()
+    clients: list[str] = []
 
     def submit(data: bytes) -> None:
         if not hasattr(local, "http"):
             local.http = httpx.Client(timeout=60)
+            with lock:
+                local.url = urls[len(clients) % len(urls)]
+                clients.append(local.url)
         began = time.perf_counter()
         response = local.http.post(
-            url, content=data, headers={"Content-Type": "application/pkcs7-mime"}
+            local.url, content=data, headers={"Content-Type": "application/pkcs7-mime"}
         )
         elapsed = time.perf_counter() - began
         if response.status_code != 202:
@@ -134,13 +165,12 @@ def run_http(
         submit(data)
     latencies.clear()
     started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+    with ThreadPoolExecutor(CLIENT_THREADS * nodes) as pool:
         list(pool.map(submit, envelopes[warm:]))
     wall = time.perf_counter() - started
-    for server in servers:
-        server.terminate()
-        server.join(timeout=5)
-    listener.close()
+    for arbiter in arbiters:
+        arbiter.terminate()  # SIGTERM: gunicorn's graceful stop
+        arbiter.join(timeout=30)
     ordered = sorted(latencies)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
     return len(ordered) / wall, statistics.median(ordered), p95

@@ -62,6 +62,14 @@ class Settings:
     pkcs11_pin: str = field(default="", metadata={"secret": True})
     kek: str = field(default="", metadata={"secret": True})  # base64; else kek.b64 / token
     ui_insecure_cookies: bool = False  # plain-http cookies: local development only
+    http_workers: int = 2
+    http_threads: int = 8
+    http_worker_connections: int = 800
+    http_timeout: int = 60
+    http_graceful_timeout: int = 30
+    http_keepalive: int = 5
+    http_max_requests: int = 10_000
+    object_store: str = "filesystem"
 
     @property
     def embedded_database(self) -> bool:
@@ -87,6 +95,7 @@ _ENV_ALIASES = {"database_url": "DATABASE_URL", "broker_url": "BROKER_URL"}
 _CHOICES = {
     "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "translation_engine": ("auto", "argos", "apertium"),
+    "object_store": ("filesystem", "postgresql"),
 }
 _RANGES = {
     "max_clock_skew_seconds": (0, 86_400),
@@ -107,6 +116,13 @@ _RANGES = {
     "task_time_limit": (1, 86_400),
     "trusted_proxy_hops": (0, 10),
     "worker_metrics_port": (0, 65_535),
+    "http_workers": (1, 64),
+    "http_threads": (1, 256),
+    "http_worker_connections": (16, 100_000),
+    "http_timeout": (5, 86_400),
+    "http_graceful_timeout": (1, 3_600),
+    "http_keepalive": (1, 300),
+    "http_max_requests": (0, 10**9),
 }
 
 
@@ -228,6 +244,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'broker_url': use redis://, redis+socket:// or amqp://")
     if settings.task_soft_time_limit >= settings.task_time_limit:
         raise ConfigError("setting 'task_soft_time_limit': must be below task_time_limit")
+    if settings.object_store == "postgresql" and settings.embedded_database:
+        raise ConfigError("setting 'object_store': postgresql needs DATABASE_URL=postgresql://...")
     if not settings.gateway_id.replace("-", "").isalnum():
         raise ConfigError("setting 'gateway_id': letters, digits and '-' only")
     if settings.public_url and not (

@@ -25,6 +25,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         ROGATORY_BROKER_VISIBILITY_TIMEOUT=str(settings.broker_visibility_timeout),
         ROGATORY_TRANSLATION_ENGINE=settings.translation_engine,
         ROGATORY_TRANSLATION_BEAM_SIZE=str(settings.translation_beam_size),
+        ROGATORY_OBJECT_STORE=settings.object_store,
         ROGATORY_LOG_LEVEL="INFO",
         ROGATORY_STALL_SECONDS=str(settings.stall_seconds),
         ROGATORY_HEARTBEAT_SECONDS=str(settings.heartbeat_seconds),

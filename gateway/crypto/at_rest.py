@@ -150,6 +150,19 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, data_key: bytes, *, aad: bytes)
     Raises ``InvalidEnvelope`` on any tampering, truncation, reordering or wrong key.
     ``dst`` may have received earlier, authentic chunks when that happens.
     """
+    total = 0
+    for plaintext in decrypt_chunks(src, data_key, aad=aad):
+        dst.write(plaintext)
+        total += len(plaintext)
+    return total
+
+
+def decrypt_chunks(src: BinaryIO, data_key: bytes, *, aad: bytes) -> Iterator[bytes]:
+    """The plaintext of a v1 stream, one authenticated chunk at a time.
+
+    Raises ``InvalidEnvelope`` (at the chunk where it is found) on any tampering,
+    truncation, reordering or wrong key; the chunks yielded before it are authentic.
+    """
     if len(data_key) != DATA_KEY_SIZE:
         raise ValueError("data key must be 32 bytes")
     header = _read_exact(src, _HEADER.size)
@@ -160,7 +173,7 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, data_key: bytes, *, aad: bytes)
         raise InvalidEnvelope("not an at-rest v1 stream")
     aead = AESGCM(data_key)
     record = chunk_size + TAG_SIZE
-    counter, total = 0, 0
+    counter = 0
     current = _read_exact(src, record)
     while True:
         following = _read_exact(src, record) if len(current) == record else b""
@@ -172,11 +185,10 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, data_key: bytes, *, aad: bytes)
             plaintext = aead.decrypt(nonce, current, _chunk_aad(header, final, aad))
         except InvalidTag:
             raise InvalidEnvelope(f"at-rest chunk {counter} failed authentication") from None
-        dst.write(plaintext)
-        total += len(plaintext)
+        yield plaintext
         counter += 1
         if final:
-            return total
+            return
         current = following
 
 

@@ -1,14 +1,14 @@
 """Encrypted object store: every object has its own data key, wrapped by the KEK.
 
-Files hold only ciphertext. Deleting an object's data key row destroys the object
-(crypto-shredding); rotating the KEK re-wraps data keys and leaves files untouched.
+Files (or object_chunks rows, see object_backends) hold only ciphertext. Deleting an
+object's data key row destroys the object (crypto-shredding); rotating the KEK re-wraps
+data keys and leaves the ciphertext untouched.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.crypto import at_rest
 from gateway.domain.errors import NotFound
+from gateway.persistence.object_backends import FilesystemObjects, ObjectBackend
 from gateway.persistence.tables import data_keys, stored_objects
 
 
@@ -47,17 +48,16 @@ class StagedObject:
         self._store = store
         self._description = description
         self._data_key = at_rest.new_data_key()
-        self._final = store._path(object_id)
-        self._staging = store.root / "objects" / "staging" / f"{object_id}.tmp"
-        self._staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._file = open(self._staging, "wb")  # noqa: SIM115  (closed by commit/discard)
+        self._sink = store.backend.writer(object_id)
+        self._finished = False
         try:
             self._encryptor = at_rest.StreamEncryptor(
-                self._file, self._data_key, aad=object_id.encode()
+                self._sink,  # type: ignore[arg-type]  (a write-only sink is all it needs)
+                self._data_key,
+                aad=object_id.encode(),
             )
         except BaseException:  # e.g. disk full writing the header: leave no 0-byte file
-            self._file.close()
-            self._staging.unlink(missing_ok=True)
+            self._sink.discard()
             raise
 
     def write(self, data: bytes) -> None:
@@ -68,19 +68,17 @@ class StagedObject:
         return self._encryptor.plaintext_size
 
     def finish(self) -> None:
-        """Seal the last chunk, fsync and move into place; no database work (idempotent).
+        """Seal the last chunk and make the ciphertext durable; no work in the caller's
+        database transaction (idempotent).
 
         Callers may finish before opening their write transaction, so the disk work never
         holds the database's write lock.
         """
-        if self._file.closed:
+        if self._finished:
             return
         self._encryptor.finish()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        self._final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._staging.replace(self._final)
+        self._sink.finish()
+        self._finished = True
 
     def commit(self, conn: Connection, *, sha256: str) -> StoredObject:
         """Seal the last chunk, fsync, move into place and record it in ``conn``'s transaction.
@@ -110,10 +108,7 @@ class StagedObject:
     def discard(self) -> None:
         """Forget the data key and remove whatever reached the disk (idempotent)."""
         self._data_key = b""
-        if not self._file.closed:
-            self._file.close()
-        self._staging.unlink(missing_ok=True)
-        self._final.unlink(missing_ok=True)
+        self._sink.discard()
 
 
 @dataclass
@@ -131,9 +126,10 @@ class PreparedObject:
 
 
 class BlobStore:
-    def __init__(self, root: Path, kek: at_rest.Kek) -> None:
+    def __init__(self, root: Path, kek: at_rest.Kek, backend: ObjectBackend | None = None) -> None:
         self.root = root
         self.kek = kek
+        self.backend: ObjectBackend = backend or FilesystemObjects(root)
 
     def put(
         self,
@@ -213,13 +209,38 @@ class BlobStore:
 
     def read_into(self, conn: Connection, object_id: str, sink: BinaryIO) -> int:
         data_key = self._data_key(conn, object_id)
-        with open(self._path(object_id), "rb") as source:
+        with self.backend.open(object_id) as source:
             return at_rest.decrypt_stream(source, sink, data_key, aad=object_id.encode())
+
+    def open_plaintext(self, conn: Connection, object_id: str) -> Iterator[bytes]:
+        """The object's plaintext, chunk by chunk, read and decrypted lazily.
+
+        Only the data key is looked up in ``conn``; the ciphertext is read and decrypted
+        as the iterator is consumed, after the caller's transaction may have ended.
+        """
+        data_key = self._data_key(conn, object_id)
+        backend = self.backend
+
+        def chunks() -> Iterator[bytes]:
+            with backend.open(object_id) as source:
+                yield from at_rest.decrypt_chunks(source, data_key, aad=object_id.encode())
+
+        return chunks()
+
+    def record(self, conn: Connection, prepared: PreparedObject) -> StoredObject:
+        """Record an object prepared outside the transaction; the same (request, kind, name)
+        again keeps the first object and discards the new copy."""
+        d = prepared.staged._description
+        existing = self.find(conn, d["request_id"], str(d["kind"]), str(d["name"]))
+        if existing is not None:
+            prepared.discard()
+            return existing
+        return prepared.commit(conn)
 
     def shred(self, conn: Connection, object_id: str) -> None:
         """Destroy an object: without its data key the ciphertext is noise."""
         conn.execute(data_keys.delete().where(data_keys.c.object_id == object_id))
-        self._path(object_id).unlink(missing_ok=True)
+        self.backend.delete(object_id)
 
     def rewrap(self, conn: Connection, new_kek: at_rest.Kek) -> int:
         """Re-wrap every data key under `new_kek`; returns how many were re-wrapped."""
@@ -246,9 +267,6 @@ class BlobStore:
         if wrapped is None:
             raise NotFound(f"object {object_id} does not exist or was destroyed")
         return self.kek.unwrap(bytes(wrapped))
-
-    def _path(self, object_id: str) -> Path:
-        return self.root / "objects" / object_id[:2] / f"{object_id}.enc"
 
 
 def _object(row: sa.RowMapping) -> StoredObject:

@@ -1,4 +1,5 @@
-"""Engines and transactions: SQLite (WAL, BEGIN IMMEDIATE) embedded, PostgreSQL to scale out."""
+"""Engines and transactions: SQLite (WAL; writes BEGIN IMMEDIATE, reads deferred) embedded,
+PostgreSQL to scale out."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+READ_ONLY = "rogatory_read_only"
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -26,6 +29,9 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _make_sqlite_serialisable(engine)
         return engine
+    # a request thread may hold two connections (its transaction, an object being streamed)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
@@ -44,7 +50,9 @@ def _make_sqlite_serialisable(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # reads (read_transaction) see one WAL snapshot without blocking any writer
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -52,3 +60,12 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     """One step, one transaction: commits on success, rolls back on any exception."""
     with engine.begin() as connection:
         yield connection
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A consistent read: on SQLite a deferred transaction (a snapshot, no write lock)."""
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        with connection.begin():
+            yield connection

@@ -15,6 +15,7 @@ from gateway.crypto import TrustConfig, at_rest
 from gateway.crypto.pkcs11_kek import TokenLocation
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import make_engine
+from gateway.persistence.object_backends import make_backend
 from gateway.runtime.celery_sender import CelerySender
 from gateway.runtime.keyring import KeyRing, load_keyring
 from gateway.services.evidences import Sealer
@@ -95,4 +96,5 @@ def token_kek(settings: Settings, location: TokenLocation) -> at_rest.Kek:
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
-    return Runtime(settings, engine, BlobStore(settings.data_dir, load_kek(settings)))
+    backend = make_backend(settings.object_store, settings.data_dir, engine)
+    return Runtime(settings, engine, BlobStore(settings.data_dir, load_kek(settings), backend))

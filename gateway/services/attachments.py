@@ -35,7 +35,7 @@ from gateway.domain.states import State
 from gateway.domain.submission import AttachmentRef, Submission, parse_submission
 from gateway.persistence import outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore, StagedObject
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.services import rejections, upload_capabilities
 from gateway.services.lifecycle import record
@@ -97,7 +97,7 @@ def accept_attachment(
     it, nothing about the request is said before the body matched the signed manifest.
     """
     now = datetime.now(UTC)
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         request = requests_store.find_by_message_id(conn, message_id)
         if request is None or not upload_capabilities.allows(conn, request.id, upload_token, now):
             raise _not_found()

@@ -10,6 +10,7 @@ answer may not exceed `max_bytes`.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -35,7 +36,7 @@ class BoundedResponse:
 
 def post(
     url: str,
-    content: bytes,
+    content: bytes | Iterator[bytes],
     *,
     headers: dict[str, str],
     transport: httpx.BaseTransport | None = None,

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,8 +27,8 @@ from gateway.domain.errors import Conflict, DomainError, NotFound
 from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, exchange_store, requests_store
 from gateway.persistence.audit_tables import audit_leaf
-from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.blobs import BlobStore, PreparedObject
+from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.services import evidences
 from gateway.services.evidences import Evidence, Sealer
@@ -216,6 +217,15 @@ def _check_lease(
         raise LeaseRequired("hold a live lease on this item (Lease-Token header) to retrieve it")
 
 
+@dataclass(frozen=True)
+class PackageStream:
+    """A sealed package on its way out: decrypted from the store as it is consumed."""
+
+    size: int
+    sha256: str
+    chunks: Iterator[bytes]
+
+
 def retrieve_package(
     engine: Engine,
     blobs: BlobStore,
@@ -225,29 +235,38 @@ def retrieve_package(
     sealer: Sealer,
     *,
     now: datetime | None = None,
-) -> bytes:
-    """The sealed package; the first retrieval moves AVAILABLE -> RETRIEVED with evidence."""
+) -> PackageStream:
+    """The sealed package; the first retrieval moves AVAILABLE -> RETRIEVED with evidence.
+
+    Authorisation and the data key come from one read snapshot; the state change is a
+    short write transaction (compare-and-set); the package itself is read and decrypted
+    piece by piece while the response is sent, inside no transaction.
+    """
     now = now or datetime.now(UTC)
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         request = _addressed_to(conn, caller, request_id)
         _check_lease(conn, caller, request_id, lease_token, now)
         stored = blobs.find(conn, request_id, "package")
         if stored is None:
             raise Conflict("the request has no delivery package yet")
-        package = blobs.read(conn, stored.id)
-        if request.state is State.AVAILABLE:
-            advance(
-                conn,
-                request,
-                Event.RETRIEVE,
-                actor=f"client:{caller.client_id}",
-                artefacts={"package": stored.sha256},
-            )
-            request = requests_store.get(conn, request_id)
-            evidences.issue_once(
-                conn, request, evidences.RETRIEVAL, sealer, audit_event="retrieved", now=now
-            )
-    return package
+        chunks = blobs.open_plaintext(conn, stored.id)
+    if request.state is State.AVAILABLE:
+        with transaction(engine) as conn:
+            request = _addressed_to(conn, caller, request_id)
+            _check_lease(conn, caller, request_id, lease_token, now)
+            if request.state is State.AVAILABLE:
+                advance(
+                    conn,
+                    request,
+                    Event.RETRIEVE,
+                    actor=f"client:{caller.client_id}",
+                    artefacts={"package": stored.sha256},
+                )
+                request = requests_store.get(conn, request_id)
+                evidences.issue_once(
+                    conn, request, evidences.RETRIEVAL, sealer, audit_event="retrieved", now=now
+                )
+    return PackageStream(stored.size, stored.sha256, chunks)
 
 
 # --- acknowledgement ---------------------------------------------------------------------
@@ -266,27 +285,47 @@ def acknowledge(
 ) -> Evidence:
     """Accept the counterpart's signed acknowledgement; ends the lease; ACKNOWLEDGED."""
     now = now or datetime.now(UTC)
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         request = _addressed_to(conn, caller, request_id)
     content = check_acknowledgement(engine, request, signed_ack, trust, now=now)
+    prepared = blobs.prepare(  # encrypted and synced before the write transaction
+        request_id=request_id,
+        kind="acknowledgement",
+        name="acknowledgement.p7s",
+        media_type="application/pkcs7-mime",
+        data=signed_ack,
+    )
+    try:
+        return _record_acknowledgement(
+            engine, blobs, caller, request_id, prepared, content, sealer, now
+        )
+    except BaseException:
+        prepared.discard()
+        raise
+
+
+def _record_acknowledgement(
+    engine: Engine,
+    blobs: BlobStore,
+    caller: Caller,
+    request_id: str,
+    prepared: PreparedObject,
+    content: dict[str, Any],
+    sealer: Sealer,
+    now: datetime,
+) -> Evidence:
     with transaction(engine) as conn:
         request = _addressed_to(conn, caller, request_id)
         if request.state is State.ACKNOWLEDGED:
             existing = evidences.find(conn, request_id, evidences.ACKNOWLEDGEMENT)
             if existing is not None:
+                prepared.discard()
                 return existing
         if request.state is not State.RETRIEVED:
             raise Conflict(
                 f"the request is {request.state.value}; retrieve it before acknowledging"
             )
-        stored = blobs.put(
-            conn,
-            request_id=request_id,
-            kind="acknowledgement",
-            name="acknowledgement.p7s",
-            media_type="application/pkcs7-mime",
-            data=signed_ack,
-        )
+        stored = blobs.record(conn, prepared)
         advance(
             conn,
             request,
@@ -319,7 +358,7 @@ def check_acknowledgement(
         raise InvalidAcknowledgement(
             exc.code, "the acknowledgement's signature was refused"
         ) from None
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         registered = authorities_store.is_registered_signer(
             conn, request.executing_authority_id, verified.signer
         )

@@ -21,7 +21,7 @@ from gateway.crypto import seal
 from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.services.steps import Artefact, complete_step, fail_step
 
@@ -78,7 +78,7 @@ def run_packaging(
     seal_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
     seal_cert: x509.Certificate,
 ) -> State:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:  # decrypting members holds no write lock
         request = requests_store.get(conn, request_id)
         if request.state is not State.RENDERED:
             return request.state

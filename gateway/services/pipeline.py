@@ -22,7 +22,7 @@ from gateway.domain.forms import validate_form
 from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.services import terminal_failure
 from gateway.services.glossaries import glossary_for_request
 from gateway.services.lifecycle import advance
@@ -84,6 +84,7 @@ def run_translation(
             request = requests_store.get(conn, request_id)
         elif request.state is not State.TRANSLATING:
             return request.state
+    with read_transaction(engine) as conn:  # decrypting inputs holds no write lock
         form = validate_form(json.loads(_read(conn, blobs, request_id, "form")))
         glossary = glossary_for_request(conn, request)
         attachments = [
@@ -151,18 +152,21 @@ def _record_failed_translation(
     engine: Engine, blobs: BlobStore, request_id: str, result: TranslationResult
 ) -> State:
     """Retryable failure; the failed result is kept for inspection, never packaged."""
+    with read_transaction(engine) as conn:
+        attempt = requests_store.get(conn, request_id).attempts + 1
+    prepared = blobs.prepare(  # encrypted and synced before the write transaction
+        request_id=request_id,
+        kind="translation-failed",
+        name=f"attempt-{attempt}.json",
+        media_type="application/json",
+        data=result.dumps().encode("utf-8"),
+    )
     with transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
-        if request.state is not State.TRANSLATING:
+        if request.state is not State.TRANSLATING or request.attempts + 1 != attempt:
+            prepared.discard()
             return request.state
-        blobs.put(
-            conn,
-            request_id=request_id,
-            kind="translation-failed",
-            name=f"attempt-{request.attempts + 1}.json",
-            media_type="application/json",
-            data=result.dumps().encode("utf-8"),
-        )
+        blobs.record(conn, prepared)
         failed = sum(1 for s in result.all_segments() if s.status == "failed")
         attempt = request.attempts + 1
         state = advance(
@@ -199,7 +203,7 @@ def choose_target_language(translator: Translator, source: str, languages: list[
 
 
 def run_render(engine: Engine, blobs: BlobStore, request_id: str, *, render: RenderFn) -> State:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
         if request.state is not State.TRANSLATED:
             return request.state

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +26,7 @@ from gateway.domain.errors import Conflict, DomainError
 from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, exchange_store, requests_store
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.services import bounded_http, evidences
 from gateway.services.evidences import Sealer
 from gateway.services.exchange import check_acknowledgement
@@ -76,13 +76,14 @@ def deliver_once(
 ) -> PushResult:
     # every outbound call goes only to an address the policy allows (services/outbound.py)
     transport = guarded(policy, transport)
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
         authority = authorities_store.get(conn, request.executing_authority_id)
         if request.state is not State.AVAILABLE:
             return PushResult(ALREADY_DONE, attempt)
         stored = blobs.find(conn, request_id, "package")
-        package = blobs.read(conn, stored.id) if stored else None
+        # decrypted piece by piece while it is sent, after this snapshot ended
+        package = (stored.size, blobs.open_plaintext(conn, stored.id)) if stored else None
     if not authority.push_endpoint:
         if authority.webhook_url:
             return _notify(engine, request_id, authority.webhook_url, sealer, attempt, transport)
@@ -106,18 +107,20 @@ def deliver_once(
 def _post_package(
     url: str,
     request_id: str,
-    package: bytes,
+    package: tuple[int, Iterator[bytes]],
     *,
     transport: httpx.BaseTransport | None,
     timeout: float,
 ) -> bytes:
     """`timeout` is the attempt's total deadline; the answer is capped at 64 KiB."""
+    size, chunks = package
+    headers = {
+        "Content-Type": "application/pkcs7-mime",
+        "Content-Length": str(size),  # streamed, yet not chunked: peers know the size
+        "Rogatory-Request-Id": request_id,
+    }
     response = bounded_http.post(
-        url,
-        package,
-        headers={"Content-Type": "application/pkcs7-mime", "Rogatory-Request-Id": request_id},
-        transport=transport,
-        deadline=timeout,
+        url, chunks, headers=headers, transport=transport, deadline=timeout
     )
     if response.status_code != 200:
         raise _PeerRefused(f"http-{response.status_code}")
@@ -160,20 +163,21 @@ def _failed(
 def _delivered(
     engine: Engine, blobs: BlobStore, request_id: str, receipt: bytes, sealer: Sealer, attempt: int
 ) -> PushResult:
+    prepared = blobs.prepare(  # encrypted and synced before the write transaction
+        request_id=request_id,
+        kind="acknowledgement",
+        name="acknowledgement.p7s",
+        media_type="application/pkcs7-mime",
+        data=receipt,
+    )
     with transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
         if request.state is not State.AVAILABLE:
+            prepared.discard()
             return PushResult(ALREADY_DONE, attempt)
         advance(conn, request, Event.RETRIEVE, actor="gateway:push")
         request = requests_store.get(conn, request_id)
-        stored = blobs.put(
-            conn,
-            request_id=request_id,
-            kind="acknowledgement",
-            name="acknowledgement.p7s",
-            media_type="application/pkcs7-mime",
-            data=receipt,
-        )
+        stored = blobs.record(conn, prepared)
         exchange_store.add_attempt(conn, request_id, attempt, DELIVERED, "", datetime.now(UTC))
         record(
             conn,

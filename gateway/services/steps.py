@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from gateway.audit.entries import DetailValue
 from gateway.domain.states import Event, State
 from gateway.persistence import outbox_store, requests_store
-from gateway.persistence.blobs import BlobStore
+from gateway.persistence.blobs import BlobStore, PreparedObject
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.services import terminal_failure
@@ -45,24 +45,58 @@ def complete_step(
     detail: dict[str, DetailValue] | None = None,
     also: Callable[[Connection, RequestRow], None] | None = None,
 ) -> State:
+    # encrypt and sync the artefact before the write transaction, never inside it
+    prepared = blobs.prepare(
+        request_id=request_id,
+        kind=artefact.kind,
+        name=artefact.name,
+        media_type=artefact.media_type,
+        data=artefact.data,
+    )
+    try:
+        return _commit_step(
+            engine,
+            blobs,
+            request_id,
+            prepared,
+            expected,
+            event,
+            actor,
+            artefact.label,
+            next_task,
+            detail,
+            also,
+        )
+    except BaseException:
+        prepared.discard()
+        raise
+
+
+def _commit_step(
+    engine: Engine,
+    blobs: BlobStore,
+    request_id: str,
+    prepared: PreparedObject,
+    expected: State,
+    event: Event,
+    actor: str,
+    label: str,
+    next_task: str | None,
+    detail: dict[str, DetailValue] | None,
+    also: Callable[[Connection, RequestRow], None] | None,
+) -> State:
     with transaction(engine) as conn:
         request = requests_store.get(conn, request_id)
         if request.state is not expected:
+            prepared.discard()  # the step lost a race or ran twice: keep the first result
             return request.state
-        stored = blobs.put(
-            conn,
-            request_id=request_id,
-            kind=artefact.kind,
-            name=artefact.name,
-            media_type=artefact.media_type,
-            data=artefact.data,
-        )
+        stored = blobs.record(conn, prepared)
         state = advance(
             conn,
             request,
             event,
             actor=actor,
-            artefacts={artefact.label: stored.sha256},
+            artefacts={label: stored.sha256},
             detail=detail,
             failed_step=None,
             step_runs=0,

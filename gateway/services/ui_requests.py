@@ -228,15 +228,15 @@ def save_draft(
 ) -> str:
     draft_id = str(uuid.uuid4())
     data = canonical_form_json(form)
+    prepared = blobs.prepare(  # encrypted and synced before the write transaction
+        request_id=None,
+        kind="ui-draft",
+        name=f"{draft_id}.json",
+        media_type="application/json",
+        data=data,
+    )
     with transaction(engine) as conn:
-        stored = blobs.put(
-            conn,
-            request_id=None,
-            kind="ui-draft",
-            name=f"{draft_id}.json",
-            media_type="application/json",
-            data=data,
-        )
+        stored = blobs.record(conn, prepared)
         conn.execute(
             ui_drafts.insert().values(
                 id=draft_id,

@@ -138,7 +138,7 @@ def lease(request_id: str) -> tuple[Response, int]:
 @api_exchange.get("/requests/<request_id>/package")
 def package(request_id: str) -> Response:
     rt = _runtime()
-    data = exchange.retrieve_package(
+    package = exchange.retrieve_package(
         rt.engine,
         rt.blobs,
         _caller(),
@@ -146,7 +146,9 @@ def package(request_id: str) -> Response:
         request.headers.get("Lease-Token"),
         rt.sealer(),
     )
-    response = Response(data, mimetype="application/pkcs7-mime")
+    # streamed: decrypted from the object store piece by piece as the client reads
+    response = Response(package.chunks, mimetype="application/pkcs7-mime")
+    response.content_length = package.size
     response.headers["Content-Disposition"] = 'attachment; filename="package.p7m"'
     response.headers["Cache-Control"] = "no-store"
     return response

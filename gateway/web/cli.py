@@ -84,26 +84,24 @@ def _check_startup(settings: Settings) -> None:
 @click.option("--port", type=int, default=None, help="Port (default 8080).")
 @pass_context
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
-    """Run the HTTP gateway (starts the embedded broker when configured)."""
-    from werkzeug.serving import run_simple
-
+    """Run the HTTP gateway on gunicorn (starts the embedded broker when configured)."""
     from gateway.logs import configure_logging
     from gateway.runtime.broker import ensure_embedded_broker
+    from gateway.runtime.container import load_kek
     from gateway.runtime.file_modes import private_umask, secure_data_dir
-    from gateway.web.app import create_app
+    from gateway.runtime.setup import encrypt_legacy_totp
+    from gateway.web.server import serve_forever
 
     settings = ctx.settings
     configure_logging(settings.log_level)
-    from gateway.runtime.setup import encrypt_legacy_totp
-
     private_umask()
     _check_startup(settings)  # before modes are tightened: a loose key file is refused
+    load_kek(settings)  # a missing key stops start-up here, with one line, not per worker
     secure_data_dir(settings.data_dir)
     encrypt_legacy_totp(settings)
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
-    app = create_app(settings)
-    run_simple(host or settings.http_host, port or settings.http_port, app, threaded=True)
+    serve_forever(settings, host or settings.http_host, port or settings.http_port)
 
 
 @cli.command()
@@ -226,6 +224,7 @@ def _register_groups() -> None:
         ("gateway.web.cli_users", "users"),
         ("gateway.web.cli_glossary", "glossary"),
         ("gateway.web.cli_requests", "requests_group"),
+        ("gateway.web.cli_objects", "objects"),
     ):
         try:
             group = getattr(__import__(module, fromlist=[name]), name)

@@ -1,0 +1,101 @@
+"""`rogatory serve`: the Flask app on gunicorn's threaded worker (gthread).
+
+Why gthread: the gateway is synchronous code (Flask, SQLAlchemy on psycopg or SQLite,
+OpenSSL crypto) that releases the GIL while it waits on sockets, disks and OpenSSL, so a
+few processes with a bounded thread pool each use both cores without monkey-patching
+(gevent/eventlet would have to patch psycopg, kombu and the standard library under us).
+Unlike the sync worker, gthread parks connections that wait for bytes in a selector, not
+in a thread, so idle or kept-alive clients cost a file descriptor, never a thread.
+
+One change to gthread: gunicorn 27 hands every *new* connection to a pool thread that
+waits up to 5 s for its first byte, so a flood of silent connections queues legitimate
+requests behind minutes of waiting. `GatewayThreadWorker` parks new connections in the
+selector like kept-alive ones and closes them after the keep-alive timeout if they never
+send a byte; a thread is taken only once a request has started to arrive.
+"""
+
+from __future__ import annotations
+
+import selectors
+import time
+from functools import partial
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from gateway.config import Settings
+
+
+class GatewayThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gthread whose new connections wait for their first byte in the selector."""
+
+    def accept(self, listener: Any) -> None:
+        try:
+            client_sock, client_addr = listener.accept()
+        except BlockingIOError:
+            return
+        except OSError as exc:  # a client that gave up between SYN and accept
+            self.log.debug("accept failed: %s", exc)
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        # same deadline as a kept-alive connection: murder_pending() closes it when silent
+        conn.timeout = time.monotonic() + max(self.cfg.keepalive, 1)
+        self.pending_conns.append(conn)
+        self.poller.register(
+            conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
+        )
+
+
+def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    """Every gunicorn knob we set, from Settings (documented in README's table)."""
+    return {
+        "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+        "worker_class": f"{__name__}.GatewayThreadWorker",
+        "workers": settings.http_workers,
+        "threads": settings.http_threads,
+        "worker_connections": settings.http_worker_connections,
+        "timeout": settings.http_timeout,
+        "graceful_timeout": settings.http_graceful_timeout,
+        "keepalive": settings.http_keepalive,
+        "max_requests": settings.http_max_requests,
+        "max_requests_jitter": settings.http_max_requests // 10,
+        "backlog": 2048,
+        # our own JSON logs; gunicorn's error log stays on stderr, no access log (no URLs
+        # with message ids in logs by default)
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": "rogatory-gateway",
+        # the app (engine, keys) is built in each worker after fork, never shared
+        "preload_app": False,
+        "control_socket_disable": True,
+    }
+
+
+class GatewayServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn's arbiter running `create_app(settings)` in every worker process."""
+
+    def __init__(self, settings: Settings, host: str, port: int) -> None:
+        self._settings = settings
+        self._options = gunicorn_options(settings, host, port)
+        super().__init__()
+
+    def load_config(self) -> None:
+        known = self.cfg.settings
+        for key, value in self._options.items():
+            if key in known:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from gateway.logs import configure_logging
+        from gateway.web.app import create_app
+
+        configure_logging(self._settings.log_level)
+        return create_app(self._settings)
+
+
+def serve_forever(settings: Settings, host: str, port: int) -> None:
+    """Run the arbiter until SIGTERM/SIGINT (graceful: in-flight requests finish)."""
+    GatewayServer(settings, host, port).run()

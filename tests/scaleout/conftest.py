@@ -1,0 +1,8 @@
+"""Scale-out tests reuse the foundation tests' way of building real submissions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "foundation"))
