@@ -2,7 +2,7 @@
 
 `register_ui(app)` wires the blueprint, Flask-Babel (English, Dutch, French), the session
 secret from keys_dir and the security headers. The server never holds a magistrate's
-private key: requests are sealed on the magistrate's side with `rogatory client seal`.
+private key: requests are sealed in her browser (views_seal) or with `rogatory client seal`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def register_ui(app: Flask) -> None:
     from gateway.web.ui import views_auth as _auth  # noqa: F401  (registers routes)
     from gateway.web.ui import views_compose as _compose  # noqa: F401
     from gateway.web.ui import views_follow as _follow  # noqa: F401
+    from gateway.web.ui import views_seal as _seal  # noqa: F401
 
     runtime = app.extensions["rogatory"]
     app.extensions["rogatory.ui_secret"] = load_session_secret(runtime.settings.keys_dir)

@@ -21,7 +21,7 @@ from gateway.persistence.db import transaction
 from gateway.services import ui_requests
 from gateway.services.intake import IntakeRefused
 from gateway.web.submitting import submit_sealed
-from gateway.web.ui import forms, i18n, security, ui
+from gateway.web.ui import forms, i18n, security, ui, views_seal
 
 MAX_ATTACHMENTS = 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -239,7 +239,7 @@ def draft(draft_id: str) -> ResponseReturnValue:
 
 
 def _draft_page(
-    draft_id: str, refusal: str | None = None, status: int = 200
+    draft_id: str, refusal: str | None = None, status: int = 200, mismatch: str | None = None
 ) -> ResponseReturnValue:
     found = ui_requests.get_draft(security.engine(), _runtime().blobs, g.username, draft_id)
     labels = i18n.labels()
@@ -252,6 +252,8 @@ def _draft_page(
         title=labels.form(found.request_type, "title"),
         target=target,
         file_name=_json_name(found.form),
+        sealed_name=_json_name(found.form).removesuffix(".json") + ".p7m",
+        mismatch=mismatch,
         summary=_summary(completeness, labels),
         gateway_id=_runtime().settings.gateway_id,
         refusal=refusal,
@@ -290,6 +292,9 @@ def draft_upload(draft_id: str) -> ResponseReturnValue:
     data = sealed.read() if sealed is not None else b""
     if not data:
         return _draft_page(draft_id, refusal="empty", status=400)
+    wrong = views_seal.mismatch_of(data, found)
+    if wrong is not None:
+        return _draft_page(draft_id, status=409, mismatch=views_seal.mismatch_text(wrong))
     try:
         request_id = _submit(data)
     except IntakeRefused as exc:
