@@ -123,3 +123,15 @@ def test_sealing_info_is_the_drafts_exact_request_and_private_to_its_author(sign
         headers={"Content-Type": "application/pkcs7-mime"},
     )
     assert answer.status_code == 403
+
+
+def test_draft_page_shows_what_is_signed_in_words(signed_in):
+    app, client = signed_in
+    draft_id = _draft(app, mla_form())
+    page = client.get(f"/ui/drafts/{draft_id}", base_url=BASE_URL).text
+    preview = page[page.index('id="what-you-sign"') : page.index('id="seal-heading"')]
+    assert "Fraud and money laundering." in preview
+    assert "ROT-2026-00123" in preview
+    assert "Jansen" in preview
+    assert "banking-information" not in preview  # codes are shown by their meaning
+    assert "request-ROT-2026-00123.p7m" in page

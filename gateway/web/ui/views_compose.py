@@ -21,7 +21,7 @@ from gateway.persistence.db import transaction
 from gateway.services import ui_requests
 from gateway.services.intake import IntakeRefused
 from gateway.web.submitting import submit_sealed
-from gateway.web.ui import forms, i18n, security, ui, views_seal
+from gateway.web.ui import forms, i18n, preview, security, ui, views_seal
 
 MAX_ATTACHMENTS = 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -253,6 +253,8 @@ def _draft_page(
         target=target,
         file_name=_json_name(found.form),
         sealed_name=_json_name(found.form).removesuffix(".json") + ".p7m",
+        preview=preview.preview(found.form, labels),
+        language_name=labels.code_meaning("languages", str(found.form.get("language"))),
         mismatch=mismatch,
         summary=_summary(completeness, labels),
         gateway_id=_runtime().settings.gateway_id,
