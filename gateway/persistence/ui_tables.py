@@ -54,4 +54,6 @@ ui_drafts = sa.Table(
     sa.Column("attachments", sa.JSON, nullable=False),
     sa.Column("request_id", sa.String(36)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    # last autosave (migration 0020); NULL for drafts saved once, before autosave existed
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
 )

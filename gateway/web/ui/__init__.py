@@ -35,6 +35,7 @@ def register_ui(app: Flask) -> None:
     from gateway.web.ui import i18n, security
     from gateway.web.ui import views_auth as _auth  # noqa: F401  (registers routes)
     from gateway.web.ui import views_compose as _compose  # noqa: F401
+    from gateway.web.ui import views_drafts as _drafts  # noqa: F401
     from gateway.web.ui import views_follow as _follow  # noqa: F401
     from gateway.web.ui import views_seal as _seal  # noqa: F401
 

@@ -21,7 +21,7 @@ from gateway.persistence.db import transaction
 from gateway.services import ui_requests
 from gateway.services.intake import IntakeRefused
 from gateway.web.submitting import submit_sealed
-from gateway.web.ui import forms, i18n, preview, security, ui, views_seal
+from gateway.web.ui import forms, i18n, preview, security, ui, views_drafts, views_seal
 
 MAX_ATTACHMENTS = 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -58,36 +58,40 @@ def compose(request_type: str) -> ResponseReturnValue:
         abort(404)
     mine, others = _authorities()
     extra: dict[str, int] = {}
+    draft_id: str | None = None
     completeness: forms.Completeness | None = None
     attachments: list[dict[str, Any]] = []
     if request.method == "POST":
         post = request.form.to_dict(flat=False)
         form = forms.request_from_post(schema, post, mine.id)
-        attachments = _attachments(request.form.get("attachment_manifest", ""))
-        attachments += _new_attachments(request.files.getlist("attachments"))
+        attachments = posted_attachments()
         action = request.form.get("action", "check")
+        draft_id = request.form.get("draft_id") or None
         if action.startswith("add-"):
             extra[action.removeprefix("add-")] = 1
         else:
             completeness = _check(form, others)
             if action == "continue" and completeness.ok:
-                draft_id = ui_requests.save_draft(
-                    security.engine(),
-                    _runtime().blobs,
-                    username=g.username,
-                    authority_id=mine.id,
-                    form=form,
-                    attachments=attachments[:MAX_ATTACHMENTS],
-                )
+                draft_id = views_drafts.save_from_post(schema, draft_id)
                 return redirect(url_for("ui.draft", draft_id=draft_id))
     elif request.args.get("draft"):
         draft = ui_requests.get_draft(
             security.engine(), _runtime().blobs, g.username, request.args["draft"]
         )
         form, attachments = draft.form, draft.attachments
+        draft_id = None if draft.request_id else draft.id
     else:
         form = _starting_form(schema.request_type, mine)
-    return _compose_page(schema, form, mine, others, completeness, extra, attachments)
+    return _compose_page(
+        schema, form, mine, others, completeness, extra, attachments, draft_id=draft_id
+    )
+
+
+def posted_attachments() -> list[dict[str, Any]]:
+    """Attachments announced so far (manifest) plus files chosen in this post."""
+    found = _attachments(request.form.get("attachment_manifest", ""))
+    found += _new_attachments(request.files.getlist("attachments"))
+    return found[:MAX_ATTACHMENTS]
 
 
 def _compose_page(
@@ -98,6 +102,8 @@ def _compose_page(
     completeness: forms.Completeness | None,
     extra: dict[str, int],
     attachments: list[dict[str, Any]],
+    *,
+    draft_id: str | None = None,
 ) -> ResponseReturnValue:
     labels = i18n.labels()
     problems = forms.problems_by_path(completeness.errors if completeness else [])
@@ -119,6 +125,8 @@ def _compose_page(
         completeness=completeness,
         attachments=attachments,
         attachment_manifest=json.dumps(attachments),
+        draft_id=draft_id or "",
+        session_attributes=views_drafts.session_attributes(),
     )
     status = 422 if completeness is not None and not completeness.ok else 200
     return page, status

@@ -12,7 +12,7 @@ from gateway.domain.states import State, is_terminal
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import ui_requests
+from gateway.services import ui_drafts, ui_requests
 from gateway.web.ui import i18n, security, ui
 
 # States in which a worker is still busy with the request: the page keeps polling.
@@ -57,6 +57,7 @@ def requests_list() -> ResponseReturnValue:
         names=_authority_names(),
         today=today,
         type_title=_type_title,
+        drafts=ui_drafts.recent(security.engine(), _runtime().blobs, g.username),
     )
 
 
