@@ -17,6 +17,7 @@ from browser_support import ServerProcess, make_p12, sign_in_browser, start_chro
 from cryptography.hazmat.primitives import serialization
 from process_support import wait_for
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from ui_support import PASSWORD, mla_form
 from wire_support import RecordingRelay
 
@@ -182,3 +183,40 @@ def test_browser_refuses_in_a_sentence_before_sending(sealing, tmp_path):
         assert "undefined" not in text
         assert _sealed_posts(relay, draft_id) == []
         assert "/ui/drafts/" in driver.current_url
+
+
+def test_compose_autosaves_warns_before_sign_out_and_enter_adds_nothing(sealing):
+    _settings, _rt, relay, driver, _draft_id, _evidence = sealing
+    driver.get(f"{relay.url}/ui/compose/mla")
+    form = driver.find_element(By.ID, "compose-form")
+    wait_for(lambda: form.get_attribute("data-autosave-ready") == "1", what="compose script")
+    entries_before = len(driver.find_elements(By.CSS_SELECTOR, "[name^='s.E.'][name$='.surname']"))
+    reference = driver.find_element(By.NAME, "case_reference")
+    reference.send_keys("ROT-2026-00684" + Keys.ENTER)  # Enter must not add "Entry 2"
+    driver.find_element(By.NAME, "s.G.0.facts").send_keys("Typed before the break. " * 20)
+    status = driver.find_element(By.ID, "autosave-status")
+    wait_for(lambda: "Draft saved at" in status.text, timeout=60, what="the autosave")
+    assert "draft=" in driver.current_url
+    assert (
+        len(driver.find_elements(By.CSS_SELECTOR, "[name^='s.E.'][name$='.surname']"))
+        == entries_before
+    )
+
+    # two minutes before the idle sign-out the page warns; "Stay signed in" keeps going
+    driver.execute_script(
+        "arguments[0].setAttribute('data-idle-timeout', '121');"
+        "arguments[0].dispatchEvent(new Event('rogatory:reschedule'));",
+        form,
+    )
+    warning = driver.find_element(By.ID, "session-warning")
+    wait_for(warning.is_displayed, timeout=30, what="the sign-out warning")
+    assert "signed out in two minutes" in warning.text
+    driver.find_element(By.ID, "stay-signed-in").click()
+    wait_for(lambda: not warning.is_displayed(), timeout=30, what="the warning to go")
+
+    # a reload (or coming back after signing in) brings the typed text back
+    driver.get(driver.current_url)
+    assert driver.find_element(By.NAME, "case_reference").get_attribute("value") == (
+        "ROT-2026-00684"
+    )
+    assert "Typed before the break." in driver.find_element(By.NAME, "s.G.0.facts").text

@@ -22,15 +22,14 @@
   var status = document.getElementById("autosave-status");
   var draftField = document.getElementById("draft-id");
   var csrf = form.querySelector("input[name=csrf_token]").value;
-  var idle = parseInt(form.getAttribute("data-idle-timeout"), 10) || 1800;
-  var warnBefore = parseInt(form.getAttribute("data-warn-before"), 10) || 120;
   var warning = document.getElementById("session-warning");
   var dirty = false;
   var saving = false;
-  var lastContact = Date.now();
   var warnTimer = null;
 
   function scheduleWarning() {
+    var idle = parseInt(form.getAttribute("data-idle-timeout"), 10) || 1800;
+    var warnBefore = parseInt(form.getAttribute("data-warn-before"), 10) || 120;
     if (warnTimer) clearTimeout(warnTimer);
     warning.hidden = true;
     warnTimer = setTimeout(function () {
@@ -55,13 +54,13 @@
       return response.json();
     }).then(function (answer) {
       draftField.value = answer.draft_id;
+      if (answer.idle_timeout) form.setAttribute("data-idle-timeout", String(answer.idle_timeout));
       var url = new URL(window.location.href);
       url.searchParams.set("draft", answer.draft_id);
       window.history.replaceState(null, "", url.toString());
       var now = new Date();
       status.textContent = status.getAttribute("data-saved-text") + " " +
         now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      lastContact = Date.now();
       scheduleWarning();
     }).catch(function () {
       dirty = true;
@@ -78,5 +77,6 @@
     save().then(function () { form.querySelector("input, select, textarea").focus(); });
   });
   scheduleWarning();
+  form.addEventListener("rogatory:reschedule", scheduleWarning);  // tests shorten the timeout
   form.setAttribute("data-autosave-ready", "1");
 })();
