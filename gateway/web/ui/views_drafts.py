@@ -83,3 +83,32 @@ def session_attributes() -> dict[str, str]:
 
 def attachments_json(attachments: list[dict[str, Any]]) -> str:
     return json.dumps(attachments)
+
+
+@ui.post("/requests/<request_id>/answer")
+@security.signed_in
+def answer_reply(request_id: str) -> ResponseReturnValue:
+    """Answer the counterpart: a new draft to the same authority for the same case, starting
+    from the original request, for the magistrate to complete and seal."""
+    from flask import redirect, url_for
+
+    from gateway.services import ui_requests
+
+    rt = _runtime()
+    original = ui_requests.get_request(security.engine(), g.authority_id, request_id)
+    form = ui_requests.read_json_document(
+        security.engine(), rt.blobs, g.authority_id, request_id, "form"
+    )
+    if form is None or original.request_type == ui_requests.REPLY_TYPE:
+        abort(404)
+    draft_id = ui_drafts.save(
+        security.engine(),
+        rt.blobs,
+        username=g.username,
+        authority_id=g.authority_id,
+        form=form,
+        attachments=[],
+    )
+    return redirect(
+        url_for("ui.compose", request_type=original.request_type, draft=draft_id, answer=1)
+    )
