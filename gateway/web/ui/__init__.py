@@ -50,3 +50,6 @@ def register_ui(app: Flask) -> None:
     Babel(app, locale_selector=i18n.select_locale)
     app.after_request(security.add_security_headers)
     app.register_blueprint(ui)
+    from gateway.web.ui.errors import register_html_errors
+
+    register_html_errors(app)
