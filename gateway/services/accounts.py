@@ -244,6 +244,16 @@ def _matching_step(secret: str, code: str, now: datetime, last_step: int | None)
     return None
 
 
+def locked_until(engine: Engine, username: str, *, now: datetime | None = None) -> datetime | None:
+    """When a locked account unlocks (None if it is not locked): said to whoever tries,
+    whatever the password, so it reveals nothing about the password."""
+    now = now or datetime.now(UTC)
+    with transaction(engine) as conn:
+        row = _row(conn, username)
+    until = _aware(row["locked_until"]) if row is not None else None
+    return until if until is not None and until > now else None
+
+
 def _may_sign_in(row: sa.RowMapping, now: datetime) -> bool:
     locked_until = _aware(row["locked_until"])
     return bool(row["enabled"]) and (locked_until is None or locked_until <= now)

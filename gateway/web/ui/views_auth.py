@@ -61,18 +61,20 @@ def login() -> ResponseReturnValue:
     if session is not None and session.signed_in:
         return redirect(url_for("ui.requests_list"))
     failed = False
+    unlock_at = None
     if request.method == "POST":
         username = request.form.get("username", "").strip().lower()
         try:
             accounts.check_password(security.engine(), username, request.form.get("password", ""))
         except accounts.SignInRefused:
             failed = True
+            unlock_at = accounts.locked_until(security.engine(), username)
         else:
             security.replace_session(username=username, stage=ui_sessions.PASSWORD)
             return redirect(url_for("ui.login_code"))
     security.ensure_session()
     status = 401 if failed else 200
-    return render_template("ui/login.html", failed=failed), status
+    return render_template("ui/login.html", failed=failed, unlock_at=unlock_at), status
 
 
 @ui.route("/login/code", methods=["GET", "POST"])
