@@ -28,3 +28,11 @@ def test_focus_ring_contrast_is_at_least_three_to_one():
     header = re.search(r"\.site-header :focus-visible \{ outline-color: var\(--([a-z-]+)\)", css)
     assert header, "the header (navy) needs its own ring colour"
     assert _contrast(colours[header.group(1)], colours["brand"]) >= 3
+
+
+def test_measures_list_is_full_height_not_a_scroll_box():
+    css = (STATIC_DIR / "ui.css").read_text()
+    rule = re.search(r"^\.checkboxes \{([^}]*)\}", css, re.M)
+    assert rule, "no .checkboxes rule"
+    assert "max-height" not in rule.group(1)
+    assert "overflow" not in rule.group(1)

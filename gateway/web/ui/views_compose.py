@@ -108,7 +108,7 @@ def _compose_page(
     labels = i18n.labels()
     problems = forms.problems_by_path(completeness.errors if completeness else [])
     problems.update(forms.problems_by_path(completeness.warnings if completeness else []))
-    summary = _summary(completeness, labels) if completeness else None
+    summary = _summary(completeness, labels, schema.request_type.value) if completeness else None
     page = render_template(
         "ui/compose.html",
         schema=schema,
@@ -160,14 +160,16 @@ def _check(form: dict[str, Any], others: list[Authority]) -> forms.Completeness:
     return forms.check(form, executing_types=types, today=datetime.now(UTC).date())
 
 
-def _summary(completeness: forms.Completeness, labels: Any) -> dict[str, list[dict[str, str]]]:
+def _summary(
+    completeness: forms.Completeness, labels: Any, request_type: str = ""
+) -> dict[str, list[dict[str, str]]]:
     def item(problem: FieldProblem) -> dict[str, str]:
         field_key = problem.path.rsplit(".", 1)[-1]
         text = i18n.SPECIFIC_PROMPTS.get(field_key) if problem.code == "required" else None
         try:
             label = labels.field_label(field_key)
         except DomainError:
-            label = _header_label(problem.path, labels)
+            label = _header_label(problem.path, labels, request_type)
         return {
             "anchor": _anchor(problem.path),
             "label": label,
@@ -180,10 +182,14 @@ def _summary(completeness: forms.Completeness, labels: Any) -> dict[str, list[di
     }
 
 
-def _header_label(path: str, labels: Any) -> str:
+def _header_label(path: str, labels: Any, request_type: str = "") -> str:
+    """A problem's place in words: the section's title, never its bare letter."""
     if path.startswith("sections."):
         section = path.split(".")[1].split("[")[0]
-        return str(labels.ui.get("section", "")) + " " + section
+        try:
+            return str(labels.section_title(request_type, section))
+        except DomainError:
+            return str(labels.ui.get("section", "")) + " " + section
     return str(labels.ui.get(path, path.replace("_", " ")))
 
 
@@ -264,7 +270,7 @@ def _draft_page(
         preview=preview.preview(found.form, labels),
         language_name=labels.code_meaning("languages", str(found.form.get("language"))),
         mismatch=mismatch,
-        summary=_summary(completeness, labels),
+        summary=_summary(completeness, labels, found.request_type),
         gateway_id=_runtime().settings.gateway_id,
         refusal=refusal,
     ), status
