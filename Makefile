@@ -5,14 +5,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 # Debian packages the product and its tests need (installed only when missing).
-APT_PACKAGES := poppler-utils apertium apertium-eng-spa libharfbuzz-subset0 openssl chromium chromium-driver softhsm2
+APT_PACKAGES := poppler-utils apertium apertium-eng-spa libharfbuzz-subset0 openssl chromium chromium-driver softhsm2 nodejs
 DEMO_DIR ?= var/demo
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: setup system-deps venv demo demo-ui test lint format bench security clean
+WEBSEAL_BUNDLE := gateway/web/static/seal.bundle.js
 
-setup: system-deps venv
+.PHONY: setup system-deps venv webseal demo demo-ui test lint format bench security clean
+
+setup: system-deps venv webseal
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -32,6 +34,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
+
+# The in-browser sealing bundle (webseal/): built from the committed package-lock.json
+# with esbuild whenever it is missing or older than its sources; not committed.
+webseal: $(WEBSEAL_BUNDLE)
+
+$(WEBSEAL_BUNDLE): webseal/package.json webseal/package-lock.json $(wildcard webseal/src/*.js)
+	@command -v npm >/dev/null || { echo "error: npm is needed to build $@ (install Node.js 20 with npm)"; exit 1; }
+	cd webseal && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 
 demo: setup
 	$(BIN)/rogatory --data-dir $(DEMO_DIR) demo
@@ -61,4 +71,4 @@ bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache webseal/node_modules $(WEBSEAL_BUNDLE)

@@ -25,7 +25,10 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 
 def check_private_file_mode(path: Path) -> None:
-    """Refuse key files that group or others can read or write."""
+    """Refuse key files that group or others can read or write (POSIX only: on Windows
+    file ACLs, not mode bits, decide who reads a file)."""
+    if os.name != "posix":
+        return
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise PermissionError(f"{path} has mode {mode:o}; private key files must be 0600")

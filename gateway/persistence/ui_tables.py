@@ -55,4 +55,16 @@ ui_drafts = sa.Table(
     sa.Column("attachments", sa.JSON, nullable=False),
     sa.Column("request_id", sa.String(36)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    # last autosave (migration 0020); NULL for drafts saved once, before autosave existed
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+)
+
+# When a user last looked at a request's replies (migration 0020): replies received later
+# are marked "new" in her list.
+ui_replies_seen = sa.Table(
+    "ui_replies_seen",
+    metadata,
+    sa.Column("username", sa.ForeignKey("ui_users.username"), primary_key=True),
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
 )

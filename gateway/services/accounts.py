@@ -292,6 +292,16 @@ def _reserve_attempt(conn: Connection, username: str, now: datetime) -> bool:
     return reserved == 1
 
 
+def locked_until(engine: Engine, username: str, *, now: datetime | None = None) -> datetime | None:
+    """When a locked account unlocks (None if it is not locked): said to whoever tries,
+    whatever the password, so it reveals nothing about the password."""
+    now = now or datetime.now(UTC)
+    with transaction(engine) as conn:
+        row = _row(conn, username)
+    until = _aware(row["locked_until"]) if row is not None else None
+    return until if until is not None and until > now else None
+
+
 def _settle_failure(engine: Engine, username: str, now: datetime) -> None:
     """A reserved attempt failed: at the limit, lock the account (once) and reset."""
     with transaction(engine) as conn:

@@ -39,13 +39,18 @@ from gateway.crypto import (
     sign,
 )
 from gateway.crypto import verify_signed as verify_signed_data
+from gateway.crypto.credentials import load_signing_credentials
 from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key, write_private_file
+from gateway.domain.errors import DomainError
 from gateway.domain.file_names import file_name_problem
 from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, build_submission
 from gateway.web.cli import Context, pass_context
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ACK_FORMAT = "rogatory.acknowledgement/1"
+
+
+KEY_PASSWORD_ENV = "ROGATORY_KEY_PASSWORD"  # noqa: S105  (a variable's name, not a password)
 
 
 def _signing_key(path: Path) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
@@ -93,8 +98,26 @@ def register_key(ctx: Context, authority_id: str, client_id: str, jwk_file: Path
 
 @client.command("seal")
 @click.argument("request_file", type=click.Path(exists=True, path_type=Path))
-@click.option("--key", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--cert", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option(
+    "--key",
+    "--p12",
+    "key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="A .p12/.pfx file, or a PEM key (plain or encrypted) with --cert.",
+)
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The PEM certificate of a PEM key (a .p12 carries its own).",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the password of the key file (or set ROGATORY_KEY_PASSWORD).",
+)
 @click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--gateway-id", default="rogatory-gateway", show_default=True)
 @click.option("--message-id", default=None, help="Default: a fresh random id.")
@@ -109,7 +132,8 @@ def register_key(ctx: Context, authority_id: str, client_id: str, jwk_file: Path
 def seal(
     request_file: Path,
     key: Path,
-    cert: Path,
+    cert: Path | None,
+    password_file: Path | None,
     gateway_cert: Path,
     gateway_id: str,
     message_id: str | None,
@@ -118,6 +142,9 @@ def seal(
     out: Path,
 ) -> None:
     """Sign REQUEST_FILE (+ inline attachments) and encrypt it to the gateway."""
+    credentials = load_signing_credentials(
+        key, cert_path=cert, password=_key_password(password_file)
+    )
     attachments = []
     for path in attach:
         data = path.read_bytes()
@@ -131,12 +158,30 @@ def seal(
         gateway=gateway_id,
         message_id=message_id or f"msg-{uuid.uuid4().hex}",
         created=datetime.now(UTC),
-        request=json.loads(request_file.read_text(encoding="utf-8")),
+        request=_request_json(request_file),
         attachments=attachments,
     )
-    signed = sign(content, _signing_key(key), load_certificate(cert))
+    signed = sign(content, credentials.key, credentials.certificate, extra_certs=credentials.chain)
     out.write_bytes(encrypt_envelope(signed, [load_certificate(gateway_cert)]))
     click.echo(f"sealed submission written to {out} ({out.stat().st_size} bytes)")
+
+
+def _request_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise DomainError(
+            f"{path.name} is not a request file (JSON, as the web page downloads it)",
+            code="request-file",
+        ) from None
+
+
+def _key_password(password_file: Path | None) -> bytes | None:
+    """The key file's password: a file, the environment, or nothing (unencrypted keys)."""
+    if password_file is not None:
+        return password_file.read_bytes().rstrip(b"\r\n")
+    value = os.environ.get(KEY_PASSWORD_ENV)
+    return value.encode("utf-8") if value else None
 
 
 @client.command("submit")

@@ -35,9 +35,18 @@ def register_problem_handlers(app: Flask) -> None:
             ]
         return problem(error.status, error.code, error.message, **extra)
 
+    def _html(status: int) -> Response | None:
+        # browsers outside /api/ get the interface's page in their language (web/ui/errors.py)
+        render = app.extensions.get("rogatory.html_error")
+        page: Response | None = render(status) if render is not None else None
+        return page
+
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
         status = error.code or 500
+        page = _html(status)
+        if page is not None:
+            return page
         code = (error.name or "error").lower().replace(" ", "-")
         response = problem(status, code, error.description or code)
         if status == 405 and error.get_response().headers.get("Allow"):
@@ -47,4 +56,7 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         app.logger.exception("unhandled error")
+        page = _html(500)
+        if page is not None:
+            return page
         return problem(500, "internal-error", "the gateway could not complete the request")

@@ -89,6 +89,7 @@ def start_chromium() -> tuple[webdriver.Chrome, tempfile.TemporaryDirectory[str]
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile.name}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, for failures
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     driver.set_page_load_timeout(60)
     return driver, profile
@@ -106,3 +107,48 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
     driver.save_screenshot(str(path))
     driver.set_window_size(1280, 900)
     return path
+
+
+def sign_in_browser(driver: webdriver.Chrome, base_url: str, username: str, secret: str) -> None:
+    """Both sign-in steps (password, then a TOTP code) as a magistrate does them."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from gateway.services import accounts
+
+    def submit(name: str, value: str) -> None:
+        field = driver.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+        page = driver.find_element(By.TAG_NAME, "html")
+        driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+        WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
+    driver.get(f"{base_url}/ui/login")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    submit("password", "correct horse battery staple")
+    submit("code", accounts.current_totp(secret))
+    assert driver.current_url.endswith("/ui/requests"), driver.find_element(
+        By.TAG_NAME, "main"
+    ).text
+
+
+def make_p12(directory: Path, stem: str, password: str, *, out: Path) -> Path:
+    """A .p12 of a dev-PKI key and certificate (with the CA), as `openssl pkcs12 -export`
+    writes it today (PBES2/AES-256-CBC, SHA-256 MAC)."""
+    subprocess.run(
+        [
+            "openssl", "pkcs12", "-export",
+            "-inkey", str(directory / f"{stem}.key"),
+            "-in", str(directory / f"{stem}.pem"),
+            "-certfile", str(directory / "ca.pem"),
+            "-name", stem,
+            "-passout", f"pass:{password}",
+            "-out", str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return out

@@ -1,7 +1,7 @@
 """A magistrate's whole journey in headless Chromium, against a real server and worker.
 
 sign in with TOTP -> compose an MLA request (completeness prompts) -> download its JSON ->
-seal it with the local client (subprocess, dev PKI magistrate key) -> upload -> watch it
+sign and seal it in the page with her .p12 (PKI.js + WebCrypto) -> watch it
 reach "available" -> the counterpart pulls and acknowledges -> the page shows it.
 Screenshots of each page land in docs/screenshots/ui-*.png.
 """
@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from browser_support import ServerProcess, screenshot, start_chromium
+from browser_support import ServerProcess, make_p12, screenshot, start_chromium
 from process_support import REPO, settings_env, wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -157,39 +157,32 @@ def test_magistrate_composes_seals_uploads_and_follows_a_request(gateway, tmp_pa
     assert "/ui/drafts/" in driver.current_url
     screenshot(driver, "seal")
 
-    # --- download the JSON and the gateway certificate with the browser's session -------
+    # --- the request JSON is still there for experts (command-line sealing) -------------
     cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
     json_url = driver.find_element(By.ID, "download-request").get_attribute("href")
     with httpx.Client(cookies=cookies, timeout=30) as http:
         request_json = http.get(json_url)
-        certificate = http.get(f"{server.url}/ui/gateway-intake.pem")
     assert request_json.status_code == 200
     assert json.loads(request_json.content)["sections"]["G"]["legal_qualification"]
-    request_file = tmp_path / "request-ROT-2026-00777.json"
-    request_file.write_bytes(request_json.content)
-    gateway_cert = tmp_path / "gateway-intake.pem"
-    gateway_cert.write_bytes(certificate.content)
+    assert "request-ROT-2026-00777.p7m" in driver.find_element(
+        By.CSS_SELECTOR, "pre.command"
+    ).get_attribute("textContent")
 
-    # --- seal on "her computer" with the local client, then upload ----------------------
-    sealed = tmp_path / "request.p7m"
-    _cli(
-        settings,
-        "client",
-        "seal",
-        str(request_file),
-        "--key",
-        str(pki / "magistrate-rsa.key"),
-        "--cert",
-        str(pki / "magistrate-rsa.pem"),
-        "--gateway-cert",
-        str(gateway_cert),
-        "--gateway-id",
-        settings.gateway_id,
-        "-o",
-        str(sealed),
+    # --- sign and submit in the browser: her .p12 and its password, nothing else --------
+    p12 = make_p12(pki, "magistrate-rsa", "p12-password", out=tmp_path / "a.devries.p12")
+    wait_for(
+        lambda: driver.find_element(By.ID, "browser-seal").get_attribute("data-ready") == "1",
+        timeout=60,
+        what="the sealing script",
     )
-    driver.find_element(By.ID, "sealed").send_keys(str(sealed))
-    _click_and_load(driver, "form[enctype] button[type=submit]")
+    driver.find_element(By.ID, "p12-file").send_keys(str(p12))
+    driver.find_element(By.ID, "p12-password").send_keys("p12-password")
+    driver.find_element(By.ID, "seal-submit").click()
+    wait_for(
+        lambda: "/ui/requests/" in driver.current_url,
+        timeout=120,
+        what="the request page after signing in the browser",
+    )
     assert "/ui/requests/" in driver.current_url
     assert "accepted by the gateway" in driver.find_element(By.TAG_NAME, "main").text
     assert "different request" not in driver.find_element(By.TAG_NAME, "main").text

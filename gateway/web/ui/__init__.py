@@ -2,7 +2,7 @@
 
 `register_ui(app)` wires the blueprint, Flask-Babel (English, Dutch, French), the session
 secret from keys_dir and the security headers. The server never holds a magistrate's
-private key: requests are sealed on the magistrate's side with `rogatory client seal`.
+private key: requests are sealed in her browser (views_seal) or with `rogatory client seal`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def register_ui(app: Flask) -> None:
     from gateway.web.ui import i18n, security
     from gateway.web.ui import views_auth as _auth  # noqa: F401  (registers routes)
     from gateway.web.ui import views_compose as _compose  # noqa: F401
+    from gateway.web.ui import views_drafts as _drafts  # noqa: F401
     from gateway.web.ui import views_follow as _follow  # noqa: F401
+    from gateway.web.ui import views_seal as _seal  # noqa: F401
 
     runtime = app.extensions["rogatory"]
     app.extensions["rogatory.ui_secret"] = load_session_secret(runtime.settings.keys_dir)
@@ -45,3 +47,6 @@ def register_ui(app: Flask) -> None:
     Babel(app, locale_selector=i18n.select_locale)
     app.after_request(security.add_security_headers)
     app.register_blueprint(ui)
+    from gateway.web.ui.errors import register_html_errors
+
+    register_html_errors(app)

@@ -159,7 +159,7 @@ def check(
     try:
         checked = validate_form(form)
     except InvalidRequest as exc:
-        errors.extend(exc.problems)
+        errors.extend(_field_level(form, exc.problems))
         # the prompts are shown together with the errors, not one round later
         checked = RequestForm(
             schema_of(form["request_type"]).request_type, "", "", "", "", "", form
@@ -175,6 +175,29 @@ def check(
             )
         )
     return Completeness(errors, warnings)
+
+
+def _field_level(form: Mapping[str, Any], problems: list[FieldProblem]) -> list[FieldProblem]:
+    """A missing required section becomes one prompt per required field, so every prompt
+    shows in the first round (not "section G" now and its fields one round later)."""
+    try:
+        schema = schema_of(str(form.get("request_type")))
+    except ValueError:
+        return list(problems)
+    sections = {section.key: section for section in schema.sections}
+    expanded: list[FieldProblem] = []
+    for problem in problems:
+        key = problem.path.removeprefix("sections.")
+        section = sections.get(key) if problem.path.startswith("sections.") else None
+        required = [spec for spec in section.fields if spec.required] if section else []
+        if problem.code != "required" or not required:
+            expanded.append(problem)
+            continue
+        prefix = f"sections.{key}" + ("[0]" if section and section.repeated else "")
+        expanded.extend(
+            FieldProblem(f"{prefix}.{spec.key}", "required", problem.message) for spec in required
+        )
+    return expanded
 
 
 def section_views(
@@ -222,7 +245,9 @@ def _field_view(
         name=name,
         label=labels.field_label(spec.key),
         widget="text",
-        required=spec.required,
+        # an optional part's fields are required only once the part is being filled in
+        required=spec.required
+        and (section.required or any(v not in ("", None, []) for v in item.values())),
         value=item.get(spec.key, ""),
         problem=problems.get(f"{path}.{spec.key}"),
         max_length=spec.max_length,

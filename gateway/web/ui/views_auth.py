@@ -62,6 +62,7 @@ def login() -> ResponseReturnValue:
     if session is not None and session.signed_in:
         return redirect(url_for("ui.requests_list"))
     failed = False
+    unlock_at = None
     if request.method == "POST":
         if throttle.wait_for("login"):  # per source, beside the per-account lockout
             return _error_page(429)
@@ -70,11 +71,12 @@ def login() -> ResponseReturnValue:
             accounts.check_password(security.engine(), username, request.form.get("password", ""))
         except accounts.SignInRefused:
             failed = True
+            unlock_at = accounts.locked_until(security.engine(), username)
         else:
             security.replace_session(username=username, stage=ui_sessions.PASSWORD)
             return redirect(url_for("ui.login_code"))
     status = 401 if failed else 200
-    return render_template("ui/login.html", failed=failed), status
+    return render_template("ui/login.html", failed=failed, unlock_at=unlock_at), status
 
 
 @ui.route("/login/code", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from gateway.persistence.db import transaction
 from gateway.services import ui_requests
 from gateway.services.intake import IntakeRefused
 from gateway.web.submitting import submit_sealed
-from gateway.web.ui import forms, i18n, security, ui
+from gateway.web.ui import forms, i18n, preview, security, ui, views_drafts, views_seal
 
 MAX_ATTACHMENTS = 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -58,36 +58,40 @@ def compose(request_type: str) -> ResponseReturnValue:
         abort(404)
     mine, others = _authorities()
     extra: dict[str, int] = {}
+    draft_id: str | None = None
     completeness: forms.Completeness | None = None
     attachments: list[dict[str, Any]] = []
     if request.method == "POST":
         post = request.form.to_dict(flat=False)
         form = forms.request_from_post(schema, post, mine.id)
-        attachments = _attachments(request.form.get("attachment_manifest", ""))
-        attachments += _new_attachments(request.files.getlist("attachments"))
+        attachments = posted_attachments()
         action = request.form.get("action", "check")
+        draft_id = request.form.get("draft_id") or None
         if action.startswith("add-"):
             extra[action.removeprefix("add-")] = 1
         else:
             completeness = _check(form, others)
             if action == "continue" and completeness.ok:
-                draft_id = ui_requests.save_draft(
-                    security.engine(),
-                    _runtime().blobs,
-                    username=g.username,
-                    authority_id=mine.id,
-                    form=form,
-                    attachments=attachments[:MAX_ATTACHMENTS],
-                )
+                draft_id = views_drafts.save_from_post(schema, draft_id)
                 return redirect(url_for("ui.draft", draft_id=draft_id))
     elif request.args.get("draft"):
         draft = ui_requests.get_draft(
             security.engine(), _runtime().blobs, g.username, request.args["draft"]
         )
         form, attachments = draft.form, draft.attachments
+        draft_id = None if draft.request_id else draft.id
     else:
         form = _starting_form(schema.request_type, mine)
-    return _compose_page(schema, form, mine, others, completeness, extra, attachments)
+    return _compose_page(
+        schema, form, mine, others, completeness, extra, attachments, draft_id=draft_id
+    )
+
+
+def posted_attachments() -> list[dict[str, Any]]:
+    """Attachments announced so far (manifest) plus files chosen in this post."""
+    found = _attachments(request.form.get("attachment_manifest", ""))
+    found += _new_attachments(request.files.getlist("attachments"))
+    return found[:MAX_ATTACHMENTS]
 
 
 def _compose_page(
@@ -98,11 +102,13 @@ def _compose_page(
     completeness: forms.Completeness | None,
     extra: dict[str, int],
     attachments: list[dict[str, Any]],
+    *,
+    draft_id: str | None = None,
 ) -> ResponseReturnValue:
     labels = i18n.labels()
     problems = forms.problems_by_path(completeness.errors if completeness else [])
     problems.update(forms.problems_by_path(completeness.warnings if completeness else []))
-    summary = _summary(completeness, labels) if completeness else None
+    summary = _summary(completeness, labels, schema.request_type.value) if completeness else None
     page = render_template(
         "ui/compose.html",
         schema=schema,
@@ -119,6 +125,8 @@ def _compose_page(
         completeness=completeness,
         attachments=attachments,
         attachment_manifest=json.dumps(attachments),
+        draft_id=draft_id or "",
+        session_attributes=views_drafts.session_attributes(),
     )
     status = 422 if completeness is not None and not completeness.ok else 200
     return page, status
@@ -152,14 +160,16 @@ def _check(form: dict[str, Any], others: list[Authority]) -> forms.Completeness:
     return forms.check(form, executing_types=types, today=datetime.now(UTC).date())
 
 
-def _summary(completeness: forms.Completeness, labels: Any) -> dict[str, list[dict[str, str]]]:
+def _summary(
+    completeness: forms.Completeness, labels: Any, request_type: str = ""
+) -> dict[str, list[dict[str, str]]]:
     def item(problem: FieldProblem) -> dict[str, str]:
         field_key = problem.path.rsplit(".", 1)[-1]
         text = i18n.SPECIFIC_PROMPTS.get(field_key) if problem.code == "required" else None
         try:
             label = labels.field_label(field_key)
         except DomainError:
-            label = _header_label(problem.path, labels)
+            label = _header_label(problem.path, labels, request_type)
         return {
             "anchor": _anchor(problem.path),
             "label": label,
@@ -172,10 +182,14 @@ def _summary(completeness: forms.Completeness, labels: Any) -> dict[str, list[di
     }
 
 
-def _header_label(path: str, labels: Any) -> str:
+def _header_label(path: str, labels: Any, request_type: str = "") -> str:
+    """A problem's place in words: the section's title, never its bare letter."""
     if path.startswith("sections."):
         section = path.split(".")[1].split("[")[0]
-        return str(labels.ui.get("section", "")) + " " + section
+        try:
+            return str(labels.section_title(request_type, section))
+        except DomainError:
+            return str(labels.ui.get("section", "")) + " " + section
     return str(labels.ui.get(path, path.replace("_", " ")))
 
 
@@ -239,7 +253,7 @@ def draft(draft_id: str) -> ResponseReturnValue:
 
 
 def _draft_page(
-    draft_id: str, refusal: str | None = None, status: int = 200
+    draft_id: str, refusal: str | None = None, status: int = 200, mismatch: str | None = None
 ) -> ResponseReturnValue:
     found = ui_requests.get_draft(security.engine(), _runtime().blobs, g.username, draft_id)
     labels = i18n.labels()
@@ -252,7 +266,11 @@ def _draft_page(
         title=labels.form(found.request_type, "title"),
         target=target,
         file_name=_json_name(found.form),
-        summary=_summary(completeness, labels),
+        sealed_name=_json_name(found.form).removesuffix(".json") + ".p7m",
+        preview=preview.preview(found.form, labels),
+        language_name=labels.code_meaning("languages", str(found.form.get("language"))),
+        mismatch=mismatch,
+        summary=_summary(completeness, labels, found.request_type),
         gateway_id=_runtime().settings.gateway_id,
         refusal=refusal,
     ), status
@@ -290,6 +308,9 @@ def draft_upload(draft_id: str) -> ResponseReturnValue:
     data = sealed.read() if sealed is not None else b""
     if not data:
         return _draft_page(draft_id, refusal="empty", status=400)
+    wrong = views_seal.mismatch_of(data, found)
+    if wrong is not None:
+        return _draft_page(draft_id, status=409, mismatch=views_seal.mismatch_text(wrong))
     try:
         request_id = _submit(data)
     except IntakeRefused as exc:

@@ -8,11 +8,12 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
+from gateway.domain.errors import DomainError
 from gateway.domain.states import State, is_terminal
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import ui_requests
+from gateway.services import ui_drafts, ui_listing, ui_requests
 from gateway.web.downloads import attachment_disposition
 from gateway.web.ui import i18n, security, ui
 
@@ -50,15 +51,39 @@ def _authority_names() -> dict[str, str]:
 @ui.get("/requests")
 @security.signed_in
 def requests_list() -> ResponseReturnValue:
-    summaries = ui_requests.list_requests(security.engine(), g.authority_id)
+    names = _authority_names()
+    listed = ui_listing.overview(security.engine(), _runtime().blobs, g.authority_id, g.username)
+    search = {
+        "text": request.args.get("q", "")[:200],
+        "state": request.args.get("state", ""),
+        "request_type": request.args.get("type", ""),
+    }
+    shown = [item for item in listed if ui_listing.matches(item, names=names, **search)]
     today = datetime.now(UTC).date()
     return render_template(
         "ui/requests.html",
-        summaries=summaries,
-        names=_authority_names(),
+        listed=shown,
+        total=len(listed),
+        search=search,
+        states=[(s.value, i18n.state_name(s.value)) for s in State],
+        types=sorted({item.summary.request.request_type for item in listed}),
+        new_replies=sum(1 for item in listed if item.new_replies),
+        summaries=[item.summary for item in shown],
+        names=names,
         today=today,
         type_title=_type_title,
+        drafts=ui_drafts.recent(security.engine(), _runtime().blobs, g.username),
     )
+
+
+def _reply_kind(form: dict[str, Any] | None) -> tuple[str, str]:
+    """(code, meaning in the user's language) of a reply's kind."""
+    section = (form or {}).get("sections", {}).get("R", {})
+    code = str(section.get("reply_kind", "")) if isinstance(section, dict) else ""
+    try:
+        return code, i18n.labels().code_meaning("reply_kind", code)
+    except DomainError:
+        return code, code or "?"
 
 
 def _type_title(request_type: str) -> str:
@@ -77,15 +102,18 @@ def request_page(request_id: str) -> ResponseReturnValue:
     form = ui_requests.read_json_document(engine, blobs, g.authority_id, request_id, "form")
     replies = []
     for reply in ui_requests.replies(engine, g.authority_id, request_id):
+        reply_form = ui_requests.read_json_document(engine, blobs, g.authority_id, reply.id, "form")
         replies.append(
             {
                 "request": reply,
+                "kind": _reply_kind(reply_form),
                 "documents": ui_requests.documents(engine, blobs, g.authority_id, reply.id),
                 "translation": ui_requests.read_json_document(
                     engine, blobs, g.authority_id, reply.id, "translation"
                 ),
             }
         )
+    ui_listing.mark_replies_seen(engine, g.username, request_id)
     return render_template(
         "ui/request.html",
         request_row=row,

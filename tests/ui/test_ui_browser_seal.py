@@ -1,0 +1,222 @@
+"""Sealing in the browser (headless Chromium, real server): the key never leaves the page.
+
+The browser talks to the gateway through a recording relay, so what it sends is checked on
+the wire; the sealed message it posted is opened with `openssl cms -decrypt` and
+`openssl cms -verify`. Refusals (wrong password, expired or unregistered certificate, an
+announced attachment not chosen) are said in a sentence before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+
+import pytest
+from browser_support import ServerProcess, make_p12, sign_in_browser, start_chromium
+from cryptography.hazmat.primitives import serialization
+from process_support import wait_for
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from ui_support import PASSWORD, mla_form
+from wire_support import RecordingRelay
+
+from gateway.crypto.keyfiles import load_private_key
+from gateway.runtime.container import build_runtime
+from gateway.services import accounts, ui_requests
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+P12_PASSWORD = "Rotterdam-p12-secret"
+EVIDENCE = b"%PDF-1.4 bank statement of the suspect\n" * 50
+
+
+@pytest.fixture
+def sealing(make_settings, tmp_path):
+    settings = make_settings()
+    rt = build_runtime(settings)
+    created = accounts.create_user(
+        rt.engine, "a.devries", "nl-om-rotterdam", PASSWORD, display_name="A. de Vries"
+    )
+    evidence = tmp_path / "statement.pdf"
+    evidence.write_bytes(EVIDENCE)
+    draft_id = ui_requests.save_draft(
+        rt.engine,
+        rt.blobs,
+        username="a.devries",
+        authority_id="nl-om-rotterdam",
+        form=mla_form(),
+        attachments=[
+            {
+                "name": "statement.pdf",
+                "size": len(EVIDENCE),
+                "sha256": hashlib.sha256(EVIDENCE).hexdigest(),
+            }
+        ],
+    )
+    server = ServerProcess(settings, tmp_path / "serve.log")
+    relay = RecordingRelay(server.port)
+    driver, profile = start_chromium()
+    sign_in_browser(driver, relay.url, "a.devries", created.totp_secret)
+    yield settings, rt, relay, driver, draft_id, evidence
+    driver.quit()
+    profile.cleanup()
+    relay.stop()
+    server.stop()
+    rt.close()
+
+
+def _seal_in_page(driver, relay, draft_id, p12, password, attachments=()):
+    driver.get(f"{relay.url}/ui/drafts/{draft_id}")
+    wait_for(
+        lambda: driver.find_element(By.ID, "browser-seal").get_attribute("data-ready") == "1",
+        timeout=60,
+        what="the sealing script to load",
+    )
+    driver.find_element(By.ID, "p12-file").send_keys(str(p12))
+    driver.find_element(By.ID, "p12-password").send_keys(password)
+    if attachments:
+        driver.find_element(By.ID, "attachment-files").send_keys("\n".join(map(str, attachments)))
+    driver.find_element(By.ID, "seal-submit").click()
+
+
+def _problem_text(driver):
+    def shown():
+        problem = driver.find_element(By.ID, "seal-problem")
+        return problem.text if problem.is_displayed() and problem.text else None
+
+    return wait_for(shown, timeout=90, what="the page to explain the refusal")
+
+
+def _wait_for_request_page(driver):
+    def arrived():
+        if "/ui/requests/" in driver.current_url:
+            return True
+        problem = driver.find_element(By.ID, "seal-problem")
+        if problem.is_displayed():
+            raise AssertionError(f"{problem.text}\n{driver.get_log('browser')}")
+        return False
+
+    wait_for(arrived, timeout=120, what="the request page after sealing")
+
+
+def _sealed_posts(relay, draft_id):
+    return relay.bodies("POST", f"/ui/drafts/{draft_id}/sealed")
+
+
+def test_browser_sealed_request_is_accepted_and_opens_with_openssl(sealing, tmp_path):
+    settings, rt, relay, driver, draft_id, evidence = sealing
+    pki = settings.keys_dir / "dev-pki"
+    p12 = make_p12(pki, "magistrate-rsa", P12_PASSWORD, out=tmp_path / "a.devries.p12")
+
+    _seal_in_page(driver, relay, draft_id, p12, P12_PASSWORD, [evidence])
+    _wait_for_request_page(driver)
+    main = driver.find_element(By.TAG_NAME, "main").text
+    assert "accepted by the gateway" in main
+    assert "different request" not in main
+    request_id = driver.current_url.split("/ui/requests/")[1].split("?")[0]
+    assert ui_requests.get_draft(rt.engine, rt.blobs, "a.devries", draft_id).request_id == (
+        request_id
+    )
+
+    # --- on the wire: one sealed message, and no key material in anything sent ----------
+    posts = _sealed_posts(relay, draft_id)
+    assert len(posts) == 1
+    sent = relay.sent()
+    key = load_private_key(pki / "magistrate-rsa.key")
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    d = key.private_numbers().d  # type: ignore[union-attr]
+    secret_exponent = d.to_bytes((d.bit_length() + 7) // 8, "big")
+    for secret in (p12.read_bytes(), pkcs8, secret_exponent, P12_PASSWORD.encode()):
+        assert secret not in sent
+    assert p12.read_bytes()[:64] not in sent
+    assert secret_exponent[:32] not in sent
+
+    # --- openssl opens it: decrypt with the gateway's intake key, verify the signature ---
+    sealed = tmp_path / "sealed.p7m"
+    sealed.write_bytes(posts[0])
+    signed = tmp_path / "signed.der"
+    subprocess.run(
+        ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER", "-in", str(sealed),
+         "-recip", str(pki / "gateway-intake.pem"), "-inkey", str(pki / "gateway-intake.key"),
+         "-out", str(signed)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    content = tmp_path / "content.json"
+    subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(signed),
+         "-CAfile", str(pki / "ca.pem"), "-purpose", "any", "-out", str(content)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    document = json.loads(content.read_bytes())
+    assert document["request"] == mla_form()
+    assert document["gateway"] == settings.gateway_id
+    assert [(a["name"], a["sha256"]) for a in document["attachments"]] == [
+        ("statement.pdf", hashlib.sha256(EVIDENCE).hexdigest())
+    ]
+
+
+REFUSALS = [
+    ("magistrate-rsa", "not the password", True, "The password does not open"),
+    ("magistrate-expired", P12_PASSWORD, True, "Your certificate expired on"),
+    ("gateway-seal", P12_PASSWORD, True, "is not registered for your authority"),
+    ("magistrate-rsa", P12_PASSWORD, False, "statement.pdf announced in the request"),
+]
+
+
+def test_browser_refuses_in_a_sentence_before_sending(sealing, tmp_path):
+    """Wrong password, expired certificate, unregistered certificate, attachment left out."""
+    settings, _rt, relay, driver, draft_id, evidence = sealing
+    for number, (stem, password, attach, sentence) in enumerate(REFUSALS):
+        p12 = make_p12(
+            settings.keys_dir / "dev-pki", stem, P12_PASSWORD, out=tmp_path / f"{number}.p12"
+        )
+        _seal_in_page(driver, relay, draft_id, p12, password, [evidence] if attach else [])
+        text = _problem_text(driver)
+        assert sentence in text, (stem, text)
+        assert "Nothing was sent" in text
+        assert "Error" not in text
+        assert "undefined" not in text
+        assert _sealed_posts(relay, draft_id) == []
+        assert "/ui/drafts/" in driver.current_url
+
+
+def test_compose_autosaves_warns_before_sign_out_and_enter_adds_nothing(sealing):
+    _settings, _rt, relay, driver, _draft_id, _evidence = sealing
+    driver.get(f"{relay.url}/ui/compose/mla")
+    form = driver.find_element(By.ID, "compose-form")
+    wait_for(lambda: form.get_attribute("data-autosave-ready") == "1", what="compose script")
+    entries_before = len(driver.find_elements(By.CSS_SELECTOR, "[name^='s.E.'][name$='.surname']"))
+    reference = driver.find_element(By.NAME, "case_reference")
+    reference.send_keys("ROT-2026-00684" + Keys.ENTER)  # Enter must not add "Entry 2"
+    driver.find_element(By.NAME, "s.G.0.facts").send_keys("Typed before the break. " * 20)
+    status = driver.find_element(By.ID, "autosave-status")
+    wait_for(lambda: "Draft saved at" in status.text, timeout=60, what="the autosave")
+    assert "draft=" in driver.current_url
+    assert (
+        len(driver.find_elements(By.CSS_SELECTOR, "[name^='s.E.'][name$='.surname']"))
+        == entries_before
+    )
+
+    # two minutes before the idle sign-out the page warns; "Stay signed in" keeps going
+    driver.execute_script(
+        "arguments[0].setAttribute('data-idle-timeout', '121');"
+        "arguments[0].dispatchEvent(new Event('rogatory:reschedule'));",
+        form,
+    )
+    warning = driver.find_element(By.ID, "session-warning")
+    wait_for(warning.is_displayed, timeout=30, what="the sign-out warning")
+    assert "signed out in two minutes" in warning.text
+    driver.find_element(By.ID, "stay-signed-in").click()
+    wait_for(lambda: not warning.is_displayed(), timeout=30, what="the warning to go")
+
+    # a reload (or coming back after signing in) brings the typed text back
+    driver.get(driver.current_url)
+    assert driver.find_element(By.NAME, "case_reference").get_attribute("value") == (
+        "ROT-2026-00684"
+    )
+    assert "Typed before the break." in driver.find_element(By.NAME, "s.G.0.facts").text
