@@ -98,6 +98,8 @@ def accept_submission(
             return resend
         verified = verify_signed(inner, trust, now=now)
     except CryptoError as exc:
+        if exc.code == "stale":  # raised after the chain verified: the signer answers for it
+            _refuse(engine, exc.code, exc.detail, envelope_sha256, public=_CRYPTO_MESSAGE)
         # no verified signer yet: nothing permanent may be written for this caller
         _refuse_anonymous(engine, exc.code, exc.detail, envelope_sha256, client, _CRYPTO_MESSAGE)
     try:
