@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import ECKey
@@ -149,6 +153,22 @@ class Gateway:
         return request_id
 
 
+def _throwaway_certificate(name: str) -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+
+
 def register_clients(runtime: Runtime, pki: Path) -> dict[str, Client]:
     with transaction(runtime.engine) as conn:
         authorities_store.add(
@@ -157,8 +177,9 @@ def register_clients(runtime: Runtime, pki: Path) -> dict[str, Client]:
                 BERLIN, "Generalstaatsanwaltschaft Berlin", "DE", ["de"], ["mla"], None, None, True
             ),
         )
+        # a certificate of Berlin's own: each certificate belongs to one authority
         authorities_store.add_certificate(
-            conn, BERLIN, "encryption", load_certificate(pki / "authority-a-enc.pem")
+            conn, BERLIN, "encryption", _throwaway_certificate(BERLIN)
         )
         clients = {}
         for authority_id in (MADRID, ROTTERDAM, BERLIN):
