@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import click
 from sqlalchemy.engine import Engine
@@ -90,8 +91,12 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     encrypt_legacy_totp(settings)
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
+    # the address served is the default public URL (token audience) when none is configured
+    settings = replace(
+        settings, http_host=host or settings.http_host, http_port=port or settings.http_port
+    )
     app = create_app(settings)
-    run_simple(host or settings.http_host, port or settings.http_port, app, threaded=True)
+    run_simple(settings.http_host, settings.http_port, app, threaded=True)
 
 
 @cli.command()
