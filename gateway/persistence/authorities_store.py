@@ -67,25 +67,14 @@ def set_enabled(conn: Connection, authority_id: str, enabled: bool) -> None:
 def add_certificate(
     conn: Connection, authority_id: str, purpose: str, cert: x509.Certificate
 ) -> str:
-    """Register a certificate; returns its SHA-256 fingerprint.
-
-    Idempotent for the same authority and purpose; a certificate registered for another
-    authority or purpose is a Conflict (it used to be skipped, silently storing nothing).
-    """
+    """Register a certificate; returns its SHA-256 fingerprint. Idempotent."""
     get(conn, authority_id)
     digest = fingerprint(cert)
     exists = conn.execute(
-        sa.select(
-            authority_certificates.c.fingerprint,
-            authority_certificates.c.authority_id,
-            authority_certificates.c.purpose,
-        ).where(authority_certificates.c.fingerprint == digest)
-    ).first()
-    if exists is not None and (exists.authority_id, exists.purpose) != (authority_id, purpose):
-        raise Conflict(
-            f"certificate {digest[:16]}... is already registered for authority "
-            f"'{exists.authority_id}' ({exists.purpose}); each certificate belongs to one"
+        sa.select(authority_certificates.c.fingerprint).where(
+            authority_certificates.c.fingerprint == digest
         )
+    ).first()
     if exists is None:
         conn.execute(
             authority_certificates.insert().values(
@@ -100,6 +89,16 @@ def add_certificate(
             )
         )
     return digest
+
+
+def certificate_owner(conn: Connection, cert: x509.Certificate) -> tuple[str, str] | None:
+    """(authority id, purpose) a certificate is registered for, or None."""
+    row = conn.execute(
+        sa.select(authority_certificates.c.authority_id, authority_certificates.c.purpose).where(
+            authority_certificates.c.fingerprint == fingerprint(cert)
+        )
+    ).first()
+    return (str(row.authority_id), str(row.purpose)) if row is not None else None
 
 
 def retire_certificate(conn: Connection, authority_id: str, digest: str) -> None:

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -101,7 +102,11 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     encrypt_legacy_totp(settings)
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
-    serve_forever(settings, host or settings.http_host, port or settings.http_port)
+    # the address served is the default public URL (token audience) when none is configured
+    settings = replace(
+        settings, http_host=host or settings.http_host, http_port=port or settings.http_port
+    )
+    serve_forever(settings, settings.http_host, settings.http_port)
 
 
 @cli.command()

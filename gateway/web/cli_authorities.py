@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gateway.crypto.keyfiles import load_certificate
+from gateway.domain.errors import Conflict
 from gateway.persistence import authorities_store
 from gateway.persistence.authorities_store import Authority
 from gateway.persistence.db import transaction
@@ -60,7 +61,17 @@ def add(
             check_url(push_endpoint, OutboundPolicy.from_settings(ctx.settings))
         except OutboundRefused as exc:
             raise click.ClickException(f"--push-endpoint refused: {exc}") from None
+    certificates = [("encryption", load_certificate(encryption_cert))] + [
+        ("signing", load_certificate(path)) for path in signing_cert
+    ]
     with ctx.database() as engine, transaction(engine) as conn:
+        for purpose, cert in certificates:
+            owner = authorities_store.certificate_owner(conn, cert)
+            if owner is not None:  # it used to print success and store nothing
+                raise Conflict(
+                    f"the {purpose} certificate is already registered for authority "
+                    f"'{owner[0]}' ({owner[1]}); each certificate belongs to one authority"
+                )
         authorities_store.add(
             conn,
             Authority(
@@ -74,11 +85,8 @@ def add(
                 True,
             ),
         )
-        authorities_store.add_certificate(
-            conn, authority_id, "encryption", load_certificate(encryption_cert)
-        )
-        for path in signing_cert:
-            authorities_store.add_certificate(conn, authority_id, "signing", load_certificate(path))
+        for purpose, cert in certificates:
+            authorities_store.add_certificate(conn, authority_id, purpose, cert)
         record(
             conn,
             None,

@@ -96,6 +96,7 @@ def openapi_document() -> dict[str, Any]:
                         "413": PROBLEM,
                         "415": PROBLEM,
                         "422": PROBLEM,
+                        "429": PROBLEM,
                     },
                 }
             },
@@ -105,9 +106,17 @@ def openapi_document() -> dict[str, Any]:
                         "Stream a large attachment announced (size + SHA-256) in the signed "
                         "manifest, as CMS AuthEnvelopedData to the gateway (openssl cms "
                         "-encrypt -stream output is accepted). Only the announced bytes are "
-                        "kept; every mismatch or decryption failure is one opaque 422."
+                        "kept; every mismatch or decryption failure is one opaque 422. "
+                        "Needs the submission's upload_token (Upload-Token header); without "
+                        "a live one every answer is the same 404."
                     ),
                     "parameters": [
+                        {
+                            "name": "Upload-Token",
+                            "in": "header",
+                            "required": True,
+                            "schema": {"type": "string", "maxLength": 100},
+                        },
                         {
                             "name": "message_id",
                             "in": "path",
@@ -129,6 +138,7 @@ def openapi_document() -> dict[str, Any]:
                         "409": PROBLEM,
                         "413": PROBLEM,
                         "422": PROBLEM,
+                        "429": PROBLEM,
                     },
                 }
             },
@@ -314,6 +324,12 @@ def _schemas() -> dict[str, Any]:
                     "description": "unavailable: no installed engine serves the pair; the "
                     "request is delivered untranslated and marked so.",
                 },
+                "upload_token": {
+                    "type": "string",
+                    "description": "Only while large attachments are awaited: send it as "
+                    "the Upload-Token header of each attachment PUT",
+                },
+                "upload_token_expires_at": string,
             },
         },
         "InboxItem": {

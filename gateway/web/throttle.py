@@ -20,8 +20,7 @@ from gateway.web.problem import problem
 DEFAULT_LIMITS: dict[str, tuple[float, int]] = {
     "intake": (5.0, 100),
     "attachment": (5.0, 100),
-    "login": (0.1, 20),
-    "login-account": (0.1, 10),
+    "login": (0.1, 20),  # per source; per account the lockout in services/accounts.py
 }
 
 

@@ -103,3 +103,26 @@ def test_token_flood_from_one_client_leaves_others_behind_the_proxy_working(make
             for _ in range(10)
         ]
         assert answers == [200] * 10
+
+
+@pytest.mark.finding("H1")
+def test_the_rejection_record_stays_bounded_while_counters_keep_counting(
+    make_settings, monkeypatch
+):
+    """attack: grow the rejection record itself without bound"""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.persistence.db import make_engine
+    from gateway.services import rejections
+
+    monkeypatch.setattr(rejections, "MAX_ROWS", 50)
+    engine = make_engine(make_settings().database_url)
+    try:
+        for index in range(120):
+            rejections.note(engine, "intake", "malformed", client=f"192.0.2.{index % 7}")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM rejections")).scalar_one() == 50
+        assert [(c.code, c.count) for c in rejections.counts(engine)] == [("malformed", 120)]
+        assert rejections.prune(engine, now=datetime.now(UTC) + timedelta(days=31)) == 50
+    finally:
+        engine.dispose()

@@ -21,6 +21,7 @@ from gateway.persistence.db import transaction
 from gateway.services import ui_requests
 from gateway.services.intake import IntakeRefused
 from gateway.web.submitting import submit_sealed
+from gateway.web.throttle import client_address
 from gateway.web.ui import forms, i18n, preview, security, ui, views_drafts, views_seal
 
 MAX_ATTACHMENTS = 20
@@ -343,7 +344,7 @@ def upload() -> ResponseReturnValue:
 
 def _submit(data: bytes) -> str:
     """The same intake as POST /api/v1/submissions; returns the request id."""
-    accepted, _receipt = submit_sealed(_runtime(), data)
+    accepted, _receipt = submit_sealed(_runtime(), data, client=client_address())
     return accepted.request_id
 
 
