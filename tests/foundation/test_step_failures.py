@@ -52,7 +52,9 @@ def test_an_unexpected_error_inside_a_step_is_recorded_with_step_reason_and_atte
     with transaction(rt.engine) as conn:
         form = rt.blobs.find(conn, request_id, "form")
     assert form is not None
-    rt.blobs._path(form.id).unlink()  # the disk lost the object: reading it raises OSError
+    lost = rt.blobs.backend.path(form.id)  # type: ignore[attr-defined]  (filesystem store)
+    lost.unlink()
+    lost.mkdir()  # the disk is broken under the object: reading it raises OSError
     start_worker(settings, beat=False)
     from gateway.services.dispatch import flush_outbox
 

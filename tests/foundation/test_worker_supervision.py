@@ -78,7 +78,7 @@ def test_orphan_sweep_removes_only_old_leftovers_and_reports_them(
     for path in leftovers:
         os.utime(path, (old, old))
     with transaction(rt.engine) as conn:
-        kept = [rt.blobs._path(o.id) for o in rt.blobs.list(conn, request_id)]
+        kept = [rt.blobs.backend.path(o.id) for o in rt.blobs.list(conn, request_id)]
     for path in kept:  # real objects, as old as the leftovers: they stay
         os.utime(path, (old, old))
     report = sweep_orphans(rt.engine, rt.blobs.root, grace_seconds=3600)
