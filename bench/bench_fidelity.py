@@ -7,7 +7,8 @@ here, since no real model may be downloaded) it prints:
 - lost-and-flagged:       items lost in a segment marked needs-review / failed
 - lost-and-unflagged:     items lost in a segment marked translated (must be 0)
 - glossary honoured:      term occurrences whose target term is in the output
-- agreement errors:       determiners before an inserted term that do not agree with it
+- agreement errors:       determiner before / adjective or participle after an inserted term
+                          that does not agree with its gender and number
 - cross-field bleed:      items of one field found in another field's output (must be 0)
 - throughput:             Rogatory's isolated path vs the raw engine on the same text
 
@@ -31,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.translation.agreement import agreement_forms, agrees
+from gateway.translation.agreement import fix_agreement
 from gateway.translation.glossary import Glossary, GlossaryEntry
 from gateway.translation.model_packages import install_package
 from gateway.translation.request_translation import translate_segments
@@ -102,7 +103,6 @@ def glossary_check(engine: Any, corpus: dict[str, Any], tally: Tally) -> None:
     )
     glossary = Glossary("a", "b", "en", "es", entries)
     targets = {e.source: e for e in entries}
-    forms = agreement_forms("es")
     items = [(f"g[{i}]", s["text"]) for i, s in enumerate(corpus["glossary_set"])]
     results = translate_segments(
         items,
@@ -122,15 +122,12 @@ def glossary_check(engine: Any, corpus: dict[str, Any], tally: Tally) -> None:
             if position < 0:
                 continue
             tally.terms_honoured += 1
-            before = target[:position].split()
-            for size in (2, 1):
-                determiner = " ".join(before[-size:])
-                if len(before) >= size and determiner.lower() in forms:
-                    if not agrees(determiner, (entry.gender, entry.number), "es"):
-                        tally.agreement_errors += 1
-                        if len(tally.examples) < 8:
-                            tally.examples.append(f"agreement: {target!r}")
-                    break
+            # the determiner before, an adjective or passive participle after the term
+            probe = target[:position] + "[[1]]" + target[position + len(entry.target) :]
+            _, errors = fix_agreement(probe, {0: (entry.gender, entry.number)}, "es")
+            tally.agreement_errors += errors
+            if errors and len(tally.examples) < 8:
+                tally.examples.append(f"agreement: {target!r}")
 
 
 def best_of(action: Callable[[], object], repeats: int) -> float:

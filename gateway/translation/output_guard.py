@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.translation.common_words import COMMON_WORDS
-from gateway.translation.spans import MaskedText, detected_items
+from gateway.translation.spans import MaskedText, ProtectedSpan, detected_items
 
 # More untranslated words than this in one segment make it `needs-review`.
 PASSTHROUGH_THRESHOLD = 1
@@ -51,11 +51,19 @@ def must_survive(masked: MaskedText) -> list[str]:
         else:
             cursor += len(piece)
     glossary_spans = [
-        c for c, piece in zip(covered, _span_pieces(masked), strict=True) if piece == "glossary"
+        (c, span)
+        for c, span in zip(covered, _spans_in_order(masked), strict=True)
+        if span.kind == "glossary"
     ]
     for start, item in detected_items(source):
-        if not _inside(start, start + len(item), glossary_spans):
-            items.append((start, item))
+        end = start + len(item)
+        if any(_inside(start, end, [c]) for c, _ in glossary_spans):
+            continue
+        # "Article 301" with Article->artículo in the glossary must come out "artículo 301"
+        for (s, e), span in glossary_spans:
+            if s < end and start < e and s >= start and e <= end:
+                item = item[: s - start] + span.replacement + item[e - start :]
+        items.append((start, item))
     for match in _DIGIT_TOKEN.finditer(source):
         start, token = _trimmed(match.start(), match.group(0))
         if token and not _inside(start, start + len(token), covered):
@@ -73,8 +81,8 @@ def must_survive(masked: MaskedText) -> list[str]:
     return [item for _, item in sorted(set(items))]
 
 
-def _span_pieces(masked: MaskedText) -> list[str]:
-    return [masked.spans[p].kind for p in masked.pieces if isinstance(p, int)]
+def _spans_in_order(masked: MaskedText) -> list[ProtectedSpan]:
+    return [masked.spans[p] for p in masked.pieces if isinstance(p, int)]
 
 
 def _name_runs(source: str, covered: list[tuple[int, int]]) -> list[tuple[int, str]]:

@@ -129,8 +129,9 @@ class _Session:
         except Exception as exc:  # any engine error fails loudly, never passthrough
             code = _error_code(exc)
             if len(chunk) > 1 and code not in _WHOLE_CALL_FAILURES:
-                # one segment may have broken the batch: only that one should fail
-                return [segment for unit in chunk for segment in self.translate([unit])]
+                # one segment may have broken the batch: halve until only it fails
+                half = len(chunk) // 2
+                return self.translate(chunk[:half]) + self.translate(chunk[half:])
             return [self._failed(u, code) for u in chunk]
         segments: list[SegmentResult | None] = []
         lost: list[tuple[int, _Unit]] = []
