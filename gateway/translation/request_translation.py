@@ -205,8 +205,8 @@ class _Session:
         if not target.strip():
             return self._failed(unit, "empty-output")
         report = guard(unit.masked, target, unknown_words=output.unknown_words)
-        if report.missing:
-            flags.append("missing: " + "; ".join(report.missing))
+        # one flag per item: the PDF shows each flag (up to 80 characters) next to the field
+        flags.extend(f"missing: {item}" for item in report.missing)
         if report.needs_review and report.untranslated:
             flags.append("untranslated words: " + ", ".join(report.untranslated))
         if output.unknown_words:

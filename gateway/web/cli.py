@@ -82,10 +82,6 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
     app = create_app(settings)
-    from gateway.services.translation_engines import report_translation_pairs
-    from gateway.web.app import runtime_of
-
-    report_translation_pairs(runtime_of(app).engine, settings)  # issue 13: never silent
     run_simple(host or settings.http_host, port or settings.http_port, app, threaded=True)
 
 
