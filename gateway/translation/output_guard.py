@@ -35,7 +35,11 @@ class GuardReport:
         return bool(self.missing) or len(self.untranslated) > PASSTHROUGH_THRESHOLD
 
 
-def must_survive(masked: MaskedText) -> list[str]:
+# Languages that capitalise every noun: a capital letter says nothing about a name there.
+NOUN_CAPITALISING = frozenset({"de", "lb"})
+
+
+def must_survive(masked: MaskedText, source_language: str | None = None) -> list[str]:
     """Items of the source that must appear in the target unchanged, in source order."""
     source = masked.source
     items: list[tuple[int, str]] = []
@@ -68,7 +72,8 @@ def must_survive(masked: MaskedText) -> list[str]:
         start, token = _trimmed(match.start(), match.group(0))
         if token and not _inside(start, start + len(token), covered):
             items.append((start, token))
-    for match in _CAPITALISED.finditer(source):
+    names_by_capital = source_language not in NOUN_CAPITALISING
+    for match in _CAPITALISED.finditer(source if names_by_capital else ""):
         start, word = _trimmed(match.start(), match.group(0))
         if (
             len(word) > 1
@@ -77,7 +82,8 @@ def must_survive(masked: MaskedText) -> list[str]:
             and not any(ch.isdigit() for ch in word)
         ):
             items.append((start, word))
-    items.extend(_name_runs(source, covered))
+    if names_by_capital:
+        items.extend(_name_runs(source, covered))
     return [item for _, item in sorted(set(items))]
 
 
@@ -139,8 +145,9 @@ def check(
     target: str,
     *,
     unknown_words: Iterable[str] = (),
+    source_language: str | None = None,
 ) -> GuardReport:
-    items = must_survive(masked)
+    items = must_survive(masked, source_language)
     missing = []
     needed: dict[str, int] = {}
     for item in items:

@@ -204,7 +204,9 @@ class _Session:
             flags.append("pivot")
         if not target.strip():
             return self._failed(unit, "empty-output")
-        report = guard(unit.masked, target, unknown_words=output.unknown_words)
+        report = guard(
+            unit.masked, target, unknown_words=output.unknown_words, source_language=self.source
+        )
         # one flag per item: the PDF shows each flag (up to 80 characters) next to the field
         flags.extend(f"missing: {item}" for item in report.missing)
         if report.needs_review and report.untranslated:
@@ -339,6 +341,7 @@ def _protector_for(form: RequestForm, glossary: Glossary | None) -> SpanProtecto
         elif spec.kind in _IDENTIFIER_KINDS:
             identifiers.append(value)
     return SpanProtector(
+        source_language=form.language,
         known_names=names,
         known_addresses=addresses,
         known_identifiers=identifiers,

@@ -148,3 +148,12 @@ def test_the_magistrate_ui_lists_what_the_guard_found() -> None:
         }
     )
     assert field["notes"] == ["missing: 1049 Brussels", "untranslated words: a, b"]
+
+
+def test_german_nouns_are_not_taken_for_names() -> None:
+    text = "Der Beschuldigte hat 5.000 EUR an Herrn Jürgen Weiß überwiesen."
+    masked = SpanProtector(source_language="de", known_names=["Jürgen Weiß"]).mask(text)
+    assert "Beschuldigte" in masked.masked  # translated, not frozen
+    assert must_survive(masked, "de") == ["5.000", "5.000 EUR", "Jürgen Weiß"]
+    english = SpanProtector().mask("The suspect paid Jürgen Weiß in Köln.")
+    assert {"Jürgen Weiß", "Köln"} <= set(must_survive(english))
