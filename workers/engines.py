@@ -94,34 +94,11 @@ def _argos(settings: Settings) -> Translator:
 
 def warn_unserved_pairs(settings: Settings) -> int:
     """At start-up: one warning per registered authority pair no installed engine serves."""
-    import logging
-
     from gateway.persistence.db import make_engine
-    from gateway.services.translation_engines import authority_pairs_without_engine, served_pairs
+    from gateway.services.translation_engines import report_translation_pairs
 
-    log = logging.getLogger("workers.engines")
-    for found in served_pairs(settings):
-        log.info(
-            "translation engine %s serves %s",
-            found.engine,
-            ", ".join(f"{a}->{b}" for a, b in sorted(found.pairs)) or "no pair",
-        )
     db = make_engine(settings.database_url)
     try:
-        unserved = authority_pairs_without_engine(db, settings)
-    except Exception:  # no schema yet (`rogatory init` not run): nothing registered to check
-        log.warning("could not read the authority registry to check translation pairs")
-        return 0
+        return report_translation_pairs(db, settings)
     finally:
         db.dispose()
-    for pair in unserved:
-        log.warning(
-            "no translation engine for %s->%s (%s -> %s): requests will be delivered "
-            "marked translation unavailable",
-            pair.source,
-            "/".join(pair.targets),
-            pair.issuing_authority,
-            pair.executing_authority,
-            extra={"engine_setting": settings.translation_engine},
-        )
-    return len(unserved)

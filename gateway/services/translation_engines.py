@@ -5,6 +5,8 @@
     translation_outlook(settings, source, languages) -> Outlook(status, target, engine)
     request_outlook(db, settings, request_id)   -> Outlook for a stored request
     authority_pairs_without_engine(db, settings) -> [UnservedPair], for start-up warnings
+    report_translation_pairs(db, settings)      -> logs served pairs and one warning per
+                                                   unserved authority pair (serve, worker)
 
 `status` is "not-needed" (same language), "available" or "unavailable" (no engine serves
 the pair: the request is delivered untranslated and marked, never retried).
@@ -12,6 +14,7 @@ the pair: the request is delivered untranslated and marked, never retried).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,6 +25,7 @@ from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.db import transaction
 from gateway.translation.engine_pairs import EnginePairs, engine_for, installed_engines
 
+log = logging.getLogger(__name__)
 OutlookStatus = Literal["not-needed", "available", "unavailable"]
 
 
@@ -94,3 +98,29 @@ def authority_pairs_without_engine(db: Engine, settings: Settings) -> list[Unser
                     UnservedPair(issuing.id, executing.id, source, tuple(executing.languages))
                 )
     return unserved
+
+
+def report_translation_pairs(db: Engine, settings: Settings) -> int:
+    """Log the pairs each engine serves and warn for every authority pair none serves."""
+    for found in served_pairs(settings):
+        log.info(
+            "translation engine %s serves %s",
+            found.engine,
+            ", ".join(f"{a}->{b}" for a, b in sorted(found.pairs)) or "no pair",
+        )
+    try:
+        unserved = authority_pairs_without_engine(db, settings)
+    except Exception:  # no schema yet (`rogatory init` not run): nothing registered to check
+        log.warning("could not read the authority registry to check translation pairs")
+        return 0
+    for pair in unserved:
+        log.warning(
+            "no translation engine for %s->%s (%s -> %s): requests will be delivered "
+            "marked translation unavailable",
+            pair.source,
+            "/".join(pair.targets),
+            pair.issuing_authority,
+            pair.executing_authority,
+            extra={"engine_setting": settings.translation_engine},
+        )
+    return len(unserved)

@@ -84,7 +84,7 @@ def fix_agreement(text: str, grammar: Mapping[int, Grammar], language: str) -> t
     changes = 0
     for k, gap in enumerate(gaps):
         if k > 0 and wanted[k - 1] is not None:  # adjective right after the term
-            gap, changed = _fix_adjective(gap, wanted[k - 1])  # type: ignore[arg-type]
+            gap, changed = _fix_adjective(gap, wanted[k - 1], language)  # type: ignore[arg-type]
             changes += changed
         if k < len(matches) and wanted[k] is not None:  # determiner right before it
             gap, changed = _fix_determiner(gap, wanted[k], forms)  # type: ignore[arg-type]
@@ -95,15 +95,6 @@ def fix_agreement(text: str, grammar: Mapping[int, Grammar], language: str) -> t
         out.append(match.group(0))
         out.append(gaps[k + 1])
     return "".join(out), changes
-
-
-def agrees(determiner: str, grammar: Grammar, language: str) -> bool:
-    """Does `determiner` fit a term of this gender and number? (the bench's checker)"""
-    wanted = _key(grammar)
-    family = agreement_forms(language).get(determiner.lower())
-    if wanted is None or family is None:
-        return True
-    return family[_KEYS.index(wanted)].lower() == determiner.lower()
 
 
 def _key(grammar: Grammar | None) -> tuple[str, str] | None:
@@ -132,7 +123,27 @@ def _fix_determiner(
     return before, 0
 
 
-def _fix_adjective(after: str, wanted: tuple[str, str]) -> tuple[str, int]:
+def _fix_adjective(after: str, wanted: tuple[str, str], language: str) -> tuple[str, int]:
+    """The adjective right after the term, or the participle of a passive right after it
+    ("[[1]] estuvo informado" -> "... estuvieron informados" for a feminine plural term)."""
+    changes = 0
+    auxiliary = re.match(r"(\s+)(ha sido|han sido|[^\W\d_]+)(?=\s)", after)
+    if language == "es" and auxiliary is not None and auxiliary.group(2).lower() in _AUXILIARIES:
+        forms = _AUXILIARIES[auxiliary.group(2).lower()]
+        verb = forms[0] if wanted[1] == "sg" else forms[1]
+        if verb != auxiliary.group(2):
+            after = after[: auxiliary.start(2)] + verb + after[auxiliary.end(2) :]
+            changes += 1
+        head, rest = (
+            after[: auxiliary.start(2) + len(verb)],
+            after[auxiliary.start(2) + len(verb) :],
+        )
+        fixed, changed = _fix_word(rest, wanted)
+        return head + fixed, changes + changed
+    return _fix_word(after, wanted)
+
+
+def _fix_word(after: str, wanted: tuple[str, str]) -> tuple[str, int]:
     match = re.match(r"(\s+)([^\W\d_]+)", after)
     if match is None:
         return after, 0
@@ -144,3 +155,17 @@ def _fix_adjective(after: str, wanted: tuple[str, str]) -> tuple[str, int]:
     if replacement == word:
         return after, 0
     return after[: match.start(2)] + replacement + after[match.end(2) :], 1
+
+
+# Spanish auxiliaries of the passive and of predicates: (singular, plural)
+_AUXILIARY_PAIRS = (
+    ("estuvo", "estuvieron"),
+    ("fue", "fueron"),
+    ("es", "son"),
+    ("está", "están"),
+    ("era", "eran"),
+    ("estaba", "estaban"),
+    ("ha sido", "han sido"),
+    ("será", "serán"),
+)
+_AUXILIARIES = {form: pair for pair in _AUXILIARY_PAIRS for form in pair}

@@ -48,4 +48,16 @@ subscriber data details information copies copy the_start search seizure hearing
 interpreter lawyer lawyers counsel defence defense alias aliases born living
 """.split()  # noqa: SIM905 - a word list reads better as text
 
-COMMON_WORDS: frozenset[str] = frozenset(_WORDS)
+# Function words of the other source languages, capitalised at the start of a sentence.
+_FUNCTION_WORDS = """
+el la los las un una unos unas lo al del de en y o que se su sus este esta estos estas ese esa
+por para con sin sobre entre como cuando donde según desde hasta durante tras ante no sí ya
+le les des du au aux ce cet cette ces et ou il elle ils elles nous vous on qui dans pour par
+avec sans sur sous selon depuis pendant après avant lors het een der die das dem den des ein
+eine einer einem einen und oder nicht mit von zu zum zur im am bei nach vor seit während
+dat deze dit die wij zij hij ze op aan voor na naar uit bij over tot om te il lo gli i una uno
+di da dei della delle nel nella con per tra fra o os as um uma dos das do da no na nos nas em
+pela pelo é e ou à às ao aos
+""".split()  # noqa: SIM905
+
+COMMON_WORDS: frozenset[str] = frozenset(_WORDS) | frozenset(_FUNCTION_WORDS)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.translation.common_words import COMMON_WORDS
-from gateway.translation.spans import MaskedText, detected_items
+from gateway.translation.spans import MaskedText, ProtectedSpan, detected_items
 
 # More untranslated words than this in one segment make it `needs-review`.
 PASSTHROUGH_THRESHOLD = 1
@@ -35,7 +35,11 @@ class GuardReport:
         return bool(self.missing) or len(self.untranslated) > PASSTHROUGH_THRESHOLD
 
 
-def must_survive(masked: MaskedText) -> list[str]:
+# Languages that capitalise every noun: a capital letter says nothing about a name there.
+NOUN_CAPITALISING = frozenset({"de", "lb"})
+
+
+def must_survive(masked: MaskedText, source_language: str | None = None) -> list[str]:
     """Items of the source that must appear in the target unchanged, in source order."""
     source = masked.source
     items: list[tuple[int, str]] = []
@@ -51,16 +55,25 @@ def must_survive(masked: MaskedText) -> list[str]:
         else:
             cursor += len(piece)
     glossary_spans = [
-        c for c, piece in zip(covered, _span_pieces(masked), strict=True) if piece == "glossary"
+        (c, span)
+        for c, span in zip(covered, _spans_in_order(masked), strict=True)
+        if span.kind == "glossary"
     ]
     for start, item in detected_items(source):
-        if not _inside(start, start + len(item), glossary_spans):
-            items.append((start, item))
+        end = start + len(item)
+        if any(_inside(start, end, [c]) for c, _ in glossary_spans):
+            continue
+        # "Article 301" with Article->artículo in the glossary must come out "artículo 301"
+        for (s, e), span in glossary_spans:
+            if s < end and start < e and s >= start and e <= end:
+                item = item[: s - start] + span.replacement + item[e - start :]
+        items.append((start, item))
     for match in _DIGIT_TOKEN.finditer(source):
         start, token = _trimmed(match.start(), match.group(0))
         if token and not _inside(start, start + len(token), covered):
             items.append((start, token))
-    for match in _CAPITALISED.finditer(source):
+    names_by_capital = source_language not in NOUN_CAPITALISING
+    for match in _CAPITALISED.finditer(source if names_by_capital else ""):
         start, word = _trimmed(match.start(), match.group(0))
         if (
             len(word) > 1
@@ -69,12 +82,13 @@ def must_survive(masked: MaskedText) -> list[str]:
             and not any(ch.isdigit() for ch in word)
         ):
             items.append((start, word))
-    items.extend(_name_runs(source, covered))
+    if names_by_capital:
+        items.extend(_name_runs(source, covered))
     return [item for _, item in sorted(set(items))]
 
 
-def _span_pieces(masked: MaskedText) -> list[str]:
-    return [masked.spans[p].kind for p in masked.pieces if isinstance(p, int)]
+def _spans_in_order(masked: MaskedText) -> list[ProtectedSpan]:
+    return [masked.spans[p] for p in masked.pieces if isinstance(p, int)]
 
 
 def _name_runs(source: str, covered: list[tuple[int, int]]) -> list[tuple[int, str]]:
@@ -131,8 +145,9 @@ def check(
     target: str,
     *,
     unknown_words: Iterable[str] = (),
+    source_language: str | None = None,
 ) -> GuardReport:
-    items = must_survive(masked)
+    items = must_survive(masked, source_language)
     missing = []
     needed: dict[str, int] = {}
     for item in items:

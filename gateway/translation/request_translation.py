@@ -129,8 +129,9 @@ class _Session:
         except Exception as exc:  # any engine error fails loudly, never passthrough
             code = _error_code(exc)
             if len(chunk) > 1 and code not in _WHOLE_CALL_FAILURES:
-                # one segment may have broken the batch: only that one should fail
-                return [segment for unit in chunk for segment in self.translate([unit])]
+                # one segment may have broken the batch: halve until only it fails
+                half = len(chunk) // 2
+                return self.translate(chunk[:half]) + self.translate(chunk[half:])
             return [self._failed(u, code) for u in chunk]
         segments: list[SegmentResult | None] = []
         lost: list[tuple[int, _Unit]] = []
@@ -203,9 +204,11 @@ class _Session:
             flags.append("pivot")
         if not target.strip():
             return self._failed(unit, "empty-output")
-        report = guard(unit.masked, target, unknown_words=output.unknown_words)
-        if report.missing:
-            flags.append("missing: " + "; ".join(report.missing))
+        report = guard(
+            unit.masked, target, unknown_words=output.unknown_words, source_language=self.source
+        )
+        # one flag per item: the PDF shows each flag (up to 80 characters) next to the field
+        flags.extend(f"missing: {item}" for item in report.missing)
         if report.needs_review and report.untranslated:
             flags.append("untranslated words: " + ", ".join(report.untranslated))
         if output.unknown_words:
@@ -338,6 +341,7 @@ def _protector_for(form: RequestForm, glossary: Glossary | None) -> SpanProtecto
         elif spec.kind in _IDENTIFIER_KINDS:
             identifiers.append(value)
     return SpanProtector(
+        source_language=form.language,
         known_names=names,
         known_addresses=addresses,
         known_identifiers=identifiers,

@@ -213,7 +213,10 @@ class SpanProtector:
         known_addresses: Iterable[str] = (),
         known_identifiers: Iterable[str] = (),
         glossary: Mapping[str, str] | None = None,
+        source_language: str | None = None,
     ) -> None:
+        # German capitalises every noun: there a lone capitalised word is no sign of a name
+        self._single_names = source_language not in ("de", "lb")
         self._literal: list[tuple[str, re.Pattern[str]]] = []
         names = _name_variants(known_names)
         if names:
@@ -236,12 +239,12 @@ class SpanProtector:
                 candidates.append((m.start(), m.end(), priority, kind, m.group(0)))
         for m in _TITLE_NAME.finditer(text):
             candidates.append((m.start(), m.end(), 50, "person-name", m.group(0)))
-        for m in _CAPITALISED_RUN.finditer(text):
+        for m in _CAPITALISED_RUN.finditer(text if self._single_names else ""):
             words = m.group(0).split(" ")
             # "Criminal Code", "Public Prosecutor": ordinary words are translated, not frozen
             if words[0] not in _NOT_NAME_START and not all(_common(w) for w in words):
                 candidates.append((m.start(), m.end(), 60, "name-heuristic", m.group(0)))
-        for m in _SINGLE_NAME.finditer(text):
+        for m in _SINGLE_NAME.finditer(text if self._single_names else ""):
             if len(m.group(1)) > 1 and not _common(m.group(1)):
                 candidates.append((m.start(1), m.end(1), 65, "name-heuristic", m.group(1)))
         chosen = _choose(candidates)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from process_support import WorkerProcess, wait_for
 from worker_support import mla_form, sealed_submission
 
 from gateway.config import Settings, load_settings
+from gateway.crypto import RecipientKey, decrypt_envelope
+from gateway.crypto.keyfiles import load_certificate, load_private_key
 from gateway.domain.states import State
 from gateway.persistence import requests_store
 from gateway.persistence.db import transaction
@@ -47,6 +51,20 @@ def runtime_for(make_settings: Callable[..., Settings]) -> Iterator[Callable[...
         rt.close()
 
 
+def _package_member(rt: Runtime, package: bytes, name: str) -> bytes:
+    """Open the sealed package as Madrid would (its dev-PKI encryption key)."""
+    from asn1crypto import cms
+
+    pki = rt.settings.keys_dir / "dev-pki"
+    madrid = RecipientKey(
+        load_private_key(pki / "authority-b-enc.key"),  # type: ignore[arg-type]
+        load_certificate(pki / "authority-b-enc.pem"),
+    )
+    signed = cms.ContentInfo.load(decrypt_envelope(package, [madrid]))
+    content = signed["content"]["encap_content_info"]["content"].native
+    return zipfile.ZipFile(io.BytesIO(content)).read(name)
+
+
 def test_auto_is_the_default_and_prefers_argos_then_apertium(
     tmp_path: Path, tiny_packages: dict[str, Path]
 ) -> None:
@@ -68,16 +86,17 @@ def test_auto_is_the_default_and_prefers_argos_then_apertium(
 
 
 def test_auto_translator_routes_each_pair_to_the_engine_that_serves_it(
-    tmp_path: Path, tiny_packages: dict[str, Path]
+    argos_data_dir: Path,
 ) -> None:
-    settings = load_settings({}, overrides={"data_dir": str(tmp_path)})
+    # argostranslate points at one data dir per process: the session's (en->es, nl->en)
+    settings = load_settings({}, overrides={"data_dir": str(argos_data_dir)})
     auto = AutoTranslator(settings)
+    assert {("en", "es"), ("nl", "en"), ("nl", "es"), ("es", "en")} <= auto.pairs()
     [spanish] = auto.translate_batch(["The bank account."], "en", "es")
-    assert spanish.engine == "apertium"
-    install_package(tmp_path, tiny_packages["nl_en"])
-    assert ("nl", "en") in auto.pairs()
-    [english] = auto.translate_batch(["De bankrekening."], "nl", "en")
-    assert english.engine == "argostranslate"
+    assert spanish.engine == "argostranslate"  # an installed model wins over Apertium
+    [english] = auto.translate_batch(["La cuenta bancaria."], "es", "en")
+    assert english.engine == "apertium"
+    assert english.text == "The banking account."
 
 
 def test_models_list_shows_the_pairs_of_each_engine(
@@ -127,11 +146,14 @@ def test_a_pair_no_engine_serves_is_delivered_unavailable_in_one_pass_with_a_war
         row = requests_store.get(conn, request_id)
         translation = rt.blobs.read(conn, rt.blobs.find(conn, request_id, "translation").id)
         pdf = rt.blobs.read(conn, rt.blobs.find(conn, request_id, "pdf").id)
+        package = rt.blobs.read(conn, rt.blobs.find(conn, request_id, "package").id)
     assert row.attempts == 0  # one pass: no failure, no retry
     result = json.loads(translation)
     assert result["status"] == "unavailable"
     assert {s["status"] for s in result["fields"]} == {"unavailable"}
     assert all(s["target"] is None for s in result["fields"])
+    manifest = json.loads(_package_member(rt, package, "manifest.json"))
+    assert manifest["translation_status"] == "unavailable"
     assert _translation_summary(translation)["translation_status"] == "unavailable"
     text = subprocess.run(
         ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True, timeout=60

@@ -96,6 +96,7 @@ def test_glossary_beats_a_statute_span_and_agreement_is_fixed(apertium: Any) -> 
     glossary = Glossary.from_csv(GLOSSARY_CSV, **PAIR)
     statute = _one(apertium, "Under Article 301 the offence is punishable.", glossary)
     assert "artículo 301" in statute.target
+    assert statute.missing == ()  # "Article 301" is expected as "artículo 301", not lost
     person = _one(apertium, "The requested person is a member of a criminal organisation", glossary)
     assert person.target.startswith("La persona reclamada")
     assert "una organización delictiva" in person.target
@@ -110,6 +111,8 @@ def test_agreement_fixes_determiners_and_adjectives_around_placeholders() -> Non
     assert fixed == "La [[1]] reclamada y de las [[2]] citadas"
     assert changes == 4
     assert fix_agreement("la [[1]] citada", {0: ("f", "sg")}, "es") == ("la [[1]] citada", 0)
+    passive = fix_agreement("Los [[1]] estuvo informado ayer", {0: ("f", "pl")}, "es")
+    assert passive == ("Las [[1]] estuvieron informadas ayer", 3)
 
 
 def test_glossary_grammar_from_csv_and_tbx() -> None:
@@ -145,3 +148,12 @@ def test_the_magistrate_ui_lists_what_the_guard_found() -> None:
         }
     )
     assert field["notes"] == ["missing: 1049 Brussels", "untranslated words: a, b"]
+
+
+def test_german_nouns_are_not_taken_for_names() -> None:
+    text = "Der Beschuldigte hat 5.000 EUR an Herrn Jürgen Weiß überwiesen."
+    masked = SpanProtector(source_language="de", known_names=["Jürgen Weiß"]).mask(text)
+    assert "Beschuldigte" in masked.masked  # translated, not frozen
+    assert must_survive(masked, "de") == ["5.000", "5.000 EUR", "Jürgen Weiß"]
+    english = SpanProtector().mask("The suspect paid Jürgen Weiß in Köln.")
+    assert {"Jürgen Weiß", "Köln"} <= set(must_survive(english))
