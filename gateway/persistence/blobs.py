@@ -6,6 +6,7 @@ Files hold only ciphertext. Deleting an object's data key row destroys the objec
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -56,7 +57,8 @@ class StagedObject:
                 self._file, self._data_key, aad=object_id.encode()
             )
         except BaseException:  # e.g. disk full writing the header: leave no 0-byte file
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._staging.unlink(missing_ok=True)
             raise
 
@@ -111,7 +113,9 @@ class StagedObject:
         """Forget the data key and remove whatever reached the disk (idempotent)."""
         self._data_key = b""
         if not self._file.closed:
-            self._file.close()
+            # flushing the buffer fails again on a full disk: remove the file all the same
+            with contextlib.suppress(OSError):
+                self._file.close()
         self._staging.unlink(missing_ok=True)
         self._final.unlink(missing_ok=True)
 
