@@ -169,6 +169,26 @@ def pause_broker(backend: Backend, tally: Tally, options: Options) -> str:
     return f"embedded Redis SIGSTOPped {options.pause_seconds:g} s"
 
 
+def refuse_broker_writes(backend: Backend, tally: Tally, options: Options) -> str:
+    """Our embedded Redis answers every write with an error (as `MISCONF` on a full disk)."""
+    if not backend.settings.embedded_broker:
+        return "n/a (shared broker is never reconfigured)"
+    import redis
+
+    client = redis.Redis(unix_socket_path=str(backend.settings.broker_socket))
+    time.sleep(2)
+    client.config_set("min-replicas-to-write", 1)  # NOREPLICAS on every write
+    try:
+        time.sleep(min(options.pause_seconds, 30))
+    finally:
+        client.config_set("min-replicas-to-write", 0)
+        client.close()
+    restarts = sum(
+        w.log_path.read_text().count("worker exited; restarting it") for w in backend.workers
+    )
+    return f"writes refused {min(options.pause_seconds, 30):g} s; {restarts} worker restarts"
+
+
 def terminate_backends(backend: Backend, tally: Tally, options: Options) -> str:
     if backend.database is None:
         return "n/a (SQLite)"
@@ -257,6 +277,7 @@ EXPERIMENTS: list[tuple[str, Inject]] = [
     ("worker SIGKILL (pool child)", kill_pool_children),
     ("gateway SIGKILL, retries", kill_gateway),
     ("broker paused", pause_broker),
+    ("broker refuses writes", refuse_broker_writes),
     ("PG backends terminated", terminate_backends),
 ]
 
