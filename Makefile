@@ -9,10 +9,11 @@ APT_PACKAGES := poppler-utils apertium apertium-eng-spa libharfbuzz-subset0 open
 DEMO_DIR ?= var/demo
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 
 WEBSEAL_BUNDLE := gateway/web/static/seal.bundle.js
 
-.PHONY: setup system-deps venv webseal demo demo-ui test lint format bench security clean
+.PHONY: setup system-deps venv webseal demo demo-ui test lint format bench security chaos clean
 
 setup: system-deps venv webseal
 
@@ -51,14 +52,14 @@ demo-ui: setup
 	$(BIN)/rogatory --data-dir $(DEMO_DIR) demo --serve
 
 lint: setup
-	$(BIN)/ruff check gateway workers tests bench
-	$(BIN)/ruff format --check gateway workers tests bench
+	$(BIN)/ruff check gateway workers tests bench chaos
+	$(BIN)/ruff format --check gateway workers tests bench chaos
 	$(BIN)/mypy --strict gateway/domain gateway/crypto gateway/audit
 	$(BIN)/lint-imports
 
 format: setup
-	$(BIN)/ruff check --fix gateway workers tests bench
-	$(BIN)/ruff format gateway workers tests bench
+	$(BIN)/ruff check --fix gateway workers tests bench chaos
+	$(BIN)/ruff format gateway workers tests bench chaos
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -69,6 +70,11 @@ security: setup
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done
+
+# Fault experiments against real processes on the three backends (long; not in `make test`).
+# Needs PostgreSQL, Redis, RabbitMQ on 127.0.0.1 and root (disk full mounts a small tmpfs).
+chaos: setup
+	cd chaos && ../$(BIN)/python run.py $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache webseal/node_modules $(WEBSEAL_BUNDLE)

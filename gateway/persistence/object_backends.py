@@ -14,6 +14,7 @@ piece at a time.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Iterator
@@ -100,7 +101,9 @@ class _FileWriter:
 
     def discard(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            # flushing the buffer fails again on a full disk: remove the file all the same
+            with contextlib.suppress(OSError):
+                self._file.close()
         self._staging.unlink(missing_ok=True)
         self._final.unlink(missing_ok=True)
 
