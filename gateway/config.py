@@ -50,6 +50,8 @@ class Settings:
     http_keepalive: int = 5
     http_max_requests: int = 10_000
     object_store: str = "filesystem"
+    trusted_proxy_hops: int = 0
+    public_url: str = ""
 
     @property
     def embedded_database(self) -> bool:
@@ -89,6 +91,7 @@ _RANGES = {
     "http_graceful_timeout": (1, 3_600),
     "http_keepalive": (1, 300),
     "http_max_requests": (0, 10**9),
+    "trusted_proxy_hops": (0, 10),
 }
 
 
@@ -173,6 +176,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'database_url': use sqlite:///PATH or postgresql://...")
     if not settings.broker_url.startswith(("redis://", "redis+socket://", "amqp://", "rediss://")):
         raise ConfigError("setting 'broker_url': use redis://, redis+socket:// or amqp://")
+    if settings.public_url and not settings.public_url.startswith(("https://", "http://")):
+        raise ConfigError("setting 'public_url': use https://host[:port]")
     if settings.object_store == "postgresql" and settings.embedded_database:
         raise ConfigError("setting 'object_store': postgresql needs DATABASE_URL=postgresql://...")
     if not settings.gateway_id.replace("-", "").isalnum():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.config import Settings, load_settings
 from gateway.runtime.container import Runtime, build_runtime
@@ -15,6 +16,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.config.update(MAX_CONTENT_LENGTH=settings.max_submission_bytes, JSON_SORT_KEYS=False)
     app.extensions["rogatory"] = runtime or build_runtime(settings)
     register_problem_handlers(app)
+    if settings.trusted_proxy_hops:
+        # behind N trusted proxies (deploy/nginx): client address, scheme, host and port
+        # come from their X-Forwarded-* headers, and only from the last N of them
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
 
     from gateway.web.api_attachments import api_attachments
     from gateway.web.api_audit import api_audit
