@@ -62,15 +62,30 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "max_requests": settings.http_max_requests,
         "max_requests_jitter": settings.http_max_requests // 10,
         "backlog": 2048,
-        # our own JSON logs; gunicorn's error log stays on stderr, no access log (no URLs
-        # with message ids in logs by default)
+        # gunicorn's own lines as JSON on stderr like ours; no access log (no URLs with
+        # message ids in logs by default)
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
+        "logconfig_dict": _json_log_config(settings.log_level),
         "proc_name": "rogatory-gateway",
         # the app (engine, keys) is built in each worker after fork, never shared
         "preload_app": False,
         "control_socket_disable": True,
+    }
+
+
+def _json_log_config(level: str) -> dict[str, Any]:
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "gateway.logs.JsonFormatter"}},
+        "handlers": {"json_stderr": handler},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["json_stderr"], "level": level, "propagate": False},
+        },
+        "root": {"handlers": ["json_stderr"], "level": level},
     }
 
 
