@@ -50,6 +50,12 @@ def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> 
         engine.dispose()
 
 
+def create_dev_pki(directory: Path) -> tuple[Path, Path]:
+    """`rogatory keys dev-pki DIR`: a throwaway PKI; (directory, manifest)."""
+    pki = make_dev_pki(directory)
+    return pki.directory, pki.manifest
+
+
 def _production_keys(settings: Settings) -> Iterator[str]:
     """No throwaway PKI: a fresh KEK, then exactly what the operator must import."""
     from_env = bool(settings.kek)
