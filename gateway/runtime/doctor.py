@@ -30,6 +30,12 @@ APERTIUM_MODES = Path("/usr/share/apertium/modes")
 DISK_WARN_BYTES = 2 * 1024**3
 DISK_FAIL_BYTES = 200 * 1024**2
 PIVOT = "en"  # argos routes through English when there is no direct model
+# Apertium names its modes by ISO 639-3 (the engine in workers/ maps the same codes)
+APERTIUM_CODES = {
+    "eng": "en", "spa": "es", "cat": "ca", "fra": "fr", "por": "pt", "ita": "it",
+    "deu": "de", "nld": "nl", "ron": "ro", "glg": "gl", "oci": "oc", "eus": "eu",
+    "dan": "da", "swe": "sv", "nob": "nb", "pol": "pl",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,8 @@ def engine_pairs(settings: Settings) -> tuple[str, set[tuple[str, str]]]:
         pairs = set()
         for mode in APERTIUM_MODES.glob("*.mode"):
             parts = mode.stem.split("-")
-            if len(parts) == 2:
-                pairs.add((parts[0][:2], parts[1][:2]))
+            if len(parts) == 2 and parts[0] in APERTIUM_CODES and parts[1] in APERTIUM_CODES:
+                pairs.add((APERTIUM_CODES[parts[0]], APERTIUM_CODES[parts[1]]))
         return "apertium", pairs
     direct = {(p.from_code, p.to_code) for p in list_packages(settings.data_dir)}
     pivots = {(a, c) for (a, b) in direct for (b2, c) in direct if b == PIVOT == b2 and a != c}
