@@ -295,3 +295,15 @@ def test_an_encrypted_key_is_imported_with_the_password_from_the_environment(
     stored = cli.keys_dir / _keyring(cli)["seal"]["key"]
     assert b"ENCRYPTED" not in stored.read_bytes()
     assert _mode(stored) == 0o600
+
+
+def test_an_operator_with_umask_002_still_gets_a_keyring_start_up_accepts(
+    installed: Callable[[], Cli],
+) -> None:
+    previous = os.umask(0o002)
+    try:
+        cli = installed()
+    finally:
+        os.umask(previous)
+    assert _mode(cli.keys_dir / "keyring.json") == 0o644
+    assert check_startup(cli.settings) == []
