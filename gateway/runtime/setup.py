@@ -50,12 +50,6 @@ def initialise(settings: Settings, *, dev_pki: bool, demo_authorities: bool) -> 
         engine.dispose()
 
 
-def create_dev_pki(directory: Path) -> tuple[Path, Path]:
-    """`rogatory keys dev-pki DIR`: a throwaway PKI; (directory, manifest)."""
-    pki = make_dev_pki(directory)
-    return pki.directory, pki.manifest
-
-
 def _production_keys(settings: Settings) -> Iterator[str]:
     """No throwaway PKI: a fresh KEK, then exactly what the operator must import."""
     from_env = bool(settings.kek)
@@ -112,3 +106,9 @@ def _register_demo_authorities(conn: Connection, pki_dir: Path) -> Iterator[str]
             conn, "nl-om-rotterdam", "signing", load_certificate(pki_dir / f"{label}.pem")
         )
     yield "magistrate certificates registered for nl-om-rotterdam"
+
+
+def create_dev_pki(directory: Path) -> tuple[Path, Path]:
+    """`rogatory keys dev-pki DIR`: a throwaway PKI; (directory, manifest)."""
+    pki = make_dev_pki(directory)
+    return pki.directory, pki.manifest
