@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +94,16 @@ def token_kek(settings: Settings, location: TokenLocation) -> at_rest.Kek:
             f"setting 'pkcs11_pin' is required: the KEK is in token '{location.token_label}'"
         )
     return Pkcs11Kek(location, settings.pkcs11_pin)
+
+
+@contextmanager
+def database_engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on the configured database, disposed afterwards (for one CLI command)."""
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def build_runtime(settings: Settings) -> Runtime:

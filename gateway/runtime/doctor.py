@@ -30,6 +30,12 @@ APERTIUM_MODES = Path("/usr/share/apertium/modes")
 DISK_WARN_BYTES = 2 * 1024**3
 DISK_FAIL_BYTES = 200 * 1024**2
 PIVOT = "en"  # argos routes through English when there is no direct model
+# Apertium names its modes by ISO 639-3 (the engine in workers/ maps the same codes)
+APERTIUM_CODES = {
+    "eng": "en", "spa": "es", "cat": "ca", "fra": "fr", "por": "pt", "ita": "it",
+    "deu": "de", "nld": "nl", "ron": "ro", "glg": "gl", "oci": "oc", "eus": "eu",
+    "dan": "da", "swe": "sv", "nob": "nb", "pol": "pl",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,20 +125,31 @@ def check_keys(settings: Settings) -> list[Check]:
     return checks
 
 
-def engine_pairs(settings: Settings) -> tuple[str, set[tuple[str, str]]]:
-    """The configured engine and the language pairs it can translate (without loading it)."""
-    if settings.translation_engine == "apertium":
-        if shutil.which("apertium") is None:
-            return "apertium (not installed)", set()
-        pairs = set()
-        for mode in APERTIUM_MODES.glob("*.mode"):
-            parts = mode.stem.split("-")
-            if len(parts) == 2:
-                pairs.add((parts[0][:2], parts[1][:2]))
-        return "apertium", pairs
+def _apertium_pairs() -> set[tuple[str, str]]:
+    if shutil.which("apertium") is None:
+        return set()
+    pairs = set()
+    for mode in APERTIUM_MODES.glob("*.mode"):
+        parts = mode.stem.split("-")
+        if len(parts) == 2 and parts[0] in APERTIUM_CODES and parts[1] in APERTIUM_CODES:
+            pairs.add((APERTIUM_CODES[parts[0]], APERTIUM_CODES[parts[1]]))
+    return pairs
+
+
+def _argos_pairs(settings: Settings) -> set[tuple[str, str]]:
     direct = {(p.from_code, p.to_code) for p in list_packages(settings.data_dir)}
     pivots = {(a, c) for (a, b) in direct for (b2, c) in direct if b == PIVOT == b2 and a != c}
-    return "argos", direct | pivots
+    return direct | pivots
+
+
+def engine_pairs(settings: Settings) -> tuple[str, set[tuple[str, str]]]:
+    """The configured engine and the language pairs it can translate (without loading it);
+    any other engine setting (`auto`) uses argos where a model is installed, else Apertium."""
+    if settings.translation_engine == "apertium":
+        return "apertium", _apertium_pairs()
+    if settings.translation_engine == "argos":
+        return "argos", _argos_pairs(settings)
+    return settings.translation_engine, _argos_pairs(settings) | _apertium_pairs()
 
 
 def check_translation(settings: Settings) -> list[Check]:

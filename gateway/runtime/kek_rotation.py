@@ -87,8 +87,22 @@ def rotate_to_file(settings: Settings, new_kek: Path) -> Iterator[str]:
     yield "restart serve and workers"
 
 
-def rotate_to_token(settings: Settings, location: TokenLocation) -> Iterator[str]:
-    """Re-wrap under the AES key ``location`` names (created in the token if absent)."""
+def rotate_to_token(
+    settings: Settings,
+    *,
+    library: str | None = None,
+    token_label: str | None = None,
+    key_label: str | None = None,
+) -> Iterator[str]:
+    """Re-wrap under an AES key in the token (created if absent); unnamed parts of its
+    location come from the settings pkcs11_library / _token_label / _key_label."""
+    location = TokenLocation(
+        library or settings.pkcs11_library,
+        token_label or settings.pkcs11_token_label,
+        key_label or settings.pkcs11_key_label,
+    )
+    if not location.token_label:
+        raise ConfigError("setting 'pkcs11_token_label' (or --token-label) is required")
     _refuse_env(settings)
     if not settings.pkcs11_pin:
         raise ConfigError("setting 'pkcs11_pin' is required to use the token")

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from gateway.crypto.keyfiles import load_crl, write_private_file
-from gateway.runtime.container import KEK_FILE
+from gateway.runtime.container import KEK_FILE, KEK_TOKEN_FILE
 from gateway.runtime.keyring import (
     KeyringError,
     read_description,
@@ -203,7 +203,7 @@ class KeyImporter:
 
     def kek(self, path: Path) -> Iterator[str]:
         target = self.keys_dir / KEK_FILE
-        if target.exists():
+        if target.exists() or (self.keys_dir / KEK_TOKEN_FILE).exists():
             raise KeyringError(f"{target} exists: use 'rogatory keys rotate-kek --new-kek {path}'")
         try:
             key = base64.b64decode(path.read_bytes().strip(), validate=True)
@@ -223,9 +223,10 @@ class KeyImporter:
 
 
 def new_kek(keys_dir: Path) -> Path | None:
-    """Create a random file KEK (0600) when there is none; returns its path if created."""
+    """Create a random file KEK (0600) when there is none, in a file or a token; returns
+    its path if created."""
     target = keys_dir / KEK_FILE
-    if target.exists():
+    if target.exists() or (keys_dir / KEK_TOKEN_FILE).exists():
         return None
     write_private_file(target, base64.b64encode(os.urandom(32)) + b"\n")
     return target
@@ -244,6 +245,7 @@ def next_steps(keys_dir: Path, *, kek_from_env: bool) -> list[str]:
     """The import commands still needed before `serve` can start, in order."""
     spec = read_description(keys_dir)
     steps = [command for section, command in IMPORT_STEPS if not spec.get(section)]
-    if not kek_from_env and not (keys_dir / KEK_FILE).exists():
+    has_kek = (keys_dir / KEK_FILE).exists() or (keys_dir / KEK_TOKEN_FILE).exists()
+    if not kek_from_env and not has_kek:
         steps.append("rogatory keys import kek KEK.b64  (or set ROGATORY_KEK)")
     return steps

@@ -100,6 +100,7 @@ def write_keyring(keys_dir: Path, description: dict[str, Any]) -> Path:
     body = {"format": KEYRING_FORMAT, **{k: v for k, v in description.items() if k != "format"}}
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     staging.write_text(json.dumps(body, indent=2) + "\n")
+    staging.chmod(0o644)  # whatever the umask: start-up refuses a keyring others may change
     staging.replace(path)
     return path
 

@@ -94,7 +94,10 @@ class WorkCollector(Collector):
         except Exception as exc:  # an unreachable broker must not break the scrape
             log.warning("queue depth unavailable", extra={"reason": type(exc).__name__})
         yield depth
-        yield from self._expiry(snapshot.earliest_authority_certificate_expiry)
+        try:
+            yield from self._expiry(snapshot.earliest_authority_certificate_expiry)
+        except Exception as exc:  # a broken keyring shows in /ready, not as a failed scrape
+            log.warning("certificate expiry unavailable", extra={"reason": type(exc).__name__})
 
     def _expiry(self, authority_expiry: datetime | None) -> Iterator[GaugeMetricFamily]:
         now = datetime.now(UTC)

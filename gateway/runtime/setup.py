@@ -125,3 +125,9 @@ def _register_demo_authorities(conn: Connection, pki_dir: Path) -> Iterator[str]
             conn, "nl-om-rotterdam", "signing", load_certificate(pki_dir / f"{label}.pem")
         )
     yield "magistrate certificates registered for nl-om-rotterdam"
+
+
+def create_dev_pki(directory: Path) -> tuple[Path, Path]:
+    """`rogatory keys dev-pki DIR`: a throwaway PKI; (directory, manifest)."""
+    pki = make_dev_pki(directory)
+    return pki.directory, pki.manifest

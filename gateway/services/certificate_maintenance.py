@@ -195,3 +195,25 @@ def check_gateway_certificates(engine: Engine, keys: KeyRing) -> list[str]:
     """The periodic job: gateway keys, trust anchors, intermediates and every authority's
     certificates."""
     return check_certificate_expiry(engine, keys.certificates())
+
+
+def expiring_in_directory(
+    directory: Path, *, within: timedelta, now: datetime | None = None
+) -> list[tuple[str, str, int]]:
+    """(file, subject, days left; <0: expired) for every certificate of ``directory/*.pem``
+    expired or expiring within ``within``, each certificate once."""
+    now = now or datetime.now(UTC)
+    named: dict[bytes, tuple[str, x509.Certificate]] = {}
+    for path in sorted(directory.glob("*.pem")):
+        try:
+            certs = x509.load_pem_x509_certificates(path.read_bytes())
+        except ValueError:
+            continue  # public keys, CRLs and other PEM files are not certificates
+        for cert in certs:
+            named[cert.fingerprint(hashes.SHA256())] = (path.name, cert)
+    due = {id(cert) for cert in expiring_certificates([c for _, c in named.values()], now, within)}
+    return [
+        (name, cert.subject.rfc4514_string(), (cert.not_valid_after_utc - now).days)
+        for name, cert in named.values()
+        if id(cert) in due
+    ]

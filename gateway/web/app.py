@@ -26,10 +26,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from gateway.web.api_audit import api_audit
     from gateway.web.api_exchange import api_exchange
     from gateway.web.api_v1 import api_v1
+    from gateway.web.ui import register_ui
 
     app.register_blueprint(api_v1)
     app.register_blueprint(api_exchange)
-    __import__("gateway.web.ui", fromlist=["register_ui"]).register_ui(app)
+    register_ui(app)
     app.register_blueprint(api_audit)
     app.register_blueprint(api_attachments)
     from gateway.web.ops import ops

@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.engine import Engine
 
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 EXIT_REFUSED = 2
 
@@ -28,13 +31,10 @@ class Context:
     @contextmanager
     def database(self) -> Iterator[Engine]:
         """An engine on the configured database, disposed when the command is done."""
-        from gateway.persistence.db import make_engine
+        from gateway.runtime.container import database_engine
 
-        engine = make_engine(self.settings.database_url)
-        try:
+        with database_engine(self.settings) as engine:
             yield engine
-        finally:
-            engine.dispose()
 
     @property
     def settings(self) -> Settings:
@@ -219,22 +219,25 @@ def restore(ctx: Context, source: Path, kek_file: Path | None) -> None:
 def _register_groups() -> None:
     from gateway.web.cli_audit import audit
     from gateway.web.cli_authorities import authorities
+    from gateway.web.cli_client import client
+    from gateway.web.cli_glossary import glossary
+    from gateway.web.cli_keys import keys
+    from gateway.web.cli_models import models
+    from gateway.web.cli_objects import objects
+    from gateway.web.cli_requests import requests_group
+    from gateway.web.cli_users import users
 
-    cli.add_command(authorities)
-    cli.add_command(audit)
-    for module, name in (
-        ("gateway.web.cli_keys", "keys"),
-        ("gateway.web.cli_models", "models"),
-        ("gateway.web.cli_client", "client"),
-        ("gateway.web.cli_users", "users"),
-        ("gateway.web.cli_glossary", "glossary"),
-        ("gateway.web.cli_requests", "requests_group"),
-        ("gateway.web.cli_objects", "objects"),
+    for group in (
+        authorities,
+        audit,
+        keys,
+        models,
+        client,
+        users,
+        glossary,
+        requests_group,
+        objects,
     ):
-        try:
-            group = getattr(__import__(module, fromlist=[name]), name)
-        except ImportError:
-            continue
         cli.add_command(group)
 
 

@@ -10,26 +10,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
-from sqlalchemy import Connection
 
-from gateway.audit import ledger, witnesses
-from gateway.audit.errors import AuditError, VerificationError
-from gateway.audit.receipt_check import check_receipts
-from gateway.audit.verify import Report
-from gateway.audit.witnesses import CosignatureCheck
 from gateway.config import Settings
-from gateway.domain.errors import NotFound
-from gateway.persistence import authorities_store
-from gateway.persistence.db import make_engine
+from gateway.services import audit_tools
+from gateway.services.audit_tools import AuditToolError, VerifyResult
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -42,22 +36,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def _load_public_key(path: str) -> Ed25519PublicKey:
     try:
-        key = load_pem_public_key(Path(path).read_bytes())
-    except (OSError, ValueError) as exc:
-        _fail(f"error: cannot read log public key {path}: {type(exc).__name__}")
-    if not isinstance(key, Ed25519PublicKey):
-        _fail(f"error: {path} is not an Ed25519 public key")
-    return key
+        return audit_tools.load_log_public_key(path)
+    except AuditToolError as exc:
+        _fail(f"error: {exc.detail}")
 
 
 def _load_private_key(path: str) -> Ed25519PrivateKey:
     try:
-        key = load_pem_private_key(Path(path).read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        _fail(f"error: cannot read log key {path}: {type(exc).__name__}")
-    if not isinstance(key, Ed25519PrivateKey):
-        _fail(f"error: {path} is not an Ed25519 private key")
-    return key
+        return audit_tools.load_log_private_key(path)
+    except AuditToolError as exc:
+        _fail(f"error: {exc.detail}")
 
 
 def _configured() -> Settings | None:
@@ -83,22 +71,16 @@ def _public_key(path: str | None) -> Ed25519PublicKey:
     return _configured_log_key("--log-public-key").public_key()
 
 
-@contextmanager
-def _transaction(database_url: str | None) -> Iterator[Connection]:
-    if not database_url:
-        settings = _configured()
-        if settings is None:
-            _fail("error: set --database-url or DATABASE_URL")
-        database_url = settings.database_url
-    engine = make_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            yield conn
-    finally:
-        engine.dispose()
+def _database_url(database_url: str | None) -> str:
+    if database_url:
+        return database_url
+    settings = _configured()
+    if settings is None:
+        _fail("error: set --database-url or DATABASE_URL")
+    return settings.database_url
 
 
-def _report(report: Report) -> None:
+def _report(report: VerifyResult) -> None:
     if report.ok:
         click.echo(
             f"OK: {report.entries} entries, {report.checkpoints_verified} checkpoints verified"
@@ -137,8 +119,8 @@ def audit() -> None:
 @database_option
 def export_command(file: str, database_url: str | None) -> None:
     """Write the whole log (entries, checkpoints) as JSON lines to FILE."""
-    with _transaction(database_url) as conn, open(file, "w", encoding="utf-8") as fh:
-        count = ledger.export(conn, fh)
+    with open(file, "w", encoding="utf-8") as fh:
+        count = audit_tools.export_log(_database_url(database_url), fh)
     click.echo(f"exported {count} entries to {file}")
 
 
@@ -151,30 +133,16 @@ def verify_command(
 ) -> None:
     """Recompute every hash and check every checkpoint and witness cosignature."""
     key = _public_key(log_public_key)
-    cosignatures: list[CosignatureCheck] = []
     try:
         if export_file:
-            with open(export_file, encoding="utf-8") as fh:
-                report = ledger.verify_export(fh, key)
+            report = audit_tools.verify_log(key, export_file=export_file)
         else:
-            with _transaction(database_url) as conn:
-                report = ledger.verify_database(conn, key)
-                cosignatures = witnesses.review(conn)
-    except AuditError as exc:
+            report = audit_tools.verify_log(key, database_url=_database_url(database_url))
+    except AuditToolError as exc:
         _fail(f"FAILED: {exc.code}: {exc.detail}", EXIT_FAILED)
-    for check in cosignatures:
-        if not check.ok:
-            report.add("cosignature_invalid", None, _cosignature_line(check))
     _report(report)
-    for check in cosignatures:
-        click.echo(_cosignature_line(check))
-
-
-def _cosignature_line(check: CosignatureCheck) -> str:
-    moment = datetime.fromtimestamp(check.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    who = f"{check.witness_name} ({check.authority_id or 'unregistered'})"
-    verdict = "cosigned" if check.ok else f"NOT verified ({check.detail})"
-    return f"checkpoint {check.checkpoint_size}: {verdict} by {who} at {moment}"
+    for line in report.cosignatures:
+        click.echo(line)
 
 
 @audit.command("verify-receipt")
@@ -188,10 +156,10 @@ def verify_receipt_command(file: str, log_public_key: str | None) -> None:
     """
     key = _public_key(log_public_key)
     try:
-        checks = check_receipts(Path(file).read_text(encoding="utf-8"), key)
+        checks = audit_tools.verify_receipts(Path(file).read_text(encoding="utf-8"), key)
     except (OSError, UnicodeDecodeError):
         _fail(f"error: cannot read {file}")
-    except VerificationError as exc:
+    except AuditToolError as exc:
         _fail(f"FAILED: {exc.code}: {exc.detail}", EXIT_FAILED)
     for check in checks:
         click.echo(check.line(), err=not check.ok)
@@ -210,9 +178,8 @@ def receipt_command(
     """Write the receipt of entry INDEX (against the latest checkpoint) to FILE."""
     key = _public_key(log_public_key)
     try:
-        with _transaction(database_url) as conn:
-            receipt = ledger.receipt(conn, index, key)
-    except AuditError as exc:
+        receipt = audit_tools.receipt(_database_url(database_url), index, key)
+    except AuditToolError as exc:
         _fail(f"error: {exc.code}: {exc.detail}")
     Path(file).write_text(json.dumps(receipt, sort_keys=True) + "\n", encoding="utf-8")
     click.echo(f"receipt for entry {index} written to {file}")
@@ -240,8 +207,7 @@ def checkpoint_command(log_key: str | None, origin: str | None, database_url: st
         if settings is None:
             _fail("error: give --origin (or run it as 'rogatory audit')")
         origin = f"{settings.gateway_id}/log"
-    with _transaction(database_url) as conn:
-        note = ledger.sign_checkpoint(conn, key, origin)
+    note = audit_tools.sign_checkpoint(_database_url(database_url), key, origin)
     click.echo(note, nl=False)
 
 
@@ -256,11 +222,12 @@ def consistency_command(
     key = _public_key(log_public_key)
     old_text = Path(old_checkpoint_file).read_text(encoding="utf-8")
     try:
-        with _transaction(database_url) as conn:
-            old, new = ledger.check_consistency_with(conn, old_text, key)
-    except AuditError as exc:
+        old_size, new_size = audit_tools.check_consistency(
+            _database_url(database_url), old_text, key
+        )
+    except AuditToolError as exc:
         _fail(f"INCONSISTENT: {exc.code}: {exc.detail}", EXIT_FAILED)
-    click.echo(f"OK: size {old.size} is consistent with the latest checkpoint of size {new.size}")
+    click.echo(f"OK: size {old_size} is consistent with the latest checkpoint of size {new_size}")
 
 
 @audit.command("add-witness")
@@ -274,12 +241,8 @@ def add_witness_command(
     """Register NAME (PEM Ed25519 public key) as a checkpoint witness of AUTHORITY."""
     key = _load_public_key(pubkey_file)
     try:
-        with _transaction(database_url) as conn:
-            authorities_store.get(conn, authority)
-            witnesses.register(conn, authority, name, key)
-    except NotFound as exc:
-        _fail(f"error: {exc.code}: {exc.message}")
-    except AuditError as exc:
+        audit_tools.add_witness(_database_url(database_url), authority, name, key)
+    except AuditToolError as exc:
         _fail(f"error: {exc.code}: {exc.detail}")
     click.echo(f"witness {name} registered for {authority}")
 

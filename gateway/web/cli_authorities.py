@@ -6,12 +6,7 @@ from pathlib import Path
 
 import click
 
-from gateway.crypto.keyfiles import load_certificate
-from gateway.domain.errors import Conflict
-from gateway.persistence import authorities_store
-from gateway.persistence.authorities_store import Authority
-from gateway.persistence.db import transaction
-from gateway.services.lifecycle import record
+from gateway.services import authority_registry
 from gateway.web.cli import Context, pass_context
 
 
@@ -61,38 +56,17 @@ def add(
             check_url(push_endpoint, OutboundPolicy.from_settings(ctx.settings))
         except OutboundRefused as exc:
             raise click.ClickException(f"--push-endpoint refused: {exc}") from None
-    certificates = [("encryption", load_certificate(encryption_cert))] + [
-        ("signing", load_certificate(path)) for path in signing_cert
-    ]
-    with ctx.database() as engine, transaction(engine) as conn:
-        for purpose, cert in certificates:
-            owner = authorities_store.certificate_owner(conn, cert)
-            if owner is not None:  # it used to print success and store nothing
-                raise Conflict(
-                    f"the {purpose} certificate is already registered for authority "
-                    f"'{owner[0]}' ({owner[1]}); each certificate belongs to one authority"
-                )
-        authorities_store.add(
-            conn,
-            Authority(
-                authority_id,
-                name,
-                country.upper(),
-                list(languages),
-                list(accepts),
-                push_endpoint,
-                None,
-                True,
-            ),
-        )
-        for purpose, cert in certificates:
-            authorities_store.add_certificate(conn, authority_id, purpose, cert)
-        record(
-            conn,
-            None,
-            "authority_changed",
-            actor="admin:cli",
-            detail={"authority": authority_id, "change": "added"},
+    with ctx.database() as engine:
+        authority_registry.register(
+            engine,
+            authority_id=authority_id,
+            name=name,
+            country=country,
+            languages=languages,
+            request_types=accepts,
+            push_endpoint=push_endpoint,
+            encryption_cert=encryption_cert,
+            signing_certs=signing_cert,
         )
     click.echo(f"authority {authority_id} registered")
 
@@ -101,10 +75,11 @@ def add(
 @pass_context
 def list_(ctx: Context) -> None:
     """List registered authorities."""
-    with ctx.database() as engine, transaction(engine) as conn:
-        for a in authorities_store.list_all(conn):
-            state = "enabled" if a.enabled else "disabled"
-            click.echo(f"{a.id}\t{a.country}\t{','.join(a.languages)}\t{state}\t{a.name}")
+    with ctx.database() as engine:
+        listed = authority_registry.list_authorities(engine)
+    for a in listed:
+        state = "enabled" if a.enabled else "disabled"
+        click.echo(f"{a.id}\t{a.country}\t{','.join(a.languages)}\t{state}\t{a.name}")
 
 
 @authorities.command("show")
@@ -112,19 +87,17 @@ def list_(ctx: Context) -> None:
 @pass_context
 def show(ctx: Context, authority_id: str) -> None:
     """Show one authority and its current certificates."""
-    with ctx.database() as engine, transaction(engine) as conn:
-        a = authorities_store.get(conn, authority_id)
+    with ctx.database() as engine:
+        a, certificates = authority_registry.describe(engine, authority_id)
+    click.echo(
+        f"id: {a.id}\nname: {a.name}\ncountry: {a.country}\n"
+        f"languages: {', '.join(a.languages)}\naccepts: {', '.join(a.request_types)}\n"
+        f"push endpoint: {a.push_endpoint or '-'}\nenabled: {a.enabled}"
+    )
+    for cert in certificates:
         click.echo(
-            f"id: {a.id}\nname: {a.name}\ncountry: {a.country}\n"
-            f"languages: {', '.join(a.languages)}\naccepts: {', '.join(a.request_types)}\n"
-            f"push endpoint: {a.push_endpoint or '-'}\nenabled: {a.enabled}"
+            f"{cert.purpose} certificate: {cert.fingerprint} valid until {cert.not_after:%Y-%m-%d}"
         )
-        for purpose in ("encryption", "signing"):
-            for cert in authorities_store.certificates(conn, authority_id, purpose):
-                click.echo(
-                    f"{purpose} certificate: {authorities_store.fingerprint(cert)} "
-                    f"valid until {cert.not_valid_after_utc:%Y-%m-%d}"
-                )
 
 
 @authorities.command("rotate-cert")
@@ -137,19 +110,9 @@ def rotate_cert(
     ctx: Context, authority_id: str, purpose: str, new_cert: Path, retire: str | None
 ) -> None:
     """Add a new certificate (both stay valid during the overlap); optionally retire one."""
-    with ctx.database() as engine, transaction(engine) as conn:
-        digest = authorities_store.add_certificate(
-            conn, authority_id, purpose, load_certificate(new_cert)
-        )
-        if retire:
-            authorities_store.retire_certificate(conn, authority_id, retire)
-        record(
-            conn,
-            None,
-            "key_rotation",
-            actor="admin:cli",
-            artefacts={"certificate": digest},
-            detail={"authority": authority_id, "purpose": purpose},
+    with ctx.database() as engine:
+        digest = authority_registry.rotate_certificate(
+            engine, authority_id, purpose, new_cert, retire
         )
     click.echo(f"{purpose} certificate {digest} added to {authority_id}")
 
@@ -159,13 +122,6 @@ def rotate_cert(
 @pass_context
 def disable(ctx: Context, authority_id: str) -> None:
     """Disable an authority: new requests to or from it are refused at intake."""
-    with ctx.database() as engine, transaction(engine) as conn:
-        authorities_store.set_enabled(conn, authority_id, False)
-        record(
-            conn,
-            None,
-            "authority_changed",
-            actor="admin:cli",
-            detail={"authority": authority_id, "change": "disabled"},
-        )
+    with ctx.database() as engine:
+        authority_registry.disable(engine, authority_id)
     click.echo(f"authority {authority_id} disabled")

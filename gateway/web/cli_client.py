@@ -83,16 +83,14 @@ def new_key(private_out: Path, public_out: Path) -> None:
 @pass_context
 def register_key(ctx: Context, authority_id: str, client_id: str, jwk_file: Path) -> None:
     """Register CLIENT_ID with its public JWK as an API client of AUTHORITY_ID."""
-    from gateway.persistence import authorities_store, exchange_store
-    from gateway.persistence.db import transaction
+    from gateway.services.authority_registry import register_api_client
 
     jwk = json.loads(jwk_file.read_text())
     if not isinstance(jwk, dict) or "d" in jwk:
         raise click.ClickException("give the PUBLIC JWK (no private 'd' member)")
     import_key(jwk)  # refuses anything that is not a usable key
-    with ctx.database() as engine, transaction(engine) as conn:
-        authorities_store.get(conn, authority_id)
-        exchange_store.add_client(conn, client_id, authority_id, jwk)
+    with ctx.database() as engine:
+        register_api_client(engine, authority_id, client_id, jwk)
     click.echo(f"API client {client_id} registered for {authority_id}")
 
 

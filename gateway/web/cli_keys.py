@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import click
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
-from gateway.crypto import expiring_certificates
-from gateway.crypto.devpki import make_dev_pki
 from gateway.web.cli import Context, pass_context
 
 
@@ -23,8 +19,10 @@ def keys() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def dev_pki(directory: Path) -> None:
     """Create a throwaway development PKI in DIRECTORY (never use it in production)."""
-    pki = make_dev_pki(directory)
-    click.echo(f"development PKI written to {pki.directory} (see {pki.manifest.name})")
+    from gateway.runtime.setup import create_dev_pki
+
+    written, manifest = create_dev_pki(directory)
+    click.echo(f"development PKI written to {written} (see {manifest.name})")
 
 
 @keys.command("check")
@@ -32,24 +30,15 @@ def dev_pki(directory: Path) -> None:
 @click.option("--days", default=30, show_default=True, help="Alert window in days.")
 def check(directory: Path, days: int) -> None:
     """Alert on certificates in DIRECTORY (*.pem) expired or expiring within --days."""
-    now = datetime.now(UTC)
-    named: dict[bytes, tuple[str, x509.Certificate]] = {}
-    for path in sorted(directory.glob("*.pem")):
-        try:
-            certs = x509.load_pem_x509_certificates(path.read_bytes())
-        except ValueError:
-            continue  # public keys, CRLs and other PEM files are not certificates
-        for cert in certs:
-            named[cert.fingerprint(hashes.SHA256())] = (path.name, cert)
-    due = expiring_certificates([cert for _, cert in named.values()], now, timedelta(days=days))
+    from gateway.services.certificate_maintenance import expiring_in_directory
+
+    due = expiring_in_directory(directory, within=timedelta(days=days))
     if not due:
         click.echo(f"no certificate expires within {days} days")
         return
-    file_of = {id(cert): name for name, cert in named.values()}
-    for cert in due:
-        remaining = (cert.not_valid_after_utc - now).days
+    for name, subject, remaining in due:
         state = "EXPIRED" if remaining < 0 else f"expires in {remaining} days"
-        click.echo(f"{file_of[id(cert)]}: {cert.subject.rfc4514_string()}: {state}")
+        click.echo(f"{name}: {subject}: {state}")
     raise SystemExit(1)
 
 
@@ -78,7 +67,6 @@ def rotate_kek_command(
     File -> token, token -> file, or a new key of the same kind. The old KEK file or
     token description is kept as *.retired-<date>. Restart serve and workers.
     """
-    from gateway.crypto.pkcs11_kek import TokenLocation
     from gateway.runtime.kek_rotation import rotate_to_file, rotate_to_token
 
     settings = ctx.settings
@@ -87,14 +75,9 @@ def rotate_kek_command(
     if new_kek is not None:
         lines = rotate_to_file(settings, new_kek)
     else:
-        location = TokenLocation(
-            pkcs11_library or settings.pkcs11_library,
-            token_label or settings.pkcs11_token_label,
-            key_label or settings.pkcs11_key_label,
+        lines = rotate_to_token(
+            settings, library=pkcs11_library, token_label=token_label, key_label=key_label
         )
-        if not location.token_label:
-            raise click.UsageError("--token-label (or the setting pkcs11_token_label) is required")
-        lines = rotate_to_token(settings, location)
     for line in lines:
         click.echo(line)
 

@@ -95,3 +95,28 @@ def test_install_script_with_an_openssl_pki_gets_an_openssl_request_accepted(
     assert "keyring complete" in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.startswith("fail ")]
     assert result.stdout.rstrip().endswith("own-PKI installation: request accepted")
+
+
+def test_doctor_names_the_authority_pairs_the_engine_serves(
+    make_settings: Callable[..., object],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = make_settings()
+    monkeypatch.setenv("ROGATORY_TRANSLATION_ENGINE", "apertium")
+    cli = Cli(settings.data_dir, capsys)  # type: ignore[attr-defined]
+    pki = settings.keys_dir / "dev-pki"  # type: ignore[attr-defined]
+    code, _, err = cli(
+        "authorities", "add", "ie-dpp-dublin", "--name", "DPP Dublin", "--country", "IE",
+        "--language", "en", "--encryption-cert", pki / "authority-a-enc.pem",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli("doctor")
+    lines = _lines(out)
+    translation = [(status, rest) for status, rest in lines if rest.startswith("translation:")]
+    assert ("ok", "translation: ie-dpp-dublin -> es-fiscalia-madrid (en->es) served") in translation
+    assert ("ok", "translation: es-fiscalia-madrid -> ie-dpp-dublin (es->en) served") in translation
+    assert any(
+        status == "warn" and "nl-om-rotterdam -> es-fiscalia-madrid (nl->es) not served" in rest
+        for status, rest in translation
+    )

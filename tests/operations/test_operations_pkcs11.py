@@ -154,3 +154,48 @@ def test_rotate_kek_moves_file_to_token_and_back(
     assert file_kek.key_id not in {file_kek_id, token_kek.key_id}
     _read_all(settings, stored)
     assert audit_events(settings.database_url).count("key_rotation") == 2
+
+
+def test_init_again_after_moving_to_the_token_creates_no_file_kek(
+    token: TokenLocation,
+    make_settings: Callable[..., Settings],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = make_settings()
+    monkeypatch.setenv("ROGATORY_PKCS11_PIN", PIN)
+    cli = Cli(settings.data_dir, capsys)
+    code, out, err = cli("keys", "rotate-kek", "--to-token", "--token-label", token.token_label)
+    assert code == 0, out + err
+    code, out, err = cli("init")
+    assert code == 0, err
+    assert "KEK created" not in out
+    assert not (settings.keys_dir / "kek.b64").exists()
+    assert isinstance(load_kek(load_settings(
+        {"ROGATORY_PKCS11_PIN": PIN}, overrides={"data_dir": str(settings.data_dir)}
+    )), Pkcs11Kek)  # fmt: skip
+
+
+FORK_PROBE = """
+import os, sys
+from gateway.crypto.pkcs11_kek import Pkcs11Kek, TokenLocation
+kek = Pkcs11Kek(TokenLocation(*sys.argv[1:4]), sys.argv[4])
+wrapped = kek.wrap(bytes(range(32)))
+pid = os.fork()
+if pid == 0:  # a prefork worker child: the inherited session is unusable, it opens its own
+    os._exit(0 if kek.unwrap(wrapped) == bytes(range(32)) else 3)
+_, status = os.waitpid(pid, 0)
+assert kek.unwrap(kek.wrap(bytes(32))) == bytes(32)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_unwraps_with_its_own_token_session(token: TokenLocation) -> None:
+    import sys
+
+    generate_token_kek(token, PIN)
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_PROBE, token.library, token.token_label, token.key_label, PIN],
+        capture_output=True, text=True, timeout=120, check=False, env=dict(os.environ),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
