@@ -15,7 +15,7 @@ import subprocess
 import pytest
 from browser_support import ServerProcess, make_p12, sign_in_browser, start_chromium
 from cryptography.hazmat.primitives import serialization
-from process_support import wait_for
+from process_support import REPO, wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from ui_support import PASSWORD, mla_form
@@ -220,3 +220,44 @@ def test_compose_autosaves_warns_before_sign_out_and_enter_adds_nothing(sealing)
         "ROT-2026-00684"
     )
     assert "Typed before the break." in driver.find_element(By.NAME, "s.G.0.facts").text
+
+
+AXE = REPO / "webseal" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ["violations"]}).then(
+  (r) => done(r.violations.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target.join(" "))])),
+  (e) => done([["axe-error", "critical", [String(e)]]]));
+"""
+
+
+def _axe_problems(driver):
+    assert AXE.exists(), f"{AXE} is missing: run make setup (npm ci in webseal/)"
+    driver.execute_script(AXE.read_text())
+    driver.set_script_timeout(120)
+    violations = driver.execute_async_script(AXE_RUN)
+    return [v for v in violations if v[1] in ("critical", "serious")]
+
+
+def test_axe_finds_no_serious_problem_on_the_new_pages(sealing):
+    _settings, _rt, relay, driver, draft_id, _evidence = sealing
+    pages = {
+        "requests": "/ui/requests",
+        "drafts": "/ui/drafts",
+        "compose": "/ui/compose/mla",
+        "draft (what you sign, seal)": f"/ui/drafts/{draft_id}",
+        "not found": "/ui/no-such-page",
+    }
+    found = {}
+    for name, path in pages.items():
+        for width, height in ((1280, 900), (390, 844)):
+            driver.set_window_size(width, height)
+            driver.get(relay.url + path)
+            problems = _axe_problems(driver)
+            if problems:
+                found[f"{name} @{width}"] = problems
+    driver.set_window_size(1280, 900)
+    assert found == {}
+    # axe is really looking: an image without a text alternative is reported
+    driver.execute_script("document.querySelector('main').append(document.createElement('img'))")
+    assert any(v[0] == "image-alt" for v in _axe_problems(driver))
