@@ -296,8 +296,8 @@ def test_pages_on_desktop_and_phone_in_english_and_dutch(sealing):
         for name, path in pages.items():
             driver.get(relay.url + path)
             suffix = "" if language == "en" else "-nl"
-            screenshot(driver, f"{name}{suffix}")
-            screenshot(driver, f"{name}{suffix}-phone", phone=True)
+            screenshot(driver, f"page-{name}{suffix}")
+            screenshot(driver, f"page-{name}{suffix}-phone", phone=True)
             driver.set_window_size(PHONE_WIDTH, 844)
             overflow = driver.execute_script(
                 "return document.documentElement.scrollWidth - window.innerWidth"
