@@ -95,13 +95,18 @@ def start_chromium() -> tuple[webdriver.Chrome, tempfile.TemporaryDirectory[str]
     return driver, profile
 
 
-def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+PHONE_WIDTH = 390
+
+
+def screenshot(driver: webdriver.Chrome, name: str, *, phone: bool = False) -> Path:
     """A full-page PNG (docs/screenshots/ with ROGATORY_UPDATE_SCREENSHOTS=1; the window
-    grows to the page's height)."""
+    grows to the page's height); `phone` takes it 390 px wide."""
+    width = PHONE_WIDTH if phone else 1280
+    driver.set_window_size(width, 844 if phone else 900)
     height = driver.execute_script(
         "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
     )
-    driver.set_window_size(1280, max(720, min(int(height) + 20, 4000)))
+    driver.set_window_size(width, max(720, min(int(height) + 20, 4000)))
     path = SCREENSHOTS / f"ui-{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))

@@ -13,11 +13,20 @@ import json
 import subprocess
 
 import pytest
-from browser_support import ServerProcess, make_p12, sign_in_browser, start_chromium
+from browser_support import (
+    PHONE_WIDTH,
+    ServerProcess,
+    make_p12,
+    screenshot,
+    sign_in_browser,
+    start_chromium,
+)
 from cryptography.hazmat.primitives import serialization
-from process_support import wait_for
+from process_support import REPO, wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from ui_support import PASSWORD, mla_form
 from wire_support import RecordingRelay
 
@@ -220,3 +229,85 @@ def test_compose_autosaves_warns_before_sign_out_and_enter_adds_nothing(sealing)
         "ROT-2026-00684"
     )
     assert "Typed before the break." in driver.find_element(By.NAME, "s.G.0.facts").text
+
+
+AXE = REPO / "webseal" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ["violations"]}).then(
+  (r) => done(r.violations.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target.join(" "))])),
+  (e) => done([["axe-error", "critical", [String(e)]]]));
+"""
+
+
+def _axe_problems(driver):
+    assert AXE.exists(), f"{AXE} is missing: run make setup (npm ci in webseal/)"
+    driver.execute_script(AXE.read_text())
+    driver.set_script_timeout(120)
+    violations = driver.execute_async_script(AXE_RUN)
+    return [v for v in violations if v[1] in ("critical", "serious")]
+
+
+def test_axe_finds_no_serious_problem_on_the_new_pages(sealing):
+    _settings, _rt, relay, driver, draft_id, _evidence = sealing
+    pages = {
+        "requests": "/ui/requests",
+        "drafts": "/ui/drafts",
+        "compose": "/ui/compose/mla",
+        "draft (what you sign, seal)": f"/ui/drafts/{draft_id}",
+        "not found": "/ui/no-such-page",
+    }
+    found = {}
+    for name, path in pages.items():
+        for width, height in ((1280, 900), (390, 844)):
+            driver.set_window_size(width, height)
+            driver.get(relay.url + path)
+            problems = _axe_problems(driver)
+            if problems:
+                found[f"{name} @{width}"] = problems
+    driver.set_window_size(1280, 900)
+    assert found == {}
+    # axe is really looking: an image without a text alternative is reported
+    driver.execute_script("document.querySelector('main').append(document.createElement('img'))")
+    assert any(v[0] == "image-alt" for v in _axe_problems(driver))
+
+
+def _language(driver, code):
+    page = driver.find_element(By.TAG_NAME, "html")
+    Select(driver.find_element(By.NAME, "language")).select_by_value(code)
+    driver.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
+
+def test_pages_on_desktop_and_phone_in_english_and_dutch(sealing):
+    """Screenshots of the new pages (docs/screenshots/ with ROGATORY_UPDATE_SCREENSHOTS=1);
+    on a phone nothing is wider than the screen."""
+    _settings, _rt, relay, driver, draft_id, _evidence = sealing
+    pages = {
+        "seal": f"/ui/drafts/{draft_id}",
+        "drafts": "/ui/drafts",
+        "compose-mla": "/ui/compose/mla",
+        "requests": "/ui/requests",
+    }
+    for language in ("en", "nl"):
+        driver.get(relay.url + "/ui/drafts")
+        _language(driver, language)
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
+        for name, path in pages.items():
+            driver.get(relay.url + path)
+            suffix = "" if language == "en" else "-nl"
+            screenshot(driver, f"page-{name}{suffix}")
+            screenshot(driver, f"page-{name}{suffix}-phone", phone=True)
+            driver.set_window_size(PHONE_WIDTH, 844)
+            overflow = driver.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            wide = driver.execute_script(
+                "return [...document.querySelectorAll('body *')]"
+                ".filter((e) => e.getBoundingClientRect().right > window.innerWidth)"
+                ".slice(0, 5).map((e) => e.tagName + '.' + e.className + '#' + e.id)"
+            )
+            assert overflow <= 0, f"{path} ({language}) is {overflow}px too wide: {wide}"
+    driver.set_window_size(1280, 900)
+    driver.get(f"{relay.url}/ui/drafts/{draft_id}")
+    assert "Ondertekenen en versturen" in driver.find_element(By.ID, "seal-submit").text

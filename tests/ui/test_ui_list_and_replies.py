@@ -86,7 +86,7 @@ def test_list_search_filters_and_new_replies(app):
     # the counterpart asks for more information: the list marks the request
     _submit(app, _reply(first), magistrate="authority-b-sign")
     page = client.get("/ui/requests", base_url=BASE_URL).text
-    assert "1 new reply" in page
+    assert "New replies: 1" in page
     marked = client.get("/ui/requests?state=new-replies", base_url=BASE_URL).text
     assert len(_rows(marked)) == 1
     assert "ROT-2026-00777" in marked
@@ -100,8 +100,8 @@ def test_list_search_filters_and_new_replies(app):
     assert f"/ui/requests/{first}/answer" in request_page
     # seen now: no longer new
     page = client.get("/ui/requests", base_url=BASE_URL).text
-    assert "new reply" not in page
-    assert "1 reply" in page
+    assert "New replies" not in page
+    assert "Replies: 1" in page
 
     answer = client.post(
         f"/ui/requests/{first}/answer",

@@ -94,6 +94,11 @@ PROBLEM_TEXT = {
         "This authority does not take this type of request. Choose another authority."
     ),
     "deadline-past": lazy_gettext("The deadline lies in the past."),
+    "pair-not-served": lazy_gettext(
+        "No installed translation engine translates this language into the counterpart's "
+        "language: the translation would be unavailable. Write the request in a language the "
+        "gateway translates from (English, for example), or ask the gateway administrator."
+    ),
 }
 
 # What the summary says about a few fields whose absence a lawyer should not overlook.

@@ -18,7 +18,7 @@ from gateway.domain.request_types import RequestType
 from gateway.persistence import authorities_store
 from gateway.persistence.authorities_store import Authority
 from gateway.persistence.db import transaction
-from gateway.services import ui_requests
+from gateway.services import ui_language_pairs, ui_requests
 from gateway.services.intake import IntakeRefused
 from gateway.web.submitting import submit_sealed
 from gateway.web.throttle import client_address
@@ -158,7 +158,17 @@ def _check(form: dict[str, Any], others: list[Authority]) -> forms.Completeness:
     if target is not None and isinstance(executing_state, dict):
         executing_state.setdefault("executing_state", target.country)
     types = target.request_types if target is not None else None
-    return forms.check(form, executing_types=types, today=datetime.now(UTC).date())
+    checked = forms.check(form, executing_types=types, today=datetime.now(UTC).date())
+    if target is not None and not _pair_status(form, target).served:
+        checked.warnings.append(
+            FieldProblem("language", "pair-not-served", "no engine serves this language pair")
+        )
+    return checked
+
+
+def _pair_status(form: dict[str, Any], target: Authority) -> ui_language_pairs.PairStatus:
+    source = str(form.get("language") or "")
+    return ui_language_pairs.pair_status(_runtime().settings, source, target.working_language)
 
 
 def _summary(
@@ -268,6 +278,8 @@ def _draft_page(
         target=target,
         file_name=_json_name(found.form),
         sealed_name=_json_name(found.form).removesuffix(".json") + ".p7m",
+        pair=_pair_status(found.form, target),
+        target_language=labels.code_meaning("languages", target.working_language),
         preview=preview.preview(found.form, labels),
         language_name=labels.code_meaning("languages", str(found.form.get("language"))),
         mismatch=mismatch,
