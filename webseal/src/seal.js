@@ -209,12 +209,12 @@ export async function sealAndSubmit({ form, p12File, password, attachmentFiles, 
 }
 
 /** A large attachment: its own AuthEnvelopedData, PUT to the submission's upload URL.
- * A capability token from the submission answer (upload_token), when there is one, goes
- * along as a bearer token. */
+ * The capability token from the submission answer (upload_token) goes along in the
+ * Upload-Token header, as the attachment API requires. */
 async function uploadAttachment(answer, attachment, intake) {
   const envelope = await buildAuthEnvelope(await attachment.file.arrayBuffer(), intake);
   const headers = { "Content-Type": "application/pkcs7-mime", Accept: "application/json" };
-  if (answer.upload_token) headers.Authorization = `Bearer ${answer.upload_token}`;
+  if (answer.upload_token) headers["Upload-Token"] = answer.upload_token;
   const url =
     `/api/v1/submissions/${encodeURIComponent(answer.message_id)}` +
     `/attachments/${encodeURIComponent(attachment.name)}`;

@@ -16,7 +16,8 @@ from flask_babel import gettext
 from gateway.domain.errors import DomainError, NotFound
 from gateway.services import ui_requests, ui_sealing
 from gateway.services.intake import IntakeRefused
-from gateway.web.submitting import submit_sealed
+from gateway.web.submitting import submit_sealed, upload_capability
+from gateway.web.throttle import client_address
 from gateway.web.ui import i18n, security, ui
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def draft_sealed(draft_id: str) -> ResponseReturnValue:
     if mismatch is not None:
         return _problem(409, mismatch.code, mismatch_text(mismatch))
     try:
-        accepted, _receipt = submit_sealed(rt, data)
+        accepted, _receipt = submit_sealed(rt, data, client=client_address())
     except IntakeRefused as exc:
         return _problem(exc.status, exc.code, str(refusal_sentence(exc.code)))
     ui_requests.mark_submitted(security.engine(), draft_id, accepted.request_id)
@@ -104,11 +105,15 @@ def draft_sealed(draft_id: str) -> ResponseReturnValue:
         ui_requests.get_request(security.engine(), g.authority_id, accepted.request_id)
     except NotFound:
         return _problem(409, "other-authority", str(refusal_sentence("other-authority")))
-    return jsonify(
-        request_id=accepted.request_id,
-        message_id=accepted.message_id,
-        redirect=url_for("ui.request_page", request_id=accepted.request_id, submitted=1),
-    ), 202
+    answer: dict[str, str] = {
+        "request_id": accepted.request_id,
+        "message_id": accepted.message_id,
+        "redirect": url_for("ui.request_page", request_id=accepted.request_id, submitted=1),
+    }
+    capability = upload_capability(rt, accepted)
+    if capability is not None:  # the page PUTs each large attachment with this token
+        answer["upload_token"] = capability.token
+    return jsonify(answer), 202
 
 
 def refusal_sentence(code: str) -> str:
