@@ -100,6 +100,10 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     load_kek(settings)  # a missing key stops start-up here, with one line, not per worker
     secure_data_dir(settings.data_dir)
     encrypt_legacy_totp(settings)
+    from gateway.services.translation_engines import report_translation_pairs
+
+    with ctx.database() as engine:  # which pairs are served, a warning for each one not
+        report_translation_pairs(engine, settings)
     if settings.embedded_broker:
         ensure_embedded_broker(settings)
     # the address served is the default public URL (token audience) when none is configured
