@@ -174,6 +174,7 @@ REFUSALS = [
     ("magistrate-expired", P12_PASSWORD, True, "Your certificate expired on"),
     ("gateway-seal", P12_PASSWORD, True, "is not registered for your authority"),
     ("magistrate-rsa", P12_PASSWORD, False, "statement.pdf announced in the request"),
+    ("legacy:magistrate-rsa", P12_PASSWORD, True, "uses an old encryption (3DES or RC2)"),
 ]
 
 
@@ -181,8 +182,13 @@ def test_browser_refuses_in_a_sentence_before_sending(sealing, tmp_path):
     """Wrong password, expired certificate, unregistered certificate, attachment left out."""
     settings, _rt, relay, driver, draft_id, evidence = sealing
     for number, (stem, password, attach, sentence) in enumerate(REFUSALS):
+        legacy, _, stem = stem.rpartition(":")
         p12 = make_p12(
-            settings.keys_dir / "dev-pki", stem, P12_PASSWORD, out=tmp_path / f"{number}.p12"
+            settings.keys_dir / "dev-pki",
+            stem,
+            P12_PASSWORD,
+            out=tmp_path / f"{number}.p12",
+            legacy=bool(legacy),
         )
         _seal_in_page(driver, relay, draft_id, p12, password, [evidence] if attach else [])
         text = _problem_text(driver)
