@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 
 import pytest
@@ -31,6 +32,7 @@ from ui_support import PASSWORD, mla_form
 from wire_support import RecordingRelay
 
 from gateway.crypto.keyfiles import load_private_key
+from gateway.persistence.db import transaction
 from gateway.runtime.container import build_runtime
 from gateway.services import accounts, ui_requests
 
@@ -317,3 +319,34 @@ def test_pages_on_desktop_and_phone_in_english_and_dutch(sealing):
     driver.set_window_size(1280, 900)
     driver.get(f"{relay.url}/ui/drafts/{draft_id}")
     assert "Ondertekenen en versturen" in driver.find_element(By.ID, "seal-submit").text
+
+
+def test_large_attachment_travels_through_the_attachment_upload(sealing, tmp_path):
+    """Over the 8 MiB inline limit an attachment is announced in the signed manifest and
+    PUT afterwards as its own AuthEnvelopedData; the gateway keeps it only if it matches."""
+    settings, rt, relay, driver, _draft_id, _evidence = sealing
+    big = tmp_path / "ledger.bin"
+    big.write_bytes(os.urandom(9 * 1024 * 1024))
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    draft_id = ui_requests.save_draft(
+        rt.engine,
+        rt.blobs,
+        username="a.devries",
+        authority_id="nl-om-rotterdam",
+        form=mla_form(case_reference="ROT-2026-00900"),
+        attachments=[{"name": "ledger.bin", "size": big.stat().st_size, "sha256": digest}],
+    )
+    p12 = make_p12(
+        settings.keys_dir / "dev-pki", "magistrate-rsa", P12_PASSWORD, out=tmp_path / "m.p12"
+    )
+    _seal_in_page(driver, relay, draft_id, p12, P12_PASSWORD, [big])
+    _wait_for_request_page(driver)
+    request_id = driver.current_url.split("/ui/requests/")[1].split("?")[0]
+    assert len(_sealed_posts(relay, draft_id)) == 1
+    assert len(_sealed_posts(relay, draft_id)[0]) < 1024 * 1024  # not inline
+    puts = relay.bodies("PUT", r"/api/v1/submissions/[^/ ]+/attachments/ledger[.]bin")
+    assert len(puts) == 1
+    assert len(puts[0]) > big.stat().st_size  # the whole file, enveloped
+    with transaction(rt.engine) as conn:
+        stored = rt.blobs.list(conn, request_id, "attachment")
+    assert [(s.name, s.sha256) for s in stored] == [("ledger.bin", digest)]
