@@ -139,12 +139,13 @@ def sign_in_browser(driver: webdriver.Chrome, base_url: str, username: str, secr
     ).text
 
 
-def make_p12(directory: Path, stem: str, password: str, *, out: Path) -> Path:
+def make_p12(directory: Path, stem: str, password: str, *, out: Path, legacy: bool = False) -> Path:
     """A .p12 of a dev-PKI key and certificate (with the CA), as `openssl pkcs12 -export`
-    writes it today (PBES2/AES-256-CBC, SHA-256 MAC)."""
+    writes it today (PBES2/AES-256-CBC, SHA-256 MAC), or as old exporters did (`legacy`:
+    RC2/3DES, SHA-1 MAC)."""
     subprocess.run(
         [
-            "openssl", "pkcs12", "-export",
+            "openssl", "pkcs12", "-export", *(["-legacy"] if legacy else []),
             "-inkey", str(directory / f"{stem}.key"),
             "-in", str(directory / f"{stem}.pem"),
             "-certfile", str(directory / "ca.pem"),

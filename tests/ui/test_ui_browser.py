@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from browser_support import ServerProcess, make_p12, screenshot, start_chromium
+from browser_support import PHONE_WIDTH, ServerProcess, make_p12, screenshot, start_chromium
 from process_support import REPO, settings_env, wait_for
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
@@ -249,10 +249,17 @@ def test_magistrate_composes_seals_uploads_and_follows_a_request(gateway, tmp_pa
     assert "Acknowledged by the counterpart" in row.text
     assert future.isoformat() in row.text
     screenshot(driver, "requests")
+    screenshot(driver, "requests-phone", phone=True)
+    driver.set_window_size(PHONE_WIDTH, 844)
+    # on a phone the list is cards: nothing wider than the screen (it was 722 px in 350)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
+    assert "ROT-2026-00777" in driver.find_element(By.CSS_SELECTOR, "table.requests td").text
+    driver.set_window_size(1280, 900)
     _pick(driver, "language", "nl")
     _click_and_load(driver, "header form button[type=submit]")
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nl"
     assert "Verzoeken van" in driver.find_element(By.TAG_NAME, "h1").text
     screenshot(driver, "requests-nl")
+    screenshot(driver, "requests-nl-phone", phone=True)
     assert driver.find_elements(By.CSS_SELECTOR, "header[class] nav[aria-label]")
     assert driver.find_elements(By.CSS_SELECTOR, "main#main")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 
 import pytest
@@ -30,8 +32,12 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from ui_support import PASSWORD, mla_form
 from wire_support import RecordingRelay
 
+from gateway.config import load_settings
 from gateway.crypto.keyfiles import load_private_key
+from gateway.persistence.db import transaction
+from gateway.runtime.broker import stop_embedded_broker
 from gateway.runtime.container import build_runtime
+from gateway.runtime.setup import initialise
 from gateway.services import accounts, ui_requests
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -40,13 +46,37 @@ P12_PASSWORD = "Rotterdam-p12-secret"
 EVIDENCE = b"%PDF-1.4 bank statement of the suspect\n" * 50
 
 
-@pytest.fixture
-def sealing(make_settings, tmp_path):
-    settings = make_settings()
+@pytest.fixture(scope="module")
+def _gateway_and_browser(keys_template, tmp_path_factory):
+    """One server, relay and signed-in Chromium for this module (they cost seconds each);
+    every test gets its own draft, so no test sees another's sealed messages."""
+    data_dir = tmp_path_factory.mktemp("data")
+    shutil.copytree(keys_template, data_dir / "keys")
+    settings = load_settings({}, overrides={"data_dir": str(data_dir)})
+    for _ in initialise(settings, dev_pki=False, demo_authorities=True):
+        pass
     rt = build_runtime(settings)
     created = accounts.create_user(
         rt.engine, "a.devries", "nl-om-rotterdam", PASSWORD, display_name="A. de Vries"
     )
+    server = ServerProcess(settings, data_dir / "serve.log")
+    relay = RecordingRelay(server.port)
+    driver, profile = start_chromium()
+    try:
+        sign_in_browser(driver, relay.url, "a.devries", created.totp_secret)
+        yield settings, rt, relay, driver
+    finally:
+        driver.quit()
+        profile.cleanup()
+        relay.stop()
+        server.stop()
+        rt.close()
+        stop_embedded_broker(settings)
+
+
+@pytest.fixture
+def sealing(_gateway_and_browser, tmp_path):
+    settings, rt, relay, driver = _gateway_and_browser
     evidence = tmp_path / "statement.pdf"
     evidence.write_bytes(EVIDENCE)
     draft_id = ui_requests.save_draft(
@@ -63,16 +93,8 @@ def sealing(make_settings, tmp_path):
             }
         ],
     )
-    server = ServerProcess(settings, tmp_path / "serve.log")
-    relay = RecordingRelay(server.port)
-    driver, profile = start_chromium()
-    sign_in_browser(driver, relay.url, "a.devries", created.totp_secret)
     yield settings, rt, relay, driver, draft_id, evidence
-    driver.quit()
-    profile.cleanup()
-    relay.stop()
-    server.stop()
-    rt.close()
+    driver.set_window_size(1280, 900)
 
 
 def _seal_in_page(driver, relay, draft_id, p12, password, attachments=()):
@@ -174,6 +196,7 @@ REFUSALS = [
     ("magistrate-expired", P12_PASSWORD, True, "Your certificate expired on"),
     ("gateway-seal", P12_PASSWORD, True, "is not registered for your authority"),
     ("magistrate-rsa", P12_PASSWORD, False, "statement.pdf announced in the request"),
+    ("legacy:magistrate-rsa", P12_PASSWORD, True, "uses an old encryption (3DES or RC2)"),
 ]
 
 
@@ -181,8 +204,13 @@ def test_browser_refuses_in_a_sentence_before_sending(sealing, tmp_path):
     """Wrong password, expired certificate, unregistered certificate, attachment left out."""
     settings, _rt, relay, driver, draft_id, evidence = sealing
     for number, (stem, password, attach, sentence) in enumerate(REFUSALS):
+        legacy, _, stem = stem.rpartition(":")
         p12 = make_p12(
-            settings.keys_dir / "dev-pki", stem, P12_PASSWORD, out=tmp_path / f"{number}.p12"
+            settings.keys_dir / "dev-pki",
+            stem,
+            P12_PASSWORD,
+            out=tmp_path / f"{number}.p12",
+            legacy=bool(legacy),
         )
         _seal_in_page(driver, relay, draft_id, p12, password, [evidence] if attach else [])
         text = _problem_text(driver)
@@ -311,3 +339,35 @@ def test_pages_on_desktop_and_phone_in_english_and_dutch(sealing):
     driver.set_window_size(1280, 900)
     driver.get(f"{relay.url}/ui/drafts/{draft_id}")
     assert "Ondertekenen en versturen" in driver.find_element(By.ID, "seal-submit").text
+    _language(driver, "en")  # the browser is shared with the other tests of this module
+
+
+def test_large_attachment_travels_through_the_attachment_upload(sealing, tmp_path):
+    """Over the 8 MiB inline limit an attachment is announced in the signed manifest and
+    PUT afterwards as its own AuthEnvelopedData; the gateway keeps it only if it matches."""
+    settings, rt, relay, driver, _draft_id, _evidence = sealing
+    big = tmp_path / "ledger.bin"
+    big.write_bytes(os.urandom(9 * 1024 * 1024))
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    draft_id = ui_requests.save_draft(
+        rt.engine,
+        rt.blobs,
+        username="a.devries",
+        authority_id="nl-om-rotterdam",
+        form=mla_form(case_reference="ROT-2026-00900"),
+        attachments=[{"name": "ledger.bin", "size": big.stat().st_size, "sha256": digest}],
+    )
+    p12 = make_p12(
+        settings.keys_dir / "dev-pki", "magistrate-rsa", P12_PASSWORD, out=tmp_path / "m.p12"
+    )
+    _seal_in_page(driver, relay, draft_id, p12, P12_PASSWORD, [big])
+    _wait_for_request_page(driver)
+    request_id = driver.current_url.split("/ui/requests/")[1].split("?")[0]
+    assert len(_sealed_posts(relay, draft_id)) == 1
+    assert len(_sealed_posts(relay, draft_id)[0]) < 1024 * 1024  # not inline
+    puts = relay.bodies("PUT", r"/api/v1/submissions/[^/ ]+/attachments/ledger[.]bin")
+    assert len(puts) == 1
+    assert len(puts[0]) > big.stat().st_size  # the whole file, enveloped
+    with transaction(rt.engine) as conn:
+        stored = rt.blobs.list(conn, request_id, "attachment")
+    assert [(s.name, s.sha256) for s in stored] == [("ledger.bin", digest)]

@@ -69,6 +69,13 @@ def test_seal_with_a_p12_and_its_password(pki, tmp_path):
     _one_line_refusal(wrong, "the password does not open me.p12")
     missing = _seal(settings, "--p12", p12, "-o", out)
     _one_line_refusal(missing, "protected by a password")
+    # an old export (RC2/3DES, SHA-1 MAC), which browsers cannot open, works here
+    old_p12 = make_p12(
+        directory, "magistrate-rsa", "p12-pass", out=tmp_path / "old.p12", legacy=True
+    )
+    result = _seal(settings, "--p12", old_p12, "--password-file", tmp_path / "pw", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert _opens(settings, out).request["case_reference"] == "ROT-2026-00123"
 
 
 def test_seal_with_an_encrypted_pem_key(pki, tmp_path):

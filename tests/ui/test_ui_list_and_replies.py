@@ -3,7 +3,10 @@ and replies are first-class (marked new, named by kind, PDF and Answer on the re
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import sqlalchemy as sa
 from ui_support import (
     BASE_URL,
     add_user,
@@ -15,6 +18,8 @@ from ui_support import (
     sign_in,
 )
 
+from gateway.persistence.db import transaction
+from gateway.persistence.tables import requests as requests_table
 from gateway.web.app import runtime_of
 
 
@@ -112,3 +117,39 @@ def test_list_search_filters_and_new_replies(app):
     assert "/ui/compose/mla?draft=" in answer.headers["Location"]
     compose = client.get(answer.headers["Location"], base_url=BASE_URL).text
     assert 'value="ROT-2026-00777"' in compose
+
+
+def test_failed_request_says_why_and_what_to_do_without_technical_names(app):
+    request_id = _submit(app, mla_form())
+    rt = runtime_of(app)
+    translation = {
+        "format": "rogatory.translation/1",
+        "fields": [
+            {"path": "sections.G.facts", "source": "x", "target": None, "status": "failed"},
+            {"path": "sections.G.legal_qualification", "source": "y", "target": "y'",
+             "status": "needs-review"},
+        ],
+    }  # fmt: skip
+    with transaction(rt.engine) as conn:
+        rt.blobs.put(
+            conn,
+            request_id=request_id,
+            kind="translation",
+            name="translation.json",
+            media_type="application/json",
+            data=json.dumps(translation).encode(),
+        )
+        conn.execute(
+            sa.update(requests_table)
+            .where(requests_table.c.id == request_id)
+            .values(state="failed", failed_step="translate")
+        )
+    client = client_for(app)
+    sign_in(client, "magistrate", add_user(app))
+    page = client.get(f"/ui/requests/{request_id}", base_url=BASE_URL).text
+    reason = page[page.index('id="failure-reason"') : page.index('id="progress"')]
+    assert "machine translation did not succeed" in reason
+    assert "English" in reason  # what to do next
+    assert "to be checked by a person" in page
+    assert ">needs-review<" not in page
+    assert ">failed<" not in page

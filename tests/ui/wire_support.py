@@ -60,7 +60,8 @@ class RecordingRelay:
     def sent(self) -> bytes:
         """Everything the browser sent so far, all connections joined."""
         with self._lock:
-            return b"".join(bytes(r) for r in self._sent)
+            # one line break between connections, so each one's first request starts a line
+            return b"\n".join(bytes(r) for r in self._sent)
 
     def bodies(self, method: str, path_pattern: str) -> list[bytes]:
         """Bodies (Content-Length framed) of the requests matching method and path."""

@@ -110,6 +110,50 @@ SPECIFIC_PROMPTS = {
 }
 
 
+# A translation segment's status in words (never the technical code).
+TRANSLATION_STATUS = {
+    "translated": lazy_gettext("translated"),
+    "complete": lazy_gettext("translated"),
+    "needs-review": lazy_gettext("to be checked by a person"),
+    "failed": lazy_gettext("not translated"),
+    "not-needed": lazy_gettext("no translation needed"),
+    "unavailable": lazy_gettext("no translation engine for this language pair"),
+}
+
+# Why a request stopped, and what the magistrate can do, per failed step.
+FAILED_STEP = {
+    "translate": lazy_gettext(
+        "The machine translation did not succeed. The gateway retries on its own; if it "
+        "stays here, write the request again in a language the gateway translates from "
+        "(English, for example) or ask the gateway administrator."
+    ),
+    "render": lazy_gettext(
+        "The bilingual PDF could not be prepared. The gateway retries on its own; if it "
+        "stays here, ask the gateway administrator. Your request is kept safely."
+    ),
+    "package": lazy_gettext(
+        "The delivery package for the counterpart could not be prepared. The gateway "
+        "retries on its own; if it stays here, ask the gateway administrator."
+    ),
+}
+
+
+def translation_status(status: str) -> str:
+    return str(TRANSLATION_STATUS.get(status, lazy_gettext("to be checked by a person")))
+
+
+def failed_step_text(step: str | None) -> str:
+    return str(
+        FAILED_STEP.get(
+            step or "",
+            lazy_gettext(
+                "A processing step did not succeed. The gateway retries on its own; if it "
+                "stays here, ask the gateway administrator. Your request is kept safely."
+            ),
+        )
+    )
+
+
 def problem_text(code: str) -> str:
     return str(PROBLEM_TEXT.get(code, lazy_gettext("This value is not valid here.")))
 

@@ -130,6 +130,8 @@ def request_page(request_id: str) -> ResponseReturnValue:
         submitted=request.args.get("submitted") == "1",
         differs=request.args.get("differs") == "1",
         field_label=_field_label,
+        translation_status=i18n.translation_status,
+        failed_step_text=i18n.failed_step_text,
     )
 
 
