@@ -252,6 +252,7 @@ def test_stale_crl_and_missing_crl_warn_but_do_not_stop_the_worker_that_refreshe
 def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROGATORY_")}
     env["ROGATORY_DATA_DIR"] = str(data_dir)
+    env["ROGATORY_GATEWAY_ID"] = "ops-test-gateway"  # production start-up wants its own id
     return subprocess.run(
         [str(ROGATORY), *args], capture_output=True, text=True, timeout=120, env=env, check=False
     )
