@@ -273,3 +273,40 @@ def test_real_processes_refuse_a_group_readable_key_before_listening(
     assert errors[0].startswith("error[bad-keyring]: ")
     assert "0600" in errors[0]
     assert not (cli.data_dir / "broker" / "redis.sock").exists()  # stopped before starting
+
+
+def test_an_encrypted_key_is_imported_with_the_password_from_the_environment(
+    cli: Cli, pki: OperatorPki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("init")[0] == 0
+    key = serialization.load_pem_private_key(pki.path("seal.key").read_bytes(), None)
+    encrypted = pki.path("seal-encrypted.key")
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"correct horse"),
+        )
+    )
+    args = ("keys", "import", "seal", "--key", encrypted, "--cert", pki.path("seal.pem"))
+    code, _, err = cli(*args)
+    assert code == 2
+    assert "wrong password" in err
+    monkeypatch.setenv("ROGATORY_IMPORT_PASSWORD", "correct horse")
+    code, _, err = cli(*args)
+    assert code == 0, err
+    stored = cli.keys_dir / _keyring(cli)["seal"]["key"]
+    assert b"ENCRYPTED" not in stored.read_bytes()
+    assert _mode(stored) == 0o600
+
+
+def test_an_operator_with_umask_002_still_gets_a_keyring_start_up_accepts(
+    installed: Callable[[], Cli],
+) -> None:
+    previous = os.umask(0o002)
+    try:
+        cli = installed()
+    finally:
+        os.umask(previous)
+    assert _mode(cli.keys_dir / "keyring.json") == 0o644
+    assert check_startup(cli.settings) == []
