@@ -17,6 +17,7 @@ PORT=${PORT:-18080}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PKI="$WORK/national-pki"
 export ROGATORY_DATA_DIR="$WORK/data"
+export ROGATORY_GATEWAY_ID=${ROGATORY_GATEWAY_ID:-justice-gateway-test}  # this deployment's id
 mkdir -p "$PKI"
 cd "$PKI"
 
@@ -121,15 +122,20 @@ stop() {  # the gateway, then the embedded broker it started
   fi
 }
 trap stop EXIT
-for _ in $(seq 1 120); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+healthy() {  # GET /health answers 200 (the port alone may be open before the app is)
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+  printf 'GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  head -1 <&3 | grep -q ' 200'
+}
+for _ in $(seq 1 240); do
+  if (healthy) 2>/dev/null; then break; fi
   kill -0 $SERVER 2>/dev/null || { cat "$WORK/serve.log"; exit 1; }
   sleep 0.5
 done
 
 # ---- Part 3: a magistrate's request, signed and encrypted with plain openssl ----
-printf '{"format":"rogatory.submission/1","gateway":"rogatory-gateway","message_id":"%s",' \
-  "own-pki-$(date -u +%s)-$$" > submission.json
+printf '{"format":"rogatory.submission/1","gateway":"%s","message_id":"%s",' \
+  "$ROGATORY_GATEWAY_ID" "own-pki-$(date -u +%s)-$$" > submission.json
 printf '"created":"%s","attachments":[],"request":%s}' \
   "$(date -u +%Y-%m-%dT%H:%M:%S+00:00)" "$(cat "$REPO/tests/fixtures/mla_request.json")" \
   >> submission.json

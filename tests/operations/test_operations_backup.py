@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,8 @@ def serving(settings: Settings, clients: dict | None = None) -> Iterator[Gateway
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    if "public_url" in {spec.name for spec in fields(Settings)}:  # token audience (issue 15)
+        runtime.settings = replace(settings, public_url=f"http://127.0.0.1:{server.server_port}")  # type: ignore[call-arg]
     pki = settings.keys_dir / "dev-pki"
     try:
         yield Gateway(

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Cli
-from ops_support import REPO, ROGATORY, OperatorPki
+from cryptography.hazmat.primitives.asymmetric import rsa
+from ops_support import REPO, ROGATORY, RSA_ENCRYPTION, OperatorPki, root_ca, write_cert
 
 from gateway.config import load_settings
 from gateway.runtime.broker import stop_embedded_broker
@@ -105,10 +106,14 @@ def test_doctor_names_the_authority_pairs_the_engine_serves(
     settings = make_settings()
     monkeypatch.setenv("ROGATORY_TRANSLATION_ENGINE", "apertium")
     cli = Cli(settings.data_dir, capsys)  # type: ignore[attr-defined]
-    pki = settings.keys_dir / "dev-pki"  # type: ignore[attr-defined]
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    dublin = write_cert(
+        settings.data_dir / "dublin-enc.pem",  # type: ignore[attr-defined]
+        root_ca("Dublin CA").issue("dpp dublin", key, usage=RSA_ENCRYPTION),
+    )
     code, _, err = cli(
         "authorities", "add", "ie-dpp-dublin", "--name", "DPP Dublin", "--country", "IE",
-        "--language", "en", "--encryption-cert", pki / "authority-a-enc.pem",
+        "--language", "en", "--encryption-cert", dublin,
     )  # fmt: skip
     assert code == 0, err
     code, out, err = cli("doctor")

@@ -43,7 +43,9 @@ def _sample(spec: Field[Any], default: Settings, tmp_path: Path) -> str:
     if spec.name in SAMPLES:
         return SAMPLES[spec.name]
     if spec.name.endswith("_url"):
-        return str(current).replace(str(tmp_path), str(tmp_path / "other"))
+        if str(tmp_path) in str(current):
+            return str(current).replace(str(tmp_path), str(tmp_path / "other"))
+        return "https://gateway.example"
     if kind == "bool":
         return "false" if current else "true"
     if kind == "int":
