@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from cryptography import x509
 
-from gateway.crypto.envelope import decrypt_envelope, encrypt_envelope
+from gateway.crypto.envelope import decrypt_envelope, decrypt_envelope_mode, encrypt_envelope
 from gateway.crypto.errors import ERROR_CODES, CryptoError, InvalidEnvelope
 from gateway.crypto.expiry import expiring_certificates
 from gateway.crypto.model import (
@@ -21,7 +21,12 @@ from gateway.crypto.model import (
 )
 from gateway.crypto.signing import sign
 from gateway.crypto.streaming import DEFAULT_MAX_ATTACHMENT_SIZE, open_attachment_stream
-from gateway.crypto.verify import open_submission, signed_content, verify_signed
+from gateway.crypto.verify import (
+    open_submission,
+    signed_content,
+    verify_decrypted,
+    verify_signed,
+)
 
 
 def seal(
@@ -47,6 +52,7 @@ __all__ = [
     "TrustConfig",
     "VerifiedContent",
     "decrypt_envelope",
+    "decrypt_envelope_mode",
     "encrypt_envelope",
     "expiring_certificates",
     "open_attachment_stream",
@@ -54,5 +60,6 @@ __all__ = [
     "seal",
     "sign",
     "signed_content",
+    "verify_decrypted",
     "verify_signed",
 ]

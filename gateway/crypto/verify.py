@@ -87,10 +87,18 @@ def open_submission(
 ) -> VerifiedContent:
     """Decrypt an intake envelope and verify the SignedData inside it."""
     inner, mode = decrypt_envelope_mode(data, recipient_keys, allow_legacy_cbc=allow_legacy_cbc)
+    return verify_decrypted(inner, mode, trust, now=now)
+
+
+def verify_decrypted(
+    inner: bytes, mode: str, trust: TrustConfig, *, now: datetime
+) -> VerifiedContent:
+    """`verify_signed` on an envelope's content; after legacy CBC ("cbc") every failure is
+    the one opaque InvalidEnvelope, since unauthenticated CBC content would otherwise let a
+    padding guess be told apart (a padding oracle)."""
     try:
         return verify_signed(inner, trust, now=now)
     except CryptoError as exc:
         if mode != "cbc":
             raise
-        # unauthenticated CBC: any later failure would tell a padding guess apart
         raise InvalidEnvelope(f"legacy CBC content refused: {exc.code}: {exc.detail}") from None

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from gateway.crypto.keyfiles import load_certificate
+from gateway.domain.errors import Conflict
 from gateway.persistence import authorities_store, exchange_store
 from gateway.persistence.authorities_store import Authority
 from gateway.persistence.db import transaction
@@ -48,13 +49,20 @@ def register(
         None,
         True,
     )
+    certificates = [("encryption", load_certificate(encryption_cert))] + [
+        ("signing", load_certificate(path)) for path in signing_certs
+    ]
     with transaction(engine) as conn:
+        for purpose, cert in certificates:
+            owner = authorities_store.certificate_owner(conn, cert)
+            if owner is not None:  # the store would keep the first owner and store nothing
+                raise Conflict(
+                    f"the {purpose} certificate is already registered for authority "
+                    f"'{owner[0]}' ({owner[1]}); each certificate belongs to one authority"
+                )
         authorities_store.add(conn, authority)
-        authorities_store.add_certificate(
-            conn, authority_id, "encryption", load_certificate(encryption_cert)
-        )
-        for path in signing_certs:
-            authorities_store.add_certificate(conn, authority_id, "signing", load_certificate(path))
+        for purpose, cert in certificates:
+            authorities_store.add_certificate(conn, authority_id, purpose, cert)
         record(
             conn,
             None,

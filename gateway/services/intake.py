@@ -21,7 +21,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gateway.config import Settings
-from gateway.crypto import CryptoError, RecipientKey, TrustConfig, decrypt_envelope, verify_signed
+from gateway.crypto import (
+    CryptoError,
+    RecipientKey,
+    TrustConfig,
+    decrypt_envelope_mode,
+    verify_decrypted,
+)
 from gateway.domain.errors import DomainError, NotFound
 from gateway.domain.forms import RequestForm, validate_form
 from gateway.domain.request_types import RequestType
@@ -90,13 +96,15 @@ def accept_submission(
             engine, "malformed", "empty body", envelope_sha256, client, "the body is empty"
         )
     try:
-        inner = decrypt_envelope(data, recipient_keys, allow_legacy_cbc=settings.allow_legacy_cbc)
+        inner, mode = decrypt_envelope_mode(
+            data, recipient_keys, allow_legacy_cbc=settings.allow_legacy_cbc
+        )
         # A byte-identical resend gets its original receipt whenever it arrives: the
         # SignedData was fully verified when it was accepted, so freshness is not re-judged.
         resend = _resend_of_accepted(engine, hashlib.sha256(inner).hexdigest())
         if resend is not None:
             return resend
-        verified = verify_signed(inner, trust, now=now)
+        verified = verify_decrypted(inner, mode, trust, now=now)
     except CryptoError as exc:
         if exc.code == "stale":  # raised after the chain verified: the signer answers for it
             _refuse(engine, exc.code, exc.detail, envelope_sha256, public=_CRYPTO_MESSAGE)

@@ -23,6 +23,7 @@ from ui_support import PASSWORD
 from gateway.domain.fields import FieldKind
 from gateway.domain.request_types import SCHEMAS, RequestType
 from gateway.persistence.db import make_engine
+from gateway.runtime.container import load_kek
 from gateway.runtime.demo import madrid_pull_args
 from gateway.services import accounts
 
@@ -34,7 +35,12 @@ def gateway(make_settings, start_worker, tmp_path):
     settings = make_settings(translation_engine="apertium")
     engine = make_engine(settings.database_url)
     created = accounts.create_user(
-        engine, "a.devries", "nl-om-rotterdam", PASSWORD, display_name="A. de Vries"
+        engine,
+        "a.devries",
+        "nl-om-rotterdam",
+        PASSWORD,
+        kek=load_kek(settings),
+        display_name="A. de Vries",
     )
     engine.dispose()
     start_worker(settings)

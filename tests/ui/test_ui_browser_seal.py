@@ -57,7 +57,12 @@ def _gateway_and_browser(keys_template, tmp_path_factory):
         pass
     rt = build_runtime(settings)
     created = accounts.create_user(
-        rt.engine, "a.devries", "nl-om-rotterdam", PASSWORD, display_name="A. de Vries"
+        rt.engine,
+        "a.devries",
+        "nl-om-rotterdam",
+        PASSWORD,
+        kek=rt.blobs.kek,
+        display_name="A. de Vries",
     )
     server = ServerProcess(settings, data_dir / "serve.log")
     relay = RecordingRelay(server.port)
