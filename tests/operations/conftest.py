@@ -3,40 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ops_support import IMPORT_COMMANDS, OperatorPki, operator_pki
-
-from gateway.config import Settings, load_settings
-from gateway.web.cli import main
-
-
-@dataclass
-class Cli:
-    """`rogatory --data-dir DATA ...` in this process: exit code, stdout, stderr."""
-
-    data_dir: Path
-    capsys: pytest.CaptureFixture[str]
-
-    def __call__(self, *args: str | Path) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        try:
-            main(["--data-dir", str(self.data_dir), *map(str, args)])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    @property
-    def settings(self) -> Settings:
-        return load_settings({}, overrides={"data_dir": str(self.data_dir)})
-
-    @property
-    def keys_dir(self) -> Path:
-        return self.data_dir / "keys"
+from ops_support import IMPORT_COMMANDS, Cli, OperatorPki, operator_pki
 
 
 @pytest.fixture

@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
+
+from gateway.config import Settings, load_settings
+from gateway.web.cli import main
 
 NOW = datetime.now(UTC)
 REPO = Path(__file__).resolve().parents[2]
@@ -256,3 +260,29 @@ def dev_submission(settings: object, *, magistrate: str = "magistrate-rsa") -> b
     key = load_private_key(pki / f"{magistrate}.key")
     signed = sign(content, key, load_certificate(pki / f"{magistrate}.pem"))  # type: ignore[arg-type]
     return encrypt_envelope(signed, [load_certificate(pki / "gateway-intake.pem")])
+
+
+@dataclass
+class Cli:
+    """`rogatory --data-dir DATA ...` in this process: exit code, stdout, stderr."""
+
+    data_dir: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def __call__(self, *args: str | Path) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        try:
+            main(["--data-dir", str(self.data_dir), *map(str, args)])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings({}, overrides={"data_dir": str(self.data_dir)})
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"

@@ -14,8 +14,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
-from conftest import Cli
-from ops_support import REPO
+from ops_support import REPO, Cli
 from werkzeug.serving import make_server
 
 from gateway.config import Settings, load_settings

@@ -9,9 +9,8 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import Cli
 from cryptography.hazmat.primitives import serialization
-from ops_support import NOW, OperatorPki, audit_events, root_ca
+from ops_support import NOW, Cli, OperatorPki, audit_events, root_ca
 
 from gateway.crypto.certpath import validate_signer
 from gateway.crypto.errors import CryptoError

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Cli
 from cryptography.hazmat.primitives.asymmetric import rsa
-from ops_support import REPO, ROGATORY, RSA_ENCRYPTION, OperatorPki, root_ca, write_cert
+from ops_support import REPO, ROGATORY, RSA_ENCRYPTION, Cli, OperatorPki, root_ca, write_cert
 
 from gateway.config import load_settings
 from gateway.runtime.broker import stop_embedded_broker

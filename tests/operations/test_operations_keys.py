@@ -11,10 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Cli
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from ops_support import NOW, ROGATORY, SIGNING, OperatorPki, root_ca, write_cert
+from ops_support import NOW, ROGATORY, SIGNING, Cli, OperatorPki, root_ca, write_cert
 
 from gateway.crypto.certpath import validate_signer
 from gateway.crypto.errors import CryptoError

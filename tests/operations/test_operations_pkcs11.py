@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pkcs11
 import pytest
-from conftest import Cli
-from ops_support import audit_events
+from ops_support import Cli, audit_events
 from pkcs11 import Attribute, KeyType, ObjectClass
 from pkcs11.exceptions import AttributeSensitive
 

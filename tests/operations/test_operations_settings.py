@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli
-from ops_support import REPO
+from ops_support import REPO, Cli
 
 from gateway.config import ConfigError, Settings, env_name, is_secret, load_settings
 
