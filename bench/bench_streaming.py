@@ -39,6 +39,7 @@ from gateway.config import Settings, load_settings  # noqa: E402
 from gateway.domain.states import Event  # noqa: E402
 from gateway.persistence import exchange_store, requests_store  # noqa: E402
 from gateway.persistence.db import transaction  # noqa: E402
+from gateway.runtime.broker import stop_embedded_broker  # noqa: E402
 from gateway.runtime.container import build_runtime  # noqa: E402
 from gateway.runtime.setup import initialise  # noqa: E402
 from gateway.services.intake import accept_submission  # noqa: E402
@@ -189,6 +190,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=60)
+            stop_embedded_broker(settings)  # `rogatory serve` started it; it outlives serve
         client_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if digest.hexdigest() != expected:
         raise SystemExit("the retrieved package differs from the stored one")
