@@ -106,6 +106,10 @@ class BenchServer(GatewayServer):
         return app
 
 
+def _run_gateway(settings: Settings, port: int) -> None:
+    BenchServer(settings, "127.0.0.1", port).run()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -117,13 +121,12 @@ def start_gateways(
 ) -> tuple[list[int], list[multiprocessing.process.BaseProcess]]:
     """`nodes` gunicorn arbiters (one per gateway node), each with `processes` workers."""
     tuned = dataclasses.replace(settings, http_workers=processes, log_level="WARNING")
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: the arbiter must not inherit this process's threads and locks
+    context = multiprocessing.get_context("spawn")
     ports, arbiters = [], []
     for _ in range(nodes):
         port = _free_port()
-        arbiter = context.Process(
-            target=lambda port=port: BenchServer(tuned, "127.0.0.1", port).run(), daemon=False
-        )
+        arbiter = context.Process(target=_run_gateway, args=(tuned, port), daemon=False)
         arbiter.start()
         ports.append(port)
         arbiters.append(arbiter)
@@ -142,23 +145,27 @@ def start_gateways(
 
 
 def run_http(
-    settings: Settings, envelopes: list[bytes], processes: int, nodes: int = 1
+    settings: Settings,
+    envelopes: list[bytes],
+    processes: int,
+    nodes: int = 1,
+    clients: int = CLIENT_THREADS,
 ) -> tuple[float, float, float]:
-    """(submissions/s, p50 s, p95 s): CLIENT_THREADS clients per node, `nodes` gateway
+    """(submissions/s, p50 s, p95 s): `clients` clients per node, `nodes` gateway
     nodes (gunicorn arbiters) of `processes` workers each, on the same database."""
     ports, arbiters = start_gateways(settings, nodes, processes)
     urls = [f"http://127.0.0.1:{port}/api/v1/submissions" for port in ports]
     latencies: list[float] = []
     lock = threading.Lock()
     local = threading.local()
-    clients: list[str] = []
+    assigned: list[str] = []
 
     def submit(data: bytes) -> None:
         if not hasattr(local, "http"):
             local.http = httpx.Client(timeout=60)
             with lock:
-                local.url = urls[len(clients) % len(urls)]
-                clients.append(local.url)
+                local.url = urls[len(assigned) % len(urls)]
+                assigned.append(local.url)
         began = time.perf_counter()
         response = local.http.post(
             local.url, content=data, headers={"Content-Type": "application/pkcs7-mime"}
@@ -170,16 +177,18 @@ def run_http(
             latencies.append(elapsed)
 
     warm = max(2, len(envelopes) // 10)
-    for data in envelopes[:warm]:
-        submit(data)
-    latencies.clear()
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENT_THREADS * nodes) as pool:
-        list(pool.map(submit, envelopes[warm:]))
-    wall = time.perf_counter() - started
-    for arbiter in arbiters:
-        arbiter.terminate()  # SIGTERM: gunicorn's graceful stop
-        arbiter.join(timeout=30)
+    try:
+        for data in envelopes[:warm]:
+            submit(data)
+        latencies.clear()
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients * nodes) as pool:
+            list(pool.map(submit, envelopes[warm:]))
+        wall = time.perf_counter() - started
+    finally:
+        for arbiter in arbiters:
+            arbiter.terminate()  # SIGTERM: gunicorn's graceful stop
+            arbiter.join(timeout=30)
     ordered = sorted(latencies)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
     return len(ordered) / wall, statistics.median(ordered), p95
@@ -223,6 +232,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="60 submissions per backend")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--server-processes", type=int, default=2)
+    parser.add_argument(
+        "--clients", type=int, default=CLIENT_THREADS, help="concurrent clients per gateway node"
+    )
     args = parser.parse_args()
     count = 60 if args.quick else 300
     with tempfile.TemporaryDirectory(prefix="bench-exchange-") as tmp:
@@ -240,7 +252,10 @@ def main() -> None:
             for label, backend in backends:
                 # fresh envelopes per backend: message ids are unique per database anyway
                 rate, p50, p95 = run_http(
-                    backend, make_envelopes(backend, count), args.server_processes
+                    backend,
+                    make_envelopes(backend, count),
+                    args.server_processes,
+                    clients=args.clients,
                 )
                 floor = 200 if label == "sqlite" else 150
                 verdict = "ok" if rate >= floor and p95 < 0.1 else "BELOW TARGET"
@@ -251,7 +266,11 @@ def main() -> None:
                 )
                 if label == "postgresql":
                     two, _p50, p95_two = run_http(
-                        backend, make_envelopes(backend, count), args.server_processes, nodes=2
+                        backend,
+                        make_envelopes(backend, count),
+                        args.server_processes,
+                        nodes=2,
+                        clients=args.clients,
                     )
                     print(
                         f"postgresql 1 gateway node {rate:7.1f}/s, 2 gateway nodes {two:7.1f}/s "

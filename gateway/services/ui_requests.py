@@ -22,7 +22,7 @@ from gateway.domain.errors import NotFound
 from gateway.persistence import exchange_store, requests_store
 from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.blobs import BlobStore, StoredObject
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.persistence.tables import requests as requests_table
 from gateway.persistence.ui_tables import ui_drafts
@@ -171,7 +171,7 @@ def documents(
 def read_document(
     engine: Engine, blobs: BlobStore, authority_id: str, request_id: str, object_id: str
 ) -> tuple[StoredObject, bytes]:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         visible_request(conn, authority_id, request_id)
         for stored in blobs.list(conn, request_id):
             if stored.id == object_id and stored.kind in DOWNLOADABLE_KINDS:
@@ -183,7 +183,7 @@ def read_json_document(
     engine: Engine, blobs: BlobStore, authority_id: str, request_id: str, kind: str
 ) -> dict[str, Any] | None:
     """The request's form or translation JSON (for display), or None while it is missing."""
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         visible_request(conn, authority_id, request_id)
         stored = blobs.find(conn, request_id, kind)
         if stored is None:
@@ -254,7 +254,7 @@ def save_draft(
 
 def get_draft(engine: Engine, blobs: BlobStore, username: str, draft_id: str) -> Draft:
     """A draft of this user only (another user's id answers NotFound)."""
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         row = (
             conn.execute(
                 sa.select(ui_drafts).where(
@@ -288,6 +288,6 @@ def mark_submitted(engine: Engine, draft_id: str, request_id: str) -> None:
 
 def submitted_form_matches(engine: Engine, blobs: BlobStore, request_id: str, draft: Draft) -> bool:
     """Whether the sealed upload carries exactly the request composed in this draft."""
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         stored = blobs.find(conn, request_id, "form")
     return stored is not None and stored.sha256 == hashlib.sha256(draft.form_json).hexdigest()
