@@ -26,6 +26,7 @@ from gateway.persistence.db import transaction
 from gateway.services.glossaries import glossary_for_request
 from gateway.services.lifecycle import advance
 from gateway.services.steps import Artefact, complete_step, fail_step
+from gateway.services.translation_memory import memory_detail, memory_for_request, with_memory
 from gateway.services.translation_progress import ProgressReporter
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
@@ -84,6 +85,7 @@ def run_translation(
             return request.state
         form = validate_form(json.loads(_read(conn, blobs, request_id, "form")))
         glossary = glossary_for_request(conn, request)
+        memory = memory_for_request(conn, blobs.kek, request)  # issue 19: TM exact matches
         attachments = [
             (obj, blobs.read(conn, obj.id) if obj.size <= max_extract_bytes else None)
             for obj in blobs.list(conn, request_id, "attachment")
@@ -97,6 +99,7 @@ def run_translation(
         for obj, data in attachments
     ]
 
+    translator = with_memory(translator, memory)
     result = translate_request(
         form,
         documents,
@@ -124,7 +127,11 @@ def run_translation(
             result.dumps().encode("utf-8"),
         ),
         next_task="rogatory.render",
-        detail={"status": result.status, "segments": len(result.all_segments())},
+        detail={
+            "status": result.status,
+            "segments": len(result.all_segments()),
+            **memory_detail(translator),
+        },
     )
 
 
