@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.crypto.at_rest import Kek
 from gateway.domain.errors import DomainError
+from gateway.persistence import memory_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.services.lifecycle import record
@@ -30,13 +31,20 @@ def rotate_kek(engine: Engine, blobs: BlobStore, new_kek: Kek, *, actor: str) ->
     if old_kek.key_id == new_kek.key_id:
         raise RotationRefused("the new KEK is the current one")
     with transaction(engine) as conn:
+        tm_entries = memory_store.rewrap(conn, old_kek, new_kek)  # issue 19: TM data keys too
         count = blobs.rewrap(conn, new_kek)
         record(
             conn,
             None,
             "key_rotation",
             actor=actor,
-            detail={"key": "kek", "from": old_kek.key_id, "to": new_kek.key_id, "objects": count},
+            detail={
+                "key": "kek",
+                "from": old_kek.key_id,
+                "to": new_kek.key_id,
+                "objects": count,
+                "tm_entries": tm_entries,
+            },
         )
     log.info("kek rotated", extra={"objects": count, "kek_id": new_kek.key_id})
     return count
