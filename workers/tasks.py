@@ -77,6 +77,14 @@ def render(request_id: str) -> str:
     return state.value
 
 
+@app.task(name="rogatory.render_review", acks_late=True, reject_on_worker_lost=True)
+def render_review(request_id: str, version: int) -> bool:
+    """Issue 19: the bilingual PDF of a reviewed translation version."""
+    from gateway.services.review_render import run_review_render
+
+    return run_review_render(runtime().engine, runtime().blobs, request_id, version, render=_render)
+
+
 @app.task(name="rogatory.package", acks_late=True, reject_on_worker_lost=True)
 def package(request_id: str) -> str:
     rt = runtime()

@@ -41,6 +41,7 @@ AUDIT_EVENTS = frozenset(
         "evidence_issued",
         "certificate_expiring",
         "attachment_received",
+        "translation_reviewed",
     }
 )
 

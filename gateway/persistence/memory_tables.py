@@ -34,3 +34,26 @@ translation_memory = sa.Table(
         name="uq_translation_memory_pair_source",
     ),
 )
+
+# One review draft per request: the decisions so far, encrypted; `version` for compare-and-set.
+translation_reviews = sa.Table(
+    "translation_reviews",
+    metadata,
+    sa.Column("request_id", sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kek_id", sa.String(64), nullable=False),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("signed_off", sa.Integer, nullable=False),  # reviewed versions made so far
+)
+
+# Web account roles beside ui_users (additive): no row means the default role, magistrate.
+ui_user_roles = sa.Table(
+    "ui_user_roles",
+    metadata,
+    sa.Column("username", sa.ForeignKey("ui_users.username"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.CheckConstraint("role in ('magistrate', 'translator')", name="role"),
+)

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.crypto.at_rest import Kek
 from gateway.domain.errors import DomainError
-from gateway.persistence import memory_store
+from gateway.persistence import memory_store, review_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.services.lifecycle import record
@@ -32,6 +32,7 @@ def rotate_kek(engine: Engine, blobs: BlobStore, new_kek: Kek, *, actor: str) ->
         raise RotationRefused("the new KEK is the current one")
     with transaction(engine) as conn:
         tm_entries = memory_store.rewrap(conn, old_kek, new_kek)  # issue 19: TM data keys too
+        tm_entries += review_store.rewrap(conn, old_kek, new_kek)
         count = blobs.rewrap(conn, new_kek)
         record(
             conn,

@@ -128,6 +128,7 @@ def _register_groups() -> None:
         ("gateway.web.cli_users", "users"),
         ("gateway.web.cli_glossary", "glossary"),
         ("gateway.web.cli_tm", "tm"),
+        ("gateway.web.cli_review", "review_group"),
         ("gateway.web.cli_requests", "requests_group"),
     ):
         try:
