@@ -82,7 +82,16 @@ def render_review(request_id: str, version: int) -> bool:
     """Issue 19: the bilingual PDF of a reviewed translation version."""
     from gateway.services.review_render import run_review_render
 
-    return run_review_render(runtime().engine, runtime().blobs, request_id, version, render=_render)
+    rt = runtime()
+    return run_review_render(
+        rt.engine,
+        rt.blobs,
+        request_id,
+        version,
+        render=_render,
+        seal_key=rt.keys.seal_key,
+        seal_cert=rt.keys.seal_cert,
+    )
 
 
 @app.task(name="rogatory.package", acks_late=True, reject_on_worker_lost=True)

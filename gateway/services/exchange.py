@@ -28,7 +28,7 @@ from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import evidences
+from gateway.services import evidences, translation_review
 from gateway.services.evidences import Evidence, Sealer
 from gateway.services.lifecycle import advance, record
 from gateway.services.tokens import Caller
@@ -117,6 +117,7 @@ def list_inbox(
     cursor: str | None = None,
     limit: int | None = None,
     now: datetime | None = None,
+    blobs: BlobStore | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     now = now or datetime.now(UTC)
     limit = _page_limit(limit)
@@ -129,6 +130,14 @@ def list_inbox(
             raise DomainError("the cursor is not one this API issued", code="bad-cursor") from None
     with transaction(engine) as conn:
         rows = exchange_store.inbox(conn, caller.authority_id, now, after=after, limit=limit + 1)
+        versions = (
+            {  # issue 19: a reviewed translation version shows in the inbox
+                row["id"]: [1, *translation_review.reviewed_versions(conn, blobs, row["id"])]
+                for row in rows[:limit]
+            }
+            if blobs is not None
+            else {}
+        )
     items = [
         {
             "request_id": row["id"],
@@ -138,6 +147,7 @@ def list_inbox(
             "message_sha256": row["message_sha256"],
             "received_at": _utc(row["received_at"]).isoformat(),
             "deadline": row["deadline"].isoformat() if row["deadline"] else None,
+            **({"translation_versions": versions[row["id"]]} if row["id"] in versions else {}),
         }
         for row in rows[:limit]
     ]
@@ -213,13 +223,17 @@ def retrieve_package(
     sealer: Sealer,
     *,
     now: datetime | None = None,
+    version: int | None = None,
 ) -> bytes:
-    """The sealed package; the first retrieval moves AVAILABLE -> RETRIEVED with evidence."""
+    """The sealed package; the first retrieval moves AVAILABLE -> RETRIEVED with evidence.
+
+    Issue 19: the latest reviewed translation version by default, `version` (1 = machine) if given.
+    """
     now = now or datetime.now(UTC)
     with transaction(engine) as conn:
         request = _addressed_to(conn, caller, request_id)
         _check_lease(conn, caller, request_id, lease_token, now)
-        stored = blobs.find(conn, request_id, "package")
+        stored = translation_review.package_object(conn, blobs, request_id, version)
         if stored is None:
             raise Conflict("the request has no delivery package yet")
         package = blobs.read(conn, stored.id)

@@ -6,26 +6,42 @@ import hashlib
 import json
 import logging
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy.engine import Engine
 
+from gateway.crypto import seal
 from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.services.lifecycle import record
+from gateway.services.packaging import build_package_zip
 from gateway.services.pipeline import RenderFn, RenderJob
-from gateway.services.translation_review import REVIEWED_PDF, REVIEWED_TRANSLATION, _read
+from gateway.services.translation_review import (
+    REVIEWED_PACKAGE,
+    REVIEWED_PDF,
+    REVIEWED_TRANSLATION,
+    _read,
+)
 
 log = logging.getLogger(__name__)
 
 
 def run_review_render(
-    engine: Engine, blobs: BlobStore, request_id: str, version: int, *, render: RenderFn
+    engine: Engine,
+    blobs: BlobStore,
+    request_id: str,
+    version: int,
+    *,
+    render: RenderFn,
+    seal_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    seal_cert: x509.Certificate,
 ) -> bool:
-    """Idempotent: a version whose PDF exists is left alone. Failure is audited and raised."""
+    """PDF, then the sealed package of a reviewed version. Idempotent; failure audited, raised."""
     name = f"v{version}.pdf"
     with transaction(engine) as conn:
         if blobs.find(conn, request_id, REVIEWED_PDF, name) is not None:
-            return False
+            return _package(engine, blobs, request_id, version, seal_key, seal_cert)
         request = requests_store.get(conn, request_id)
         issuing = authorities_store.get(conn, request.issuing_authority_id)
         executing = authorities_store.get(conn, request.executing_authority_id)
@@ -73,5 +89,64 @@ def run_review_render(
             actor="worker:render",
             artefacts={"pdf": hashlib.sha256(pdf).hexdigest()},
             detail={"version": version, "object": stored.id},
+        )
+    return _package(engine, blobs, request_id, version, seal_key, seal_cert)
+
+
+def _package(
+    engine: Engine,
+    blobs: BlobStore,
+    request_id: str,
+    version: int,
+    seal_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    seal_cert: x509.Certificate,
+) -> bool:
+    """The delivery package of version `version`: its translation.json and request.pdf."""
+    name = f"v{version}.p7m"
+    with transaction(engine) as conn:
+        if blobs.find(conn, request_id, REVIEWED_PACKAGE, name) is not None:
+            return False
+        request = requests_store.get(conn, request_id)
+        members = [
+            ("request.p7s", _read(conn, blobs, request_id, "signed-request")),
+            ("form.json", _read(conn, blobs, request_id, "form")),
+            (
+                "translation.json",
+                _read(conn, blobs, request_id, REVIEWED_TRANSLATION, f"v{version}.json"),
+            ),
+            ("request.pdf", _read(conn, blobs, request_id, REVIEWED_PDF, f"v{version}.pdf")),
+        ]
+        for attachment in blobs.list(conn, request_id, "attachment"):
+            members.append((f"attachments/{attachment.name}", blobs.read(conn, attachment.id)))
+        recipients = authorities_store.certificates(
+            conn, request.executing_authority_id, "encryption"
+        )
+    if not recipients:
+        raise RuntimeError("the executing authority has no encryption certificate")
+    meta = {
+        "message_sha256": request.message_sha256,
+        "issuing_authority": request.issuing_authority_id,
+        "executing_authority": request.executing_authority_id,
+        "source_language": request.source_language,
+        "target_language": request.target_language,
+        "translation_version": version,
+    }
+    package = seal(build_package_zip(request_id, members, meta), seal_key, seal_cert, recipients)
+    with transaction(engine) as conn:
+        stored = blobs.put(
+            conn,
+            request_id=request_id,
+            kind=REVIEWED_PACKAGE,
+            name=name,
+            media_type="application/pkcs7-mime",
+            data=package,
+        )
+        record(
+            conn,
+            requests_store.get(conn, request_id),
+            "made_available",
+            actor="worker:package",
+            artefacts={"package": stored.sha256},
+            detail={"version": version},
         )
     return True

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from gateway.domain.errors import DomainError, NotFound
 from gateway.domain.forms import validate_form
 from gateway.persistence import authorities_store, outbox_store, requests_store, review_store
-from gateway.persistence.blobs import BlobStore
+from gateway.persistence.blobs import BlobStore, StoredObject
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.persistence.review_store import Draft
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 REVIEWED_TRANSLATION = "translation-reviewed"
 REVIEWED_PDF = "pdf-reviewed"
+REVIEWED_PACKAGE = "package-reviewed"
 RENDER_TASK = "rogatory.render_review"
 
 
@@ -293,9 +294,22 @@ def sign_off(
 
 
 def reviewed_versions(conn: Connection, blobs: BlobStore, request_id: str) -> list[int]:
-    """Reviewed version numbers of a request whose PDF is ready (for inbox and pull)."""
-    pdfs = {o.name for o in blobs.list(conn, request_id, REVIEWED_PDF)}
-    return [v for v, _ in _reviewed_objects(conn, blobs, request_id) if f"v{v}.pdf" in pdfs]
+    """Reviewed version numbers whose PDF and package are ready (for inbox and pull)."""
+    packages = {o.name for o in blobs.list(conn, request_id, REVIEWED_PACKAGE)}
+    return [v for v, _ in _reviewed_objects(conn, blobs, request_id) if f"v{v}.p7m" in packages]
+
+
+def package_object(
+    conn: Connection, blobs: BlobStore, request_id: str, version: int | None
+) -> StoredObject | None:
+    """The delivery package to pull: the latest version by default, `version` if given."""
+    ready = reviewed_versions(conn, blobs, request_id)
+    chosen = version if version is not None else (ready[-1] if ready else 1)
+    if chosen == 1:
+        return blobs.find(conn, request_id, "package")
+    if chosen not in ready:
+        raise NotFound(f"request {request_id} has no translation version {chosen}")
+    return blobs.find(conn, request_id, REVIEWED_PACKAGE, f"v{chosen}.p7m")
 
 
 def read_version(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from defusedxml import ElementTree as SafeET
 from process_support import WorkerProcess, wait_for
 from review_support import entries, rogatory, submit, translated
@@ -18,9 +20,11 @@ from gateway.domain.errors import NotFound
 from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.authorities_store import Authority
 from gateway.persistence.db import transaction
+from gateway.persistence.tables import leases
 from gateway.runtime.container import Runtime
-from gateway.services import accounts, roles
+from gateway.services import accounts, exchange, roles
 from gateway.services import translation_review as review
+from gateway.services.tokens import Caller
 from gateway.services.translation_memory import list_entries, pair_of
 
 NS = {"x": "urn:oasis:names:tc:xliff:document:2.0"}
@@ -136,21 +140,29 @@ def test_xliff_round_trip_flags_a_lost_item_then_sign_off_makes_a_reviewed_seale
         with transaction(rt.engine) as conn:
             return review.reviewed_versions(conn, rt.blobs, request_id)
 
-    wait_for(reviewed_ready, timeout=180, what="reviewed PDF")
+    wait_for(reviewed_ready, timeout=180, what="reviewed PDF and package")
+
+    # The counterpart sees the reviewed version in its inbox, pulls the latest, then v1.
+    caller = Caller("client-b", "es-fiscalia-madrid")
+    items, _ = exchange.list_inbox(rt.engine, caller, blobs=rt.blobs)
+    assert next(i for i in items if i["request_id"] == request_id)["translation_versions"] == [1, 2]
+    pki = rt.settings.keys_dir / "dev-pki"
+    latest = open_package(rt, caller, request_id, None, pki, tmp_path)
+    machine = open_package(rt, caller, request_id, 1, pki, tmp_path)
+    with pytest.raises(NotFound):
+        open_package(rt, caller, request_id, 3, pki, tmp_path)
     with transaction(rt.engine) as conn:
-        latest, pdf = review.read_version(conn, rt.blobs, request_id, None, "pdf")
-        _, reviewed_json = review.read_version(conn, rt.blobs, request_id, None, "translation")
-        first, machine_pdf = review.read_version(conn, rt.blobs, request_id, 1, "pdf")
         request = requests_store.get(conn, request_id)
-    assert (latest, first) == (2, 1)
-    notice = pdf_text(tmp_path, pdf)
+    assert json.loads(latest["manifest.json"])["translation_version"] == 2
+    notice = pdf_text(tmp_path, latest["request.pdf"])
     assert "Traducción revisada por un traductor" in notice
     assert "revisada y corregida por Ana Traductora, Fiscalía Provincial de Madrid" in notice
     assert "reviewed and corrected by Ana Traductora" in notice  # the source language too
     assert "not a certified translation" not in notice
-    assert "no es una traducción jurada" in pdf_text(tmp_path, machine_pdf)  # v1 unchanged
-    assert pdf.startswith(b"%PDF")
-    assert b"/ByteRange" in pdf  # sealed (PAdES)
+    assert "no es una traducción jurada" in pdf_text(tmp_path, machine["request.pdf"])
+    assert b"/ByteRange" in latest["request.pdf"]  # sealed (PAdES)
+    assert "review" not in json.loads(machine["translation.json"])  # v1 unchanged
+    reviewed_json = latest["translation.json"]
 
     document = json.loads(reviewed_json)
     assert document["version"] == 2
@@ -168,6 +180,40 @@ def test_xliff_round_trip_flags_a_lost_item_then_sign_off_makes_a_reviewed_seale
     assert any(e.detail["kind"] == "TranslationReviewed" for e in evidence)
     memory = list_entries(rt.engine, rt.blobs.kek, pair_of(request))
     assert "Estafa y blanqueo de capitales." in {m.target for m in memory}
+
+
+def open_package(
+    rt: Runtime, caller: Caller, request_id: str, version: int | None, pki: Path, tmp_path: Path
+) -> dict[str, bytes]:
+    lease = exchange.take_lease(rt.engine, caller, request_id, lease_seconds=60)
+    try:
+        sealed = exchange.retrieve_package(
+            rt.engine,
+            rt.blobs,
+            caller,
+            request_id,
+            lease.lease_token,
+            rt.sealer(),
+            version=version,
+        )
+    finally:
+        with transaction(rt.engine) as conn:
+            conn.execute(sa.delete(leases).where(leases.c.request_id == request_id))
+    (tmp_path / "package.p7m").write_bytes(sealed)
+    subprocess.run(
+        ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER",
+         "-in", str(tmp_path / "package.p7m"), "-inkey", str(pki / "authority-b-enc.key"),
+         "-recip", str(pki / "authority-b-enc.pem"), "-out", str(tmp_path / "sealed.der")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER",
+         "-in", str(tmp_path / "sealed.der"), "-CAfile", str(pki / "ca.pem"),
+         "-purpose", "any", "-out", str(tmp_path / "package.zip")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    with zipfile.ZipFile(tmp_path / "package.zip") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def pdf_text(tmp_path: Path, pdf: bytes) -> str:
