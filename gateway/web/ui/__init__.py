@@ -36,6 +36,7 @@ def register_ui(app: Flask) -> None:
     from gateway.web.ui import views_auth as _auth  # noqa: F401  (registers routes)
     from gateway.web.ui import views_compose as _compose  # noqa: F401
     from gateway.web.ui import views_follow as _follow  # noqa: F401
+    from gateway.web.ui import views_review as _review  # noqa: F401  (issue 19: translators)
 
     runtime = app.extensions["rogatory"]
     app.extensions["rogatory.ui_secret"] = load_session_secret(runtime.settings.keys_dir)

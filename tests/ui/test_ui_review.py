@@ -1,0 +1,119 @@
+"""Issue 19: the translator's workspace in the web interface (Flask test client)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from ui_support import BASE_URL, PASSWORD, client_for, csrf_of, make_app, sealed_submission, sign_in
+
+from gateway.persistence import authorities_store
+from gateway.persistence.authorities_store import Authority
+from gateway.persistence.db import transaction
+from gateway.services import accounts, pipeline, roles
+from gateway.web.app import runtime_of
+from workers.extraction.extract import extract_document
+from workers.translation.apertium_engine import ApertiumEngine
+
+
+@pytest.fixture
+def app(make_settings, redis_broker_url):
+    app = make_app(make_settings(broker_url=redis_broker_url, translation_engine="apertium"))
+    yield app
+    runtime_of(app).close()
+
+
+def translated_request(app) -> str:
+    """A real sealed request, translated in-process by Apertium."""
+    from ui_support import mla_form
+
+    form = mla_form()
+    form["sections"]["G"]["facts"] = (
+        "The suspect sold false invoices to a company on 12 January 2026. "
+        "The money was sent to a bank account in Madrid."
+    )
+    response = app.test_client().post(
+        "/api/v1/submissions",
+        data=sealed_submission(runtime_of(app).settings, form),
+        headers={"Content-Type": "application/pkcs7-mime"},
+    )
+    assert response.status_code == 202, response.text
+    request_id = response.json["request_id"]
+    rt = runtime_of(app)
+    pipeline.run_translation(
+        rt.engine, rt.blobs, request_id, translator=ApertiumEngine(), extract=extract_document
+    )
+    return request_id
+
+
+def user(app, username: str, authority: str, role: str = "translator") -> str:
+    engine = runtime_of(app).engine
+    created = accounts.create_user(engine, username, authority, PASSWORD, display_name=username)
+    if role != "magistrate":
+        roles.set_role(engine, username, role, actor="admin:test")
+    return created.totp_secret
+
+
+def test_translator_reviews_segments_with_flags_and_other_accounts_get_404(app) -> None:
+    request_id = translated_request(app)
+    with transaction(runtime_of(app).engine) as conn:
+        authorities_store.add(
+            conn,
+            Authority(
+                "fr-parquet-lyon", "Parquet de Lyon", "FR", ["fr"], ["mla"], None, None, True
+            ),
+        )
+    translator = client_for(app)
+    sign_in(translator, "ana", user(app, "ana", "es-fiscalia-madrid"))
+    listing = translator.get("/ui/review", base_url=BASE_URL)
+    assert listing.status_code == 200
+    assert request_id[:8] in listing.text
+
+    page = translator.get(f"/ui/review/{request_id}", base_url=BASE_URL)
+    assert page.status_code == 200
+    assert "review.js" in page.text
+    rows = re.findall(r'<tr id="(s\d+)" class="segment ([^"]*)"', page.text)
+    assert rows
+    total = len(rows)
+    assert f"0 / {total}" in page.text
+
+    # Accept the first segment, then an edit that loses the date stays flagged.
+    facts_id = re.search(r"(s\d+) · sections\.G\.facts", page.text).group(1)  # type: ignore[union-attr]
+    first = rows[0][0]
+    answer = translator.post(
+        f"/ui/review/{request_id}/segments/{first}",
+        base_url=BASE_URL,
+        data={"csrf_token": csrf_of(page.text), "action": "accept"},
+    )
+    assert answer.status_code == 303
+    answer = translator.post(
+        f"/ui/review/{request_id}/segments/{facts_id}",
+        base_url=BASE_URL,
+        data={"csrf_token": csrf_of(page.text), "action": "edit", "target": "Sin fecha."},
+    )
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith(f"#{facts_id}")
+    page = translator.get(f"/ui/review/{request_id}", base_url=BASE_URL)
+    assert f"1 / {total}" in page.text
+    row = re.search(rf'<tr id="{facts_id}" class="segment ([^"]*)"', page.text)
+    assert row is not None
+    assert "flagged" in row.group(1)
+    assert "missing-items" in page.text
+
+    refused = translator.post(
+        f"/ui/review/{request_id}/sign-off",
+        base_url=BASE_URL,
+        data={"csrf_token": csrf_of(page.text)},
+    )
+    assert refused.status_code == 303
+    assert "error=" in refused.headers["Location"]
+
+    outsider = client_for(app)
+    sign_in(outsider, "luc", user(app, "luc", "fr-parquet-lyon"))
+    assert outsider.get(f"/ui/review/{request_id}", base_url=BASE_URL).status_code == 404
+    assert outsider.get(f"/ui/review/{request_id}/xliff", base_url=BASE_URL).status_code == 404
+    assert request_id[:8] not in outsider.get("/ui/review", base_url=BASE_URL).text
+
+    magistrate = client_for(app)
+    sign_in(magistrate, "magistrate", user(app, "magistrate", "es-fiscalia-madrid", "magistrate"))
+    assert magistrate.get(f"/ui/review/{request_id}", base_url=BASE_URL).status_code == 404
