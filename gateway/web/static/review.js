@@ -18,14 +18,23 @@
       if (rows[i].dataset.flagged === "true") { focusRow(i); return; }
     }
   }
+  function nextUndecided() {
+    for (var i = current + 1; i < rows.length; i += 1) {
+      if (rows[i].dataset.decided !== "true") { focusRow(i); return; }
+    }
+  }
   function submit(action) {
     if (current < 0) { return; }
+    if (action === "accept" && rows[current].dataset.decided === "true") {
+      nextUndecided();  // a decided (e.g. edited) segment is never overwritten by accept
+      return;
+    }
     var button = rows[current].querySelector('button[value="' + action + '"]');
     if (button) { button.click(); }
   }
   var hash = window.location.hash.slice(1);
   var start = rows.findIndex(function (row) { return row.id === hash; });
-  if (start >= 0) { focusRow(start); } else { step(1); }
+  if (start >= 0) { focusRow(start); }  // back from a decision: where the translator was
   document.addEventListener("keydown", function (event) {
     var typing = event.target.tagName === "TEXTAREA" || event.target.tagName === "INPUT";
     if (typing) {
