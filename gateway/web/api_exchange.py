@@ -236,3 +236,6 @@ def receipts(request_id: str) -> Response:
         rt.engine, _caller(), request_id, rt.keys.log_key.public_key()
     )
     return jsonify(items=items)
+
+
+from gateway.web import api_review as _api_review  # noqa: E402, F401  (issue 19: XLIFF routes)
