@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
+import sqlalchemy as sa
+from process_support import REPO, settings_env
 from ui_support import BASE_URL, PASSWORD, client_for, csrf_of, make_app, sealed_submission, sign_in
 
+from gateway.audit.entries import decode_entry
 from gateway.persistence import authorities_store
+from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.authorities_store import Authority
-from gateway.persistence.db import transaction
+from gateway.persistence.db import make_engine, transaction
 from gateway.services import accounts, pipeline, roles
 from gateway.web.app import runtime_of
 from workers.extraction.extract import extract_document
@@ -117,3 +123,26 @@ def test_translator_reviews_segments_with_flags_and_other_accounts_get_404(app) 
     magistrate = client_for(app)
     sign_in(magistrate, "magistrate", user(app, "magistrate", "es-fiscalia-madrid", "magistrate"))
     assert magistrate.get(f"/ui/review/{request_id}", base_url=BASE_URL).status_code == 404
+
+
+def test_users_add_with_role_translator_is_recorded_and_audited(make_settings) -> None:
+    settings = make_settings()
+    env = settings_env(settings)
+    env["ROGATORY_NEW_USER_PASSWORD"] = PASSWORD
+    added = subprocess.run(
+        [sys.executable, "-m", "gateway", "users", "add", "eva.trad",
+         "--authority", "es-fiscalia-madrid", "--name", "Eva", "--role", "translator"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "user eva.trad created for es-fiscalia-madrid (role translator)" in added.stdout
+    engine = make_engine(settings.database_url)
+    try:
+        assert roles.get_role(engine, "eva.trad") == "translator"
+        assert roles.get_role(engine, "nobody-else") == "magistrate"
+        with transaction(engine) as conn:
+            rows = conn.execute(sa.select(audit_leaf.c.entry)).scalars().all()
+        details = [decode_entry(bytes(r)).detail for r in rows]
+        assert {"action": "role-set", "user": "eva.trad", "role": "translator"} in details
+    finally:
+        engine.dispose()
