@@ -312,22 +312,6 @@ def package_object(
     return blobs.find(conn, request_id, REVIEWED_PACKAGE, f"v{chosen}.p7m")
 
 
-def read_version(
-    conn: Connection, blobs: BlobStore, request_id: str, version: int | None, what: str
-) -> tuple[int, bytes]:
-    """`what` is "pdf" or "translation"; version None is the latest with its PDF ready."""
-    ready = reviewed_versions(conn, blobs, request_id)
-    chosen = version if version is not None else (ready[-1] if ready else 1)
-    if chosen == 1:
-        kind, name = ("pdf", None) if what == "pdf" else ("translation", None)
-    elif chosen in ready:
-        kind = REVIEWED_PDF if what == "pdf" else REVIEWED_TRANSLATION
-        name = f"v{chosen}.{'pdf' if what == 'pdf' else 'json'}"
-    else:
-        raise NotFound(f"request {request_id} has no translation version {chosen}")
-    return chosen, _read(conn, blobs, request_id, kind, name)
-
-
 def _reviewed_objects(conn: Connection, blobs: BlobStore, request_id: str) -> list[tuple[int, Any]]:
     found = [
         (int(o.name[1:].split(".")[0]), o)
