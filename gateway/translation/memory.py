@@ -125,6 +125,7 @@ class MemoryTranslator:
         self.name = inner.name
         self.hits = 0
         self.misses = 0
+        self.engine_calls = 0
         self._on_hit = on_hit
 
     def pairs(self) -> set[tuple[str, str]]:
@@ -146,6 +147,7 @@ class MemoryTranslator:
         self.hits += len(answers)
         self.misses += len(missing)
         if missing:
+            self.engine_calls += 1
             outputs = self.inner.translate_batch([texts[i] for i in missing], source, target)
             if len(outputs) != len(missing):
                 return list(outputs)  # the caller's count check fails the chunk loudly
