@@ -110,6 +110,23 @@ def render(request_id: str) -> str:
     )
 
 
+@app.task(name="rogatory.render_review", acks_late=True, reject_on_worker_lost=True)
+def render_review(request_id: str, version: int) -> bool:
+    """Issue 19: the bilingual PDF of a reviewed translation version."""
+    from gateway.services.review_render import run_review_render
+
+    rt = runtime()
+    return run_review_render(
+        rt.engine,
+        rt.blobs,
+        request_id,
+        version,
+        render=_render,
+        seal_key=rt.keys.seal_key,
+        seal_cert=rt.keys.seal_cert,
+    )
+
+
 @app.task(name="rogatory.package", acks_late=True, reject_on_worker_lost=True)
 def package(request_id: str) -> str:
     return _run_step(

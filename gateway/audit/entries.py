@@ -43,6 +43,7 @@ AUDIT_EVENTS = frozenset(
         "crl_expiring",
         "attachment_received",
         "failed_permanently",
+        "translation_reviewed",
     }
 )
 

@@ -16,6 +16,7 @@ TASK_QUEUES = {
     "rogatory.translate": "translate",
     "rogatory.render": "render",
     "rogatory.package": "render",
+    "rogatory.render_review": "render",
     "rogatory.deliver": "deliver",
     "rogatory.notify": "deliver",
     "rogatory.notify_failure": "deliver",

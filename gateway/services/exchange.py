@@ -30,7 +30,7 @@ from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.blobs import BlobStore, PreparedObject
 from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import evidences
+from gateway.services import evidences, translation_review
 from gateway.services.evidences import Evidence, Sealer
 from gateway.services.lifecycle import advance, record
 from gateway.services.tokens import Caller
@@ -130,6 +130,7 @@ def list_inbox(
     cursor: str | None = None,
     limit: int | None = None,
     now: datetime | None = None,
+    blobs: BlobStore | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     now = now or datetime.now(UTC)
     limit = _page_limit(limit)
@@ -142,6 +143,14 @@ def list_inbox(
             raise BadCursor("the cursor is not one this API issued") from None
     with transaction(engine) as conn:
         rows = exchange_store.inbox(conn, caller.authority_id, now, after=after, limit=limit + 1)
+        versions = (
+            {  # issue 19: a reviewed translation version shows in the inbox
+                row["id"]: [1, *translation_review.reviewed_versions(conn, blobs, row["id"])]
+                for row in rows[:limit]
+            }
+            if blobs is not None
+            else {}
+        )
     items = [
         {
             "request_id": row["id"],
@@ -151,6 +160,7 @@ def list_inbox(
             "message_sha256": row["message_sha256"],
             "received_at": _utc(row["received_at"]).isoformat(),
             "deadline": row["deadline"].isoformat() if row["deadline"] else None,
+            **({"translation_versions": versions[row["id"]]} if row["id"] in versions else {}),
         }
         for row in rows[:limit]
     ]
@@ -235,9 +245,11 @@ def retrieve_package(
     sealer: Sealer,
     *,
     now: datetime | None = None,
+    version: int | None = None,
 ) -> PackageStream:
     """The sealed package; the first retrieval moves AVAILABLE -> RETRIEVED with evidence.
 
+    The latest reviewed translation version by default, `version` (1 = machine) if given.
     Authorisation and the data key come from one read snapshot; the state change is a
     short write transaction (compare-and-set); the package itself is read and decrypted
     piece by piece while the response is sent, inside no transaction.
@@ -246,7 +258,7 @@ def retrieve_package(
     with read_transaction(engine) as conn:
         request = _addressed_to(conn, caller, request_id)
         _check_lease(conn, caller, request_id, lease_token, now)
-        stored = blobs.find(conn, request_id, "package")
+        stored = translation_review.package_object(conn, blobs, request_id, version)
         if stored is None:
             raise Conflict("the request has no delivery package yet")
         chunks = blobs.open_plaintext(conn, stored.id)

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.crypto.at_rest import Kek
 from gateway.domain.errors import DomainError
+from gateway.persistence import memory_store, review_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.services import totp_secrets
@@ -31,6 +32,8 @@ def rotate_kek(engine: Engine, blobs: BlobStore, new_kek: Kek, *, actor: str) ->
     if old_kek.key_id == new_kek.key_id:
         raise RotationRefused("the new KEK is the current one")
     with transaction(engine) as conn:
+        tm_entries = memory_store.rewrap(conn, old_kek, new_kek)  # issue 19: TM data keys too
+        tm_entries += review_store.rewrap(conn, old_kek, new_kek)
         count = blobs.rewrap(conn, new_kek)
         users = totp_secrets.rewrap(conn, old_kek, new_kek)
         record(
@@ -44,6 +47,7 @@ def rotate_kek(engine: Engine, blobs: BlobStore, new_kek: Kek, *, actor: str) ->
                 "to": new_kek.key_id,
                 "objects": count,
                 "totp_secrets": users,
+                "tm_entries": tm_entries,
             },
         )
     log.info("kek rotated", extra={"objects": count, "kek_id": new_kek.key_id})

@@ -27,6 +27,7 @@ from gateway.services import terminal_failure
 from gateway.services.glossaries import glossary_for_request
 from gateway.services.lifecycle import advance
 from gateway.services.steps import Artefact, complete_step, fail_step
+from gateway.services.translation_memory import memory_detail, memory_for_request, with_memory
 from gateway.services.translation_progress import ProgressReporter
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
@@ -87,6 +88,7 @@ def run_translation(
     with read_transaction(engine) as conn:  # decrypting inputs holds no write lock
         form = validate_form(json.loads(_read(conn, blobs, request_id, "form")))
         glossary = glossary_for_request(conn, request)
+        memory = memory_for_request(conn, blobs.kek, request)  # issue 19: TM exact matches
         attachments = [
             (obj, blobs.read(conn, obj.id) if obj.size <= max_extract_bytes else None)
             for obj in blobs.list(conn, request_id, "attachment")
@@ -112,6 +114,7 @@ def run_translation(
             form, documents, request_id=request_id, target=pair[1], now=datetime.now(UTC)
         )
     else:
+        translator = with_memory(translator, memory)
         result = translate_request(
             form,
             documents,
@@ -144,7 +147,11 @@ def run_translation(
             result.dumps().encode("utf-8"),
         ),
         next_task="rogatory.render",
-        detail={"status": result.status, "segments": len(result.all_segments())},
+        detail={
+            "status": result.status,
+            "segments": len(result.all_segments()),
+            **memory_detail(translator),
+        },
     )
 
 

@@ -113,10 +113,25 @@ def _limit_arg() -> int | None:
     return int(raw)
 
 
+def _version_arg() -> int | None:
+    """Issue 19: `?version=` picks a translation version (1 = machine); default the latest."""
+    raw = request.args.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise DomainError("version must be a whole number from 1", code="bad-version")
+    return int(raw)
+
+
 @api_exchange.get("/inbox")
 def inbox() -> Response:
+    rt = _runtime()
     items, cursor = exchange.list_inbox(
-        _runtime().engine, _caller(), cursor=request.args.get("cursor"), limit=_limit_arg()
+        rt.engine,
+        _caller(),
+        cursor=request.args.get("cursor"),
+        limit=_limit_arg(),
+        blobs=rt.blobs,
     )
     return jsonify(items=items, next_cursor=cursor)
 
@@ -145,6 +160,7 @@ def package(request_id: str) -> Response:
         request_id,
         request.headers.get("Lease-Token"),
         rt.sealer(),
+        version=_version_arg(),
     )
     # streamed: decrypted from the object store piece by piece as the client reads
     response = Response(package.chunks, mimetype="application/pkcs7-mime")
@@ -194,3 +210,6 @@ def receipts(request_id: str) -> Response:
         rt.engine, _caller(), request_id, rt.keys.log_key.public_key()
     )
     return jsonify(items=items)
+
+
+from gateway.web import api_review as _api_review  # noqa: E402, F401  (issue 19: XLIFF routes)

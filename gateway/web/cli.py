@@ -229,6 +229,8 @@ def _register_groups() -> None:
     from gateway.web.cli_models import models
     from gateway.web.cli_objects import objects
     from gateway.web.cli_requests import requests_group
+    from gateway.web.cli_review import review_group
+    from gateway.web.cli_tm import tm
     from gateway.web.cli_users import users
 
     for group in (
@@ -239,6 +241,8 @@ def _register_groups() -> None:
         client,
         users,
         glossary,
+        tm,
+        review_group,
         requests_group,
         objects,
     ):

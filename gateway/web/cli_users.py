@@ -22,6 +22,13 @@ def users() -> None:
 @click.option("--authority", "authority_id", required=True, help="Authority id of the user.")
 @click.option("--name", "display_name", default=None, help="Name shown in the interface.")
 @click.option(
+    "--role",
+    type=click.Choice(["magistrate", "translator"]),
+    default="magistrate",
+    show_default=True,
+    help="A translator reviews machine translations of the authority's requests.",
+)
+@click.option(
     "--password",
     prompt=True,
     hide_input=True,
@@ -31,7 +38,12 @@ def users() -> None:
 )
 @pass_context
 def add(
-    ctx: Context, username: str, authority_id: str, display_name: str | None, password: str
+    ctx: Context,
+    username: str,
+    authority_id: str,
+    display_name: str | None,
+    role: str,
+    password: str,
 ) -> None:
     """Create USERNAME for an authority; prints the TOTP provisioning URI once."""
     from gateway.runtime.container import load_kek
@@ -46,7 +58,13 @@ def add(
             kek=load_kek(ctx.settings),
             display_name=display_name,
         )
-    click.echo(f"user {created.user.username} created for {created.user.authority_id}")
+        if role != "magistrate":
+            from gateway.services.roles import set_role
+
+            set_role(engine, username, role, actor="admin:cli")
+    click.echo(
+        f"user {created.user.username} created for {created.user.authority_id} (role {role})"
+    )
     _show_totp(created.provisioning_uri)
 
 

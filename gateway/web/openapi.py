@@ -197,8 +197,40 @@ def openapi_document() -> dict[str, Any]:
                             "required": False,
                             "schema": {"type": "string"},
                         },
+                        {  # issue 19: reviewed translation versions
+                            "name": "version",
+                            "in": "query",
+                            "required": False,
+                            "description": "Translation version (1 = machine); default latest",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
                     ],
                 )
+            },
+            "/api/v1/requests/{request_id}/xliff": {  # issue 19: review in a CAT tool
+                "get": _authed(
+                    "The request's segments as XLIFF 2.0 (its two parties only)",
+                    {
+                        "200": {
+                            "description": "XLIFF 2.0",
+                            "content": {"application/xliff+xml": {"schema": {"type": "string"}}},
+                        }
+                    },
+                    [ID_PARAM],
+                ),
+                "post": {
+                    **_authed(
+                        "Import a reviewed XLIFF (CMS SignedData by the caller's authority)",
+                        {
+                            "200": _json({"type": "object"}),
+                            "400": PROBLEM,
+                            "413": PROBLEM,
+                            "415": PROBLEM,
+                        },
+                        [ID_PARAM],
+                    ),
+                    "requestBody": cms_body,
+                },
             },
             "/api/v1/requests/{request_id}/ack": {
                 "post": {
@@ -342,6 +374,7 @@ def _schemas() -> dict[str, Any]:
                 "message_sha256": string,
                 "received_at": string,
                 "deadline": {"type": ["string", "null"]},
+                "translation_versions": {"type": "array", "items": {"type": "integer"}},
             },
         },
         "Lease": {

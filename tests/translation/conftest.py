@@ -79,3 +79,7 @@ def apertium() -> Any:
 @pytest.fixture
 def mla_form() -> RequestForm:
     return validate_form(json.loads((FIXTURES / "mla_request.json").read_text()))
+
+
+# Issue 19: fixtures of the review/TM worker tests (runtime_for, apertium_calls).
+from review_support import apertium_calls, runtime_for  # noqa: E402, F401

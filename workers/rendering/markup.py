@@ -85,8 +85,16 @@ def render_request_html(
     sections = request_sections(schema, form, labels, index)
     annex = annex_documents(labels, index)
     context = _common(form, cover, labels, index, form_type, target_language)
-    context.update(sections=sections, annex=annex)
+    context.update(sections=sections, annex=annex, review=_review(translation))
     return _ENV.get_template(_TEMPLATES[form_type]).render(context)
+
+
+def _review(translation: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Issue 19: who signed off a reviewed version; its notice replaces the MT notice."""
+    review = (translation or {}).get("review")
+    if not isinstance(review, Mapping):
+        return None
+    return {k: short_text(str(review.get(k, "")), 300) for k in ("name", "authority", "date")}
 
 
 def render_reply_html(
@@ -110,6 +118,7 @@ def render_reply_html(
     context = _common(reply, cover, labels, index, "reply", target_language)
     context.update(
         kind=labels.code("reply_kind", reply.get("kind")),
+        review=_review(translation),
         body=body,
         references=[
             short_text(r, 200) for r in (references if isinstance(references, list) else [])

@@ -36,6 +36,7 @@ def register_ui(app: Flask) -> None:
     from gateway.web.ui import views_compose as _compose  # noqa: F401
     from gateway.web.ui import views_drafts as _drafts  # noqa: F401
     from gateway.web.ui import views_follow as _follow  # noqa: F401
+    from gateway.web.ui import views_review as _review  # noqa: F401  (issue 19: translators)
     from gateway.web.ui import views_seal as _seal  # noqa: F401
 
     runtime = app.extensions["rogatory"]

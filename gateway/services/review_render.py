@@ -1,0 +1,152 @@
+"""Render and seal the bilingual PDF of a signed-off (reviewed) translation version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from sqlalchemy.engine import Engine
+
+from gateway.crypto import seal
+from gateway.persistence import authorities_store, requests_store
+from gateway.persistence.blobs import BlobStore
+from gateway.persistence.db import transaction
+from gateway.services.lifecycle import record
+from gateway.services.packaging import build_package_zip
+from gateway.services.pipeline import RenderFn, RenderJob
+from gateway.services.translation_review import (
+    REVIEWED_PACKAGE,
+    REVIEWED_PDF,
+    REVIEWED_TRANSLATION,
+    _read,
+)
+
+log = logging.getLogger(__name__)
+
+
+def run_review_render(
+    engine: Engine,
+    blobs: BlobStore,
+    request_id: str,
+    version: int,
+    *,
+    render: RenderFn,
+    seal_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    seal_cert: x509.Certificate,
+) -> bool:
+    """PDF, then the sealed package of a reviewed version. Idempotent; failure audited, raised."""
+    name = f"v{version}.pdf"
+    with transaction(engine) as conn:
+        if blobs.find(conn, request_id, REVIEWED_PDF, name) is not None:
+            return _package(engine, blobs, request_id, version, seal_key, seal_cert)
+        request = requests_store.get(conn, request_id)
+        issuing = authorities_store.get(conn, request.issuing_authority_id)
+        executing = authorities_store.get(conn, request.executing_authority_id)
+        job = RenderJob(
+            request_id=request_id,
+            form=json.loads(_read(conn, blobs, request_id, "form")),
+            translation=json.loads(
+                _read(conn, blobs, request_id, REVIEWED_TRANSLATION, f"v{version}.json")
+            ),
+            received_at=request.received_at,
+            message_sha256=request.message_sha256,
+            attachments=[(o.name, o.sha256) for o in blobs.list(conn, request_id, "attachment")],
+            audit_index=request.received_audit_index,
+            issuing_authority_name=issuing.name,
+            executing_authority_name=executing.name,
+            original_message=_read(conn, blobs, request_id, "signed-request"),
+            target_language=request.target_language,
+        )
+    try:
+        pdf = render(job)
+    except Exception as exc:
+        log.exception("reviewed render failed", extra={"request_id": request_id})
+        with transaction(engine) as conn:
+            record(
+                conn,
+                requests_store.get(conn, request_id),
+                "step_failed",
+                actor="worker:render",
+                detail={"step": "render-review", "version": version, "error": type(exc).__name__},
+            )
+        raise
+    with transaction(engine) as conn:
+        stored = blobs.put(
+            conn,
+            request_id=request_id,
+            kind=REVIEWED_PDF,
+            name=name,
+            media_type="application/pdf",
+            data=pdf,
+        )
+        record(
+            conn,
+            requests_store.get(conn, request_id),
+            "rendered",
+            actor="worker:render",
+            artefacts={"pdf": hashlib.sha256(pdf).hexdigest()},
+            detail={"version": version, "object": stored.id},
+        )
+    return _package(engine, blobs, request_id, version, seal_key, seal_cert)
+
+
+def _package(
+    engine: Engine,
+    blobs: BlobStore,
+    request_id: str,
+    version: int,
+    seal_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    seal_cert: x509.Certificate,
+) -> bool:
+    """The delivery package of version `version`: its translation.json and request.pdf."""
+    name = f"v{version}.p7m"
+    with transaction(engine) as conn:
+        if blobs.find(conn, request_id, REVIEWED_PACKAGE, name) is not None:
+            return False
+        request = requests_store.get(conn, request_id)
+        members = [
+            ("request.p7s", _read(conn, blobs, request_id, "signed-request")),
+            ("form.json", _read(conn, blobs, request_id, "form")),
+            (
+                "translation.json",
+                _read(conn, blobs, request_id, REVIEWED_TRANSLATION, f"v{version}.json"),
+            ),
+            ("request.pdf", _read(conn, blobs, request_id, REVIEWED_PDF, f"v{version}.pdf")),
+        ]
+        for attachment in blobs.list(conn, request_id, "attachment"):
+            members.append((f"attachments/{attachment.name}", blobs.read(conn, attachment.id)))
+        recipients = authorities_store.certificates(
+            conn, request.executing_authority_id, "encryption"
+        )
+    if not recipients:
+        raise RuntimeError("the executing authority has no encryption certificate")
+    meta = {
+        "message_sha256": request.message_sha256,
+        "issuing_authority": request.issuing_authority_id,
+        "executing_authority": request.executing_authority_id,
+        "source_language": request.source_language,
+        "target_language": request.target_language,
+        "translation_version": version,
+    }
+    package = seal(build_package_zip(request_id, members, meta), seal_key, seal_cert, recipients)
+    with transaction(engine) as conn:
+        stored = blobs.put(
+            conn,
+            request_id=request_id,
+            kind=REVIEWED_PACKAGE,
+            name=name,
+            media_type="application/pkcs7-mime",
+            data=package,
+        )
+        record(
+            conn,
+            requests_store.get(conn, request_id),
+            "made_available",
+            actor="worker:package",
+            artefacts={"package": stored.sha256},
+            detail={"version": version},
+        )
+    return True
