@@ -21,7 +21,7 @@ from ui_support import PASSWORD, mla_form, sealed_submission
 
 from gateway.persistence import requests_store
 from gateway.persistence.db import make_engine, transaction
-from gateway.runtime.container import build_runtime
+from gateway.runtime.container import build_runtime, load_kek
 from gateway.runtime.demo import madrid_pull_args
 from gateway.services import accounts, roles
 from gateway.services import translation_review as review
