@@ -38,9 +38,11 @@ _STREET = (
     rf"(?: {_PARTICLES}{_CAP})*(?:,? (?:n[ºo°.]? ?)?\d{{1,4}}[a-zA-Z]?(?:[-/]\d{{1,4}})?)?)"
     rf"|(?:\b\d{{1,4}}[a-zA-Z]?,? (?:{_CAP} )+(?:Street|St\.|Road|Rd\.|Lane|Avenue|Drive|Square|"
     rf"Place|Way|Close|Terrace|Crescent|Gardens|Row|Hill)\b)"
-    rf"|(?:\b{_CAP}(?:straat|strasse|straße|gasse|weg|laan|plein|gracht|kade|allee|ring|"
-    rf"platz|vej|gatan|gatvė|utca|iela|tee|steeg|dijk|markt)\b"
-    rf"(?: \d{{1,4}}[a-zA-Z]?(?:-\d{{1,4}})?)?)"
+    rf"|(?:\b{_CAP}(?:straat|strasse|straße|gasse|laan|gracht|platz|vej|gatan|gatvė|utca|iela)"
+    rf"\b(?: \d{{1,4}}[a-zA-Z]?(?:-\d{{1,4}})?)?)"
+    # suffixes that end ordinary words too ("Hearing", "Committee"): only with a number
+    rf"|(?:\b{_CAP}(?:weg|plein|kade|allee|ring|tee|steeg|dijk|markt)\b"
+    rf" \d{{1,4}}[a-zA-Z]?(?:-\d{{1,4}})?)"
 )
 _POSTCODE = r"(?:[A-Z]{1,2}-)?(?:\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{4,6}(?: ?[A-Z]{2})?)"
 _POSTCODE_CITY = rf"(?:\b{_POSTCODE} {_CAP}(?:[ -]{_CAP})*)"
