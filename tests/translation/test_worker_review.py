@@ -201,7 +201,7 @@ def open_package(
     finally:
         with transaction(rt.engine) as conn:
             conn.execute(sa.delete(leases).where(leases.c.request_id == request_id))
-    (tmp_path / "package.p7m").write_bytes(sealed)
+    (tmp_path / "package.p7m").write_bytes(b"".join(sealed.chunks))
     subprocess.run(
         ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER",
          "-in", str(tmp_path / "package.p7m"), "-inkey", str(pki / "authority-b-enc.key"),
