@@ -42,6 +42,9 @@ class Settings:
     lease_seconds: int = 300
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # legal clocks: reminders this many days before a due date (urgent requests: earlier)
+    clock_reminder_days: str = "7,3,1"
+    clock_urgent_reminder_days: str = "14,7,3,2,1"
 
     @property
     def embedded_database(self) -> bool:
@@ -157,5 +160,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'database_url': use sqlite:///PATH or postgresql://...")
     if not settings.broker_url.startswith(("redis://", "redis+socket://", "amqp://", "rediss://")):
         raise ConfigError("setting 'broker_url': use redis://, redis+socket:// or amqp://")
+    for name in ("clock_reminder_days", "clock_urgent_reminder_days"):
+        parts = [p.strip() for p in str(getattr(settings, name)).split(",") if p.strip()]
+        if not all(p.isdigit() and int(p) <= 365 for p in parts):
+            raise ConfigError(f"setting '{name}': use day counts like 7,3,1")
     if not settings.gateway_id.replace("-", "").isalnum():
         raise ConfigError("setting 'gateway_id': letters, digits and '-' only")

@@ -8,7 +8,7 @@ from gateway.config import Settings, load_settings
 from gateway.runtime.celery_sender import celery_config
 from gateway.services.audit_checkpoints import CHECKPOINT_INTERVAL_SECONDS
 
-app = Celery("rogatory", include=["workers.tasks", "workers.delivery"])
+app = Celery("rogatory", include=["workers.tasks", "workers.delivery", "workers.legal"])
 
 
 def configure(settings: Settings | None = None) -> Celery:
@@ -20,5 +20,6 @@ def configure(settings: Settings | None = None) -> Celery:
         "checkpoint": {"task": "rogatory.checkpoint", "schedule": CHECKPOINT_INTERVAL_SECONDS},
         "refresh-crls": {"task": "rogatory.refresh_crls", "schedule": 3600.0},
         "check-certificates": {"task": "rogatory.check_certificates", "schedule": 86_400.0},
+        "legal-clocks": {"task": "rogatory.legal_clocks", "schedule": 600.0},
     }
     return app

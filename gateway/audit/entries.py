@@ -41,6 +41,12 @@ AUDIT_EVENTS = frozenset(
         "evidence_issued",
         "certificate_expiring",
         "attachment_received",
+        # legal workflow (clocks, answers, withdrawal)
+        "clock_set",
+        "clock_reminder",
+        "clock_breached",
+        "answer_received",
+        "withdrawal_applied",
     }
 )
 

@@ -23,6 +23,7 @@ _HEADER_KEYS = frozenset(
         "case_reference",
         "language",
         "confidentiality",
+        "handling",
         "sections",
     }
 )
@@ -94,6 +95,19 @@ def validate_form(form: object) -> RequestForm:
         problems.append(FieldProblem("language", "not-in-list", "an EU language code is required"))
     if form.get("confidentiality", "none") not in cat.CONFIDENTIALITY:
         problems.append(FieldProblem("confidentiality", "not-in-list", "unknown confidentiality"))
+    handling = form.get("handling", [])
+    if (
+        not isinstance(handling, list)
+        or not all(isinstance(h, str) and h in cat.HANDLING_LABELS for h in handling)
+        or len(set(handling)) != len(handling)
+    ):
+        problems.append(
+            FieldProblem(
+                "handling",
+                "not-in-list",
+                "a list of distinct labels from " + ", ".join(cat.HANDLING_LABELS),
+            )
+        )
     schema = SCHEMAS[request_type]
     sections = form.get("sections")
     if not isinstance(sections, dict):

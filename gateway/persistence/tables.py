@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gateway.persistence import audit_tables as _audit_tables  # noqa: F401  (registers)
+from gateway.persistence import legal_tables as _legal_tables  # noqa: F401
 from gateway.persistence import translation_tables as _translation_tables  # noqa: F401
 from gateway.persistence import ui_tables as _ui_tables  # noqa: F401
 from gateway.persistence.metadata import metadata

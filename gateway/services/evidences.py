@@ -42,6 +42,7 @@ NON_DELIVERY = "NonDelivery"
 RETRIEVAL = "Retrieval"
 NON_RETRIEVAL = "NonRetrieval"
 ACKNOWLEDGEMENT = "CounterpartAcknowledgement"
+WITHDRAWAL = "RequestWithdrawal"
 
 EVIDENCE_KINDS = frozenset(
     {
@@ -54,6 +55,7 @@ EVIDENCE_KINDS = frozenset(
         RETRIEVAL,
         NON_RETRIEVAL,
         ACKNOWLEDGEMENT,
+        WITHDRAWAL,
     }
 )
 

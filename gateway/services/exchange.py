@@ -28,7 +28,7 @@ from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import evidences
+from gateway.services import evidences, legal_clocks
 from gateway.services.evidences import Evidence, Sealer
 from gateway.services.lifecycle import advance, record
 from gateway.services.tokens import Caller
@@ -232,9 +232,10 @@ def retrieve_package(
                 artefacts={"package": stored.sha256},
             )
             request = requests_store.get(conn, request_id)
-            evidences.issue_once(
+            evidence = evidences.issue_once(
                 conn, request, evidences.RETRIEVAL, sealer, audit_event="retrieved", now=now
             )
+            legal_clocks.on_received(conn, request, evidence.sha256, now)
     return package
 
 

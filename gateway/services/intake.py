@@ -22,12 +22,14 @@ from gateway.config import Settings
 from gateway.crypto import CryptoError, RecipientKey, TrustConfig, open_submission
 from gateway.domain.errors import DomainError, NotFound
 from gateway.domain.forms import RequestForm, validate_form
+from gateway.domain.reply_kinds import ReplyNotApplicable, check_reply, reply_kind
 from gateway.domain.request_types import RequestType
 from gateway.domain.states import Event, State
 from gateway.domain.submission import Submission, parse_submission
 from gateway.persistence import authorities_store, outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore, PreparedObject
 from gateway.persistence.db import transaction
+from gateway.services import legal_workflow
 from gateway.services.lifecycle import advance, record
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ def accept_submission(
                 return duplicate
             form = _check(conn, settings, submission, verified.signer)
             _store(conn, request_id, submission, form, prepared, message_sha256, verified.signer)
+            legal_workflow.on_intake(conn, request_id, form, now)
     except DomainError as exc:
         _discard(prepared)
         _refuse(
@@ -157,17 +160,30 @@ def _check(
 
 
 def _check_reply(conn: Connection, form: RequestForm) -> None:
-    """A reply must answer a request its sender received from its addressee."""
+    """A reply must answer a request its sender received from its addressee.
+
+    Only a withdrawal travels the other way: from the request's issuer to its executor.
+    """
     original_id = reply_target(form)
     try:
         original = requests_store.get(conn, original_id)
     except NotFound:
         original = None
-    if original is None or (original.executing_authority_id, original.issuing_authority_id) != (
-        form.issuing_authority,
-        form.executing_authority,
+    section = form.data["sections"]["R"]
+    from_issuer = reply_kind(str(section["reply_kind"])).from_issuer
+    sender, addressee = form.issuing_authority, form.executing_authority
+    parties = (sender, addressee) if from_issuer else (addressee, sender)
+    if (
+        original is None
+        or original.request_type == RequestType.REPLY.value
+        or (original.issuing_authority_id, original.executing_authority_id) != parties
     ):
         raise IntakeRefused("unknown-request", "the request this replies to is unknown", status=422)
+    try:
+        check_reply(section, original.request_type, from_issuer=from_issuer)
+        legal_workflow.check_reply_allowed(original, section)
+    except ReplyNotApplicable as exc:
+        raise IntakeRefused(exc.code, exc.message, status=exc.status) from None
 
 
 def reply_target(form: RequestForm) -> str:

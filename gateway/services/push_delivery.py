@@ -27,7 +27,7 @@ from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, exchange_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
-from gateway.services import evidences
+from gateway.services import evidences, legal_clocks
 from gateway.services.evidences import Sealer
 from gateway.services.exchange import check_acknowledgement
 from gateway.services.lifecycle import advance, record
@@ -177,7 +177,10 @@ def _delivered(
             artefacts={"acknowledgement": stored.sha256},
             detail={"attempt": attempt, "outcome": DELIVERED},
         )
-        evidences.issue(conn, request, evidences.DELIVERY, sealer, audit_event="delivery_attempt")
+        delivery = evidences.issue(
+            conn, request, evidences.DELIVERY, sealer, audit_event="delivery_attempt"
+        )
+        legal_clocks.on_received(conn, request, delivery.sha256, datetime.now(UTC))
         advance(
             conn,
             request,
