@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gateway.audit.entries import canonical_json
 from gateway.crypto import sign
+from gateway.domain.errors import NotFound
 from gateway.domain.legal_clocks import (
     Clock,
     ClockStatus,
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 NOTICE_FORMAT = "rogatory.notification/1"
 URGENT = frozenset({"urgent", "very-urgent"})
+NOT_FOUND_MESSAGE = "no such request"
 
 
 # --- terms and facts ------------------------------------------------------------------------
@@ -190,6 +192,40 @@ def clock_json(clock: Clock, today: date) -> dict[str, Any]:
         "days_left": clock.days_left(today) if clock.status is ClockStatus.RUNNING else None,
         "overdue": clock.breached(today),
     }
+
+
+def legal_status(conn: Connection, request: RequestRow, today: date) -> dict[str, Any]:
+    """The legal side of a request's status: its clocks, handling labels and state."""
+    return {
+        "request_id": request.id,
+        "state": request.state.value,
+        "handling": list(handling_of(conn, request.id)),
+        "clocks": [clock_json(c, today) for c in clocks_of(conn, request.id)],
+    }
+
+
+def party_legal_status(
+    engine: Engine, authority_id: str, request_id: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """As legal_status, for a party to the request only (NotFound for anyone else)."""
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    with transaction(engine) as conn:
+        try:
+            request = requests_store.get(conn, request_id)
+        except NotFound:
+            request = None
+        if request is None or not request.is_party(authority_id):
+            raise NotFound(NOT_FOUND_MESSAGE)
+        return legal_status(conn, request, today)
+
+
+def clock_line(clock: Clock, today: date) -> str:
+    """One line for operators: key, due date, rule, and days left or overdue."""
+    line = f"{clock.key} due {clock.due_on.isoformat()} ({clock.rule}) {clock.status.value}"
+    if clock.status is not ClockStatus.RUNNING:
+        return line + f" on {clock.closed_on.isoformat()}" if clock.closed_on else line
+    left = clock.days_left(today)
+    return line + (f", OVERDUE by {-left} day(s)" if left < 0 else f", {left} day(s) left")
 
 
 # --- reminders and breaches -----------------------------------------------------------------
