@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,10 @@ from gateway.services.packaging import run_packaging
 from gateway.services.tokens import Caller
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# pytest puts each test directory on sys.path as it collects it; this area may run alone.
+_UI = str(Path(__file__).resolve().parents[1] / "ui")
+if _UI not in sys.path:
+    sys.path.append(_UI)
 ROTTERDAM, MADRID = "nl-om-rotterdam", "es-fiscalia-madrid"
 DAY0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from gateway.domain.states import State, is_terminal
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import ui_requests
+from gateway.services import legal_clocks, ui_requests
 from gateway.web.ui import i18n, security, ui
 
 # States in which a worker is still busy with the request: the page keeps polling.
@@ -98,10 +98,23 @@ def request_page(request_id: str) -> ResponseReturnValue:
         progress=_progress(row),
         steps=_steps(row),
         type_title=_type_title(row.request_type),
+        clocks=_clocks(request_id),
+        clock_text=lambda key: i18n.labels().text(key),
         submitted=request.args.get("submitted") == "1",
         differs=request.args.get("differs") == "1",
         field_label=_field_label,
     )
+
+
+def _clocks(request_id: str) -> list[dict[str, Any]]:
+    """Legal clocks for the page, named from the hand-kept label catalogue."""
+    today = datetime.now(UTC).date()
+    labels = i18n.labels()
+    return [
+        legal_clocks.clock_json(clock, today)
+        | {"name": labels.code_meaning("legal_clock", clock.key)}
+        for clock in legal_clocks.request_clocks(security.engine(), request_id)
+    ]
 
 
 def _field_label(path: str) -> str:
