@@ -36,6 +36,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "reply_kind": cat.REPLY_KINDS,
     "reply_decision": cat.REPLY_DECISIONS,
     "refusal_grounds": cat.REFUSAL_GROUNDS,
+    "handling": cat.HANDLING_LABELS,
 }
 _PARTS = ("ui", "forms", "sections", "fields", "codes")
 _V = TypeVar("_V")

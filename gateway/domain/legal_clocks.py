@@ -219,6 +219,45 @@ def compute_clocks(terms: Terms, facts: list[Fact] | tuple[Fact, ...]) -> tuple[
     return tuple(clocks.values())
 
 
+@dataclass(frozen=True)
+class PlannedClock:
+    """A clock as the law sets it before it starts: so many days from an event, or a date."""
+
+    key: str
+    rule: str
+    days: int | None
+    counted_from: str | None  # receipt | decision | consent | arrest
+    due_on: date | None = None
+
+
+_PLANS: dict[str, tuple[PlannedClock, ...]] = {
+    "mla": (
+        PlannedClock("acknowledgement", f"{EIO} Art 16(1)", 7, "receipt"),
+        PlannedClock("recognition", f"{EIO} Art 12(3)", 30, "receipt"),
+        PlannedClock("execution", f"{EIO} Art 12(4)", 90, "decision"),
+    ),
+    "extradition": (
+        PlannedClock("decision", f"{EAW} Art 17(2)", 10, "consent"),
+        PlannedClock("decision", f"{EAW} Art 17(3)", 60, "arrest"),
+        PlannedClock("surrender", f"{EAW} Art 23(2)", 10, "decision"),
+    ),
+    "witness-examination": (),
+}
+
+
+def planned_clocks(terms: Terms) -> tuple[PlannedClock, ...]:
+    """What the PDF cover prints: the statutory limits and the issuer's own deadline."""
+    plan = _PLANS.get(terms.request_type, ())
+    if terms.issuer_deadline is not None:
+        rule = (
+            f"{MLA2000} Art 4(2)"
+            if terms.request_type == "witness-examination"
+            else (f"{EIO} Art 12(2)" if terms.request_type == "mla" else "issuer's deadline")
+        )
+        plan = (*plan, PlannedClock("deadline", rule, None, None, terms.issuer_deadline))
+    return plan
+
+
 def parse_offsets(text: str) -> tuple[int, ...]:
     """'7,3,1' -> (1, 3, 7); raises ValueError for anything but non-negative integers."""
     values = {int(part) for part in text.split(",") if part.strip()}

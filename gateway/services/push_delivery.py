@@ -79,7 +79,9 @@ def deliver_once(
             return PushResult(ALREADY_DONE, attempt)
         stored = blobs.find(conn, request_id, "package")
         package = blobs.read(conn, stored.id) if stored else None
-    if not authority.push_endpoint:
+        pull_only = "pull-only" in legal_clocks.handling_of(conn, request_id)
+    if pull_only or not authority.push_endpoint:
+        # a pull-only request is never pushed: at most a content-free "new item" notice
         if authority.webhook_url:
             return _notify(engine, request_id, authority.webhook_url, sealer, attempt, transport)
         return PushResult(NOTHING_TO_DO, attempt)
