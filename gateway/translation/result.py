@@ -10,8 +10,9 @@ from gateway.translation.ports import Leg
 
 RESULT_FORMAT = "rogatory.translation/1"
 # "not-needed": the request is already in the target language; target is null, never a copy.
-SegmentStatus = Literal["translated", "needs-review", "failed", "not-needed"]
-ResultStatus = Literal["complete", "needs-review", "failed", "not-needed"]
+# "not-requested": the issuer's handling label `no-machine-translation`; no engine saw it.
+SegmentStatus = Literal["translated", "needs-review", "failed", "not-needed", "not-requested"]
+ResultStatus = Literal["complete", "needs-review", "failed", "not-needed", "not-requested"]
 DocumentStatus = Literal["translated", "not-machine-translated"]
 
 

@@ -14,6 +14,7 @@ _OK = "translated"
 _REVIEW = "needs-review"
 _FAILED = "failed"
 _NOT_NEEDED = "not-needed"  # source and target language are the same: nothing to translate
+_NOT_REQUESTED = "not-requested"  # the issuer's label no-machine-translation
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Bilingual:
 
     @property
     def marked(self) -> bool:
-        return self.state not in (_OK, _NOT_NEEDED)
+        return self.state not in (_OK, _NOT_NEEDED, _NOT_REQUESTED)
 
     @property
     def long(self) -> bool:
@@ -69,7 +70,7 @@ class TranslationIndex:
     def count(self, item: Bilingual) -> Bilingual:
         if item.state == _REVIEW:
             self.needing_review += 1
-        elif item.state not in (_OK, _NOT_NEEDED):
+        elif item.state not in (_OK, _NOT_NEEDED, _NOT_REQUESTED):
             self.failed += 1
         return item
 
@@ -117,8 +118,8 @@ def pair_segment(
     flags = tuple(display_text(f).text[:80] for f in _list(segment.get("flags")))
     target = segment.get("target")
     status = segment.get("status")
-    if status == _NOT_NEEDED:
-        return Bilingual(shown.text, None, _NOT_NEEDED, flags, shown.omitted)
+    if status in (_NOT_NEEDED, _NOT_REQUESTED):
+        return Bilingual(shown.text, None, str(status), flags, shown.omitted)
     if not isinstance(target, str) or status not in (_OK, _REVIEW):
         return Bilingual(shown.text, None, _FAILED, flags, shown.omitted)
     translated = display_text(target)
