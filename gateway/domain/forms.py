@@ -11,6 +11,7 @@ from typing import Any
 from gateway.domain import catalogues as cat
 from gateway.domain.errors import FieldProblem, InvalidRequest
 from gateway.domain.fields import FieldKind, FieldSpec, SectionSpec
+from gateway.domain.preflight import preflight_warnings
 from gateway.domain.request_types import SCHEMAS, RequestSchema, RequestType
 
 FORM_SCHEMA_ID = "rogatory.request/1"
@@ -137,7 +138,7 @@ def completeness_warnings(form: RequestForm, *, today: date) -> list[FieldProble
         warnings.append(
             FieldProblem("sections.B.deadline", "deadline-past", "the deadline lies in the past")
         )
-    return warnings
+    return warnings + preflight_warnings(form.data, today=today)
 
 
 def translatable_segments(form: RequestForm) -> list[Segment]:

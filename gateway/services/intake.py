@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from gateway.config import Settings
 from gateway.crypto import CryptoError, RecipientKey, TrustConfig, open_submission
-from gateway.domain.errors import DomainError, NotFound
-from gateway.domain.forms import RequestForm, validate_form
+from gateway.domain.errors import DomainError, FieldProblem, NotFound
+from gateway.domain.forms import RequestForm, completeness_warnings, validate_form
 from gateway.domain.reply_kinds import ReplyNotApplicable, check_reply, reply_kind
 from gateway.domain.request_types import RequestType
 from gateway.domain.states import Event, State
@@ -51,6 +51,8 @@ class Accepted:
     message_id: str
     message_sha256: str
     duplicate: bool
+    # pre-flight warnings: reported in the 202 answer, never a refusal
+    warnings: tuple[FieldProblem, ...] = ()
 
 
 _STATUS_FOR_CODE = {
@@ -115,7 +117,10 @@ def accept_submission(
         _discard(prepared)
         raise
     log.info("submission accepted", extra={"request_id": request_id})
-    return Accepted(request_id, submission.message_id, message_sha256, duplicate=False)
+    warnings = tuple(completeness_warnings(form, today=now.astimezone(UTC).date()))
+    return Accepted(
+        request_id, submission.message_id, message_sha256, duplicate=False, warnings=warnings
+    )
 
 
 def _duplicate(conn: Connection, submission: Submission, message_sha256: str) -> Accepted | None:

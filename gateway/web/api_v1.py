@@ -32,4 +32,7 @@ def submit() -> Response | tuple[Response, int]:
         "outcome": "duplicate-already-accepted" if accepted.duplicate else "accepted",
     }
     body["receipt"] = receipt.to_json()
+    body["warnings"] = [
+        {"path": w.path, "code": w.code, "message": w.message} for w in accepted.warnings
+    ]
     return jsonify(body), 202

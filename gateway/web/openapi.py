@@ -320,6 +320,11 @@ def _schemas() -> dict[str, Any]:
                 "message_sha256": string,
                 "outcome": {"enum": ["accepted", "duplicate-already-accepted"]},
                 "receipt": {"$ref": "#/components/schemas/Evidence"},
+                "warnings": {
+                    "type": "array",
+                    "description": "Pre-flight warnings (never a refusal): path, code, message",
+                    "items": {"type": "object"},
+                },
             },
         },
         "InboxItem": {
