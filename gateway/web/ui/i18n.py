@@ -93,6 +93,34 @@ PROBLEM_TEXT = {
         "This authority does not take this type of request. Choose another authority."
     ),
     "deadline-past": lazy_gettext("The deadline lies in the past."),
+    # pre-flight checks of the legal workflow (gateway/domain/preflight.py): warnings only
+    "no-listed-offence": lazy_gettext(
+        "No Annex D category is chosen: the executing State may verify double criminality."
+    ),
+    "validation-needed": lazy_gettext(
+        "An order from a non-judicial authority needs validation by a judge, court or "
+        "prosecutor (section L)."
+    ),
+    "identity-missing": lazy_gettext("No person concerned is identified."),
+    "identity-incomplete": lazy_gettext("The identity data of this person are incomplete."),
+    "qualification-missing": lazy_gettext("The legal qualification of the offence is missing."),
+    "penalty-unknown": lazy_gettext(
+        "State the maximum penalty (at least 3 years for a listed offence)."
+    ),
+    "listed-offence-below-threshold": lazy_gettext(
+        "A listed offence counts only with a maximum penalty of at least 3 years."
+    ),
+    "penalty-below-threshold": lazy_gettext(
+        "For prosecution the maximum penalty must be at least 12 months."
+    ),
+    "sentence-below-threshold": lazy_gettext(
+        "For execution the sentence must be at least 4 months."
+    ),
+    "hearing-date-missing": lazy_gettext("A hearing by video link needs proposed dates."),
+    "hearing-date-past": lazy_gettext("The proposed date lies in the past."),
+    "witness-language-missing": lazy_gettext(
+        "The witness's language is needed to arrange an interpreter."
+    ),
 }
 
 # What the summary says about a few fields whose absence a lawyer should not overlook.
