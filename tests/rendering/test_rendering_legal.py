@@ -55,3 +55,29 @@ def test_a_request_without_labels_prints_no_restriction(tmp_path: Path) -> None:
     nl = load_catalogue("nl")
     assert nl.code_meaning("handling", "speciality") not in text
     assert "Framework Decision 2002/584/JHA Art 17(3)" in pdf_text(path, 1)
+
+
+def test_refusal_reply_prints_its_grounds_from_the_hand_kept_catalogues(tmp_path: Path) -> None:
+    from rendering_samples import make_reply
+
+    from workers.rendering import render_reply_pdf
+
+    reply = make_reply("es", "Los hechos están prescritos.") | {
+        "kind": "refusal",
+        "decision": "refuse",
+        "grounds": ["eaw-art4-4-statute-barred", "eaw-art3-2-ne-bis-in-idem"],
+        "effective_date": "2027-01-20",
+    }
+    pdf = render_reply_pdf(
+        reply, None, make_cover("req-refusal", b"m"), original_message=b"m", target_language="nl"
+    )
+    path = tmp_path / "refusal.pdf"
+    path.write_bytes(pdf)
+    text = pdf_text(path)
+    nl, es = load_catalogue("nl"), load_catalogue("es")
+    for catalogue in (nl, es):
+        assert catalogue.code_meaning("reply_kind", "refusal") in text
+        assert catalogue.code_meaning("refusal_grounds", "eaw-art4-4-statute-barred") in text
+        assert catalogue.code_meaning("refusal_grounds", "eaw-art3-2-ne-bis-in-idem") in text
+        assert catalogue.code_meaning("reply_decision", "refuse") in text
+    assert "2027-01-20" in text

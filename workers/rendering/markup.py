@@ -116,6 +116,16 @@ def render_reply_html(
             short_text(r, 200) for r in (references if isinstance(references, list) else [])
         ],
         in_reply_to=short_text(reply.get("in_reply_to", ""), 200),
+        decision=labels.code("reply_decision", reply["decision"])
+        if reply.get("decision")
+        else None,
+        grounds=[labels.code("refusal_grounds", g) for g in _list_of(reply.get("grounds"))],
+        effective_date=short_text(reply.get("effective_date") or "", 40),
+        hearing_means=(
+            labels.code("hearing_mode", reply["hearing_means"])
+            if reply.get("hearing_means")
+            else None
+        ),
         annex=annex,
         translated=translation is not None,
     )
@@ -172,6 +182,10 @@ def _common(
         "handling": [labels.code("handling", h) for h in _handling(document)],
         "legal_clocks": _planned_clocks(document, labels),
     }
+
+
+def _list_of(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
 
 
 def _handling(document: Mapping[str, Any]) -> list[str]:
