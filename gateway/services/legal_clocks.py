@@ -279,9 +279,12 @@ def _raise_notices(
     offsets = policy.urgent if urgent else policy.normal
     raised = 0
     for clock in clocks_of(conn, request_id):
-        wanted = [f"reminder-{o}d" for o in clock.reminders_due(today, offsets)]
+        # only the most pressing notice: a sweep after a pause does not replay every step
+        reached = clock.reminders_due(today, offsets)
         if clock.breached(today):
-            wanted.append("breach")
+            wanted = ["breach"]
+        else:
+            wanted = [f"reminder-{reached[0]}d"] if reached else []
         for notice in wanted:
             if _has_notice(conn, request_id, clock, notice):
                 continue

@@ -182,7 +182,9 @@ def test_eio_without_annex_b_raises_reminders_then_a_breach_to_both_sides(
     assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(2)) == 0
     assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(4)) == 1
     assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(4, 15)) == 0
-    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(8)) == 2
+    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(6)) == 1
+    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(8)) == 1
+    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(9)) == 0
     notices = [(n["clock"], n["notice"]) for n in legal_clocks.notices_of(rt.engine, request_id)]
     assert notices == [
         ("acknowledgement", "reminder-3d"),
@@ -208,12 +210,15 @@ def test_urgent_requests_are_reminded_earlier(rt: Runtime) -> None:
     policy = legal_clocks.ReminderPolicy(normal=(1,), urgent=(5, 1))
     normal = issue(rt, eio_form(), day(0))
     urgent = issue(rt, eio_form(urgency="urgent"), day(0))
-    for request_id in (normal, urgent):
+    labelled = issue(rt, eio_form() | {"handling": ["urgent"]}, day(0))  # the handling label
+    for request_id in (normal, urgent, labelled):
         make_available(rt, request_id)
         retrieve(rt, request_id, day(0))
     legal_clocks.sweep_clocks(rt.engine, rt.sealer(), policy=policy, now=day(3))
     assert legal_clocks.notices_of(rt.engine, normal) == []
-    assert [n["notice"] for n in legal_clocks.notices_of(rt.engine, urgent)] == ["reminder-5d"]
+    for request_id in (urgent, labelled):
+        notices = legal_clocks.notices_of(rt.engine, request_id)
+        assert [n["notice"] for n in notices] == ["reminder-5d"]
 
 
 def test_withdrawal_stops_clocks_cancels_leases_and_tasks_and_issues_evidence(

@@ -208,6 +208,8 @@ def _planned_clocks(document: Mapping[str, Any], labels: Labeller) -> list[dict[
         {
             "name": labels.code("legal_clock", plan.key),
             "rule": plan.rule,
+            # the instrument is named in the cover's head: the article alone keeps it to a line
+            "article": plan.rule[plan.rule.find("Art") :] if "Art" in plan.rule else plan.rule,
             "days": plan.days,
             "counted_from": (
                 labels.code("clock_start", plan.counted_from) if plan.counted_from else None

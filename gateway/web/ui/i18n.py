@@ -64,6 +64,11 @@ EVENT_NAMES = {
     "step_retried": lazy_gettext("A processing step was retried"),
     "withdrawn": lazy_gettext("Withdrawn"),
     "delivered": lazy_gettext("Delivered to the counterpart"),
+    "clock_set": lazy_gettext("Legal time limit set"),
+    "clock_reminder": lazy_gettext("Reminder: a legal time limit is near"),
+    "clock_breached": lazy_gettext("Legal time limit passed"),
+    "answer_received": lazy_gettext("Answer of the executing authority received"),
+    "withdrawal_applied": lazy_gettext("Withdrawal applied"),
 }
 
 EVIDENCE_NAMES = {

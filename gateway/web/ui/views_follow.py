@@ -100,6 +100,7 @@ def request_page(request_id: str) -> ResponseReturnValue:
         type_title=_type_title(row.request_type),
         clocks=_clocks(request_id),
         clock_text=lambda key: i18n.labels().text(key),
+        legal_code=_legal_code,
         submitted=request.args.get("submitted") == "1",
         differs=request.args.get("differs") == "1",
         field_label=_field_label,
@@ -115,6 +116,12 @@ def _clocks(request_id: str) -> list[dict[str, Any]]:
         | {"name": labels.code_meaning("legal_clock", clock.key)}
         for clock in legal_clocks.request_clocks(security.engine(), request_id)
     ]
+
+
+def _legal_code(list_name: str, code: object) -> str:
+    labels = i18n.labels()
+    value = str(code)
+    return labels.code_meaning(list_name, value) if labels.has_code(list_name, value) else value
 
 
 def _field_label(path: str) -> str:
