@@ -83,6 +83,18 @@ def handling_of(conn: Connection, request_id: str) -> tuple[str, ...]:
     return tuple(value or ())
 
 
+def urgent_among(conn: Connection, request_ids: set[str]) -> set[str]:
+    """The ids of urgent requests (urgency in section B, or the `urgent` label) among these."""
+    if not request_ids:
+        return set()
+    rows = conn.execute(
+        sa.select(
+            request_terms.c.request_id, request_terms.c.urgency, request_terms.c.handling
+        ).where(request_terms.c.request_id.in_(sorted(request_ids)))
+    ).all()
+    return {r.request_id for r in rows if r.urgency in URGENT or "urgent" in (r.handling or ())}
+
+
 def record_fact(
     conn: Connection,
     request: RequestRow,
