@@ -32,6 +32,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.config import Settings
 from gateway.crypto import TrustConfig, verify_signed
+from gateway.domain.errors import Conflict
 from gateway.crypto.keyfiles import load_certificate, load_crl
 from gateway.persistence import requests_store
 from gateway.persistence.db import transaction
@@ -250,6 +251,8 @@ def test_withdrawal_stops_clocks_cancels_leases_and_tasks_and_issues_evidence(
         assert requests_store.get(conn, withdrawal_id).executing_authority_id == MADRID
         assert legal_workflow.pending_tasks(conn, withdrawal_id) == ["rogatory.translate"]
     assert {c["status"] for c in clocks(rt, request_id, day(2)).values()} == {"stopped"}
+    with pytest.raises(Conflict, match="withdrawn"):  # no new lease, so no more retrieval
+        retrieve(rt, request_id, day(2))
     evidence = legal_workflow.issue_withdrawal_evidence(rt.engine, rt.sealer(), request_id)
     assert evidence is not None
     assert evidence.kind == evidences.WITHDRAWAL
