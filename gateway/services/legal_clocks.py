@@ -192,6 +192,27 @@ def request_clocks(engine: Engine, request_id: str) -> list[Clock]:
         return clocks_of(conn, request_id)
 
 
+def next_due(engine: Engine, request_ids: list[str]) -> dict[str, Clock]:
+    """The earliest running clock of each request (for a deadline column in lists)."""
+    if not request_ids:
+        return {}
+    with transaction(engine) as conn:
+        rows = conn.execute(
+            sa.select(legal_clocks)
+            .where(
+                legal_clocks.c.request_id.in_(sorted(set(request_ids))),
+                legal_clocks.c.status == ClockStatus.RUNNING.value,
+            )
+            .order_by(legal_clocks.c.due_on)
+        ).all()
+    found: dict[str, Clock] = {}
+    for r in rows:
+        found.setdefault(
+            r.request_id, Clock(r.clock, r.rule, r.starts_on, r.due_on, ClockStatus(r.status))
+        )
+    return found
+
+
 def clock_json(clock: Clock, today: date) -> dict[str, Any]:
     """How the API, the CLI and the pages show a clock: due date, rule, days left, overdue."""
     return {

@@ -34,6 +34,9 @@ def test_clocks_are_shown_to_both_parties_and_hidden_from_anyone_else(rt: Runtim
     with pytest.raises(NotFound):
         legal_clocks.party_legal_status(rt.engine, "de-gsta-berlin", request_id)
     assert set(clocks(rt, request_id, day(9))) == {"acknowledgement", "recognition"}
+    nearest = legal_clocks.next_due(rt.engine, [request_id, "no-such-request"])
+    assert list(nearest) == [request_id]
+    assert nearest[request_id].key == "acknowledgement"
 
 
 def test_requests_show_prints_each_clock_with_its_article(rt: Runtime) -> None:

@@ -32,8 +32,8 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.config import Settings
 from gateway.crypto import TrustConfig, verify_signed
-from gateway.domain.errors import Conflict
 from gateway.crypto.keyfiles import load_certificate, load_crl
+from gateway.domain.errors import Conflict
 from gateway.persistence import requests_store
 from gateway.persistence.db import transaction
 from gateway.persistence.tables import authorities, leases, outbox
