@@ -45,3 +45,18 @@ def test_request_page_shows_days_left_and_an_overdue_clock_in_red(app: Flask) ->
     assert "7 days left" in re.sub(r"\s+", " ", page)
     assert "Directive 2014/41/EU Art 12(2)" in page
     assert '<strong class="clock-breach">overdue (1)</strong>' in page
+
+
+def test_compose_offers_the_handling_labels_and_keeps_only_known_ones(app: Flask) -> None:
+    from ui_support import BASE_URL, add_user, client_for, sign_in
+
+    from gateway.web.ui import forms
+
+    client = client_for(app)
+    sign_in(client, "magistrate", add_user(app))
+    page = client.get("/ui/compose/mla", base_url=BASE_URL).text
+    for code in ("pull-only", "no-machine-translation", "speciality", "urgent"):
+        assert f'name="handling" value="{code}"' in page
+    post = {"case_reference": ["ROT-1"], "handling": ["speciality", "pull-only", "forward-all"]}
+    built = forms.request_from_post(forms.schema_of("mla"), post, "nl-om-rotterdam")
+    assert built["handling"] == ["pull-only", "speciality"]  # catalogue order, no stranger
