@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.services import legal_clocks, legal_workflow
+from gateway.services import legal_notices, legal_workflow
 from workers.celery_app import app
 from workers.tasks import _after, runtime
 
@@ -16,9 +16,9 @@ def withdrawal_evidence(request_id: str) -> bool:
 @app.task(name="rogatory.legal_clocks", acks_late=True)
 def sweep_clocks() -> int:
     rt = runtime()
-    policy = legal_clocks.ReminderPolicy.from_text(
+    policy = legal_notices.ReminderPolicy.from_text(
         rt.settings.clock_reminder_days, rt.settings.clock_urgent_reminder_days
     )
-    raised = legal_clocks.sweep_clocks(rt.engine, rt.sealer(), policy=policy)
+    raised = legal_notices.sweep_clocks(rt.engine, rt.sealer(), policy=policy)
     _after(rt)
     return raised

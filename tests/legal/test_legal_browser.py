@@ -15,7 +15,7 @@ from legal_support import answer, eio_form, issue, make_available, retrieve
 
 from gateway.config import Settings
 from gateway.runtime.container import build_runtime
-from gateway.services import accounts, legal_clocks
+from gateway.services import accounts, legal_notices
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,7 +51,7 @@ def test_magistrate_sees_days_left_and_the_breach_on_the_request_page(browser: A
     make_available(rt, request_id)
     retrieve(rt, request_id, now)
     answer(rt, request_id, "acknowledgement", now)
-    assert legal_clocks.sweep_clocks(rt.engine, rt.sealer(), now=now) >= 1  # the breach
+    assert legal_notices.sweep_clocks(rt.engine, rt.sealer(), now=now) >= 1  # the breach
     rt.close()
 
     def submit_and_wait(css: str) -> None:

@@ -38,7 +38,7 @@ from gateway.persistence import requests_store
 from gateway.persistence.db import transaction
 from gateway.persistence.tables import authorities, leases, outbox
 from gateway.runtime.container import Runtime, build_runtime
-from gateway.services import evidences, legal_clocks, legal_workflow
+from gateway.services import evidences, legal_notices, legal_workflow
 from gateway.services.intake import IntakeRefused
 from gateway.services.request_status import request_status
 
@@ -177,16 +177,16 @@ def test_eio_without_annex_b_raises_reminders_then_a_breach_to_both_sides(
     request_id = issue(rt, eio_form(), day(0))
     make_available(rt, request_id)
     retrieve(rt, request_id, day(0))
-    policy = legal_clocks.ReminderPolicy(normal=(3, 1), urgent=(5, 3, 1))
+    policy = legal_notices.ReminderPolicy(normal=(3, 1), urgent=(5, 3, 1))
     sealer = rt.sealer()
 
-    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(2)) == 0
-    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(4)) == 1
-    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(4, 15)) == 0
-    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(6)) == 1
-    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(8)) == 1
-    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(9)) == 0
-    notices = [(n["clock"], n["notice"]) for n in legal_clocks.notices_of(rt.engine, request_id)]
+    assert legal_notices.sweep_clocks(rt.engine, sealer, policy=policy, now=day(2)) == 0
+    assert legal_notices.sweep_clocks(rt.engine, sealer, policy=policy, now=day(4)) == 1
+    assert legal_notices.sweep_clocks(rt.engine, sealer, policy=policy, now=day(4, 15)) == 0
+    assert legal_notices.sweep_clocks(rt.engine, sealer, policy=policy, now=day(6)) == 1
+    assert legal_notices.sweep_clocks(rt.engine, sealer, policy=policy, now=day(8)) == 1
+    assert legal_notices.sweep_clocks(rt.engine, sealer, policy=policy, now=day(9)) == 0
+    notices = [(n["clock"], n["notice"]) for n in legal_notices.notices_of(rt.engine, request_id)]
     assert notices == [
         ("acknowledgement", "reminder-3d"),
         ("acknowledgement", "reminder-1d"),
@@ -204,21 +204,21 @@ def test_eio_without_annex_b_raises_reminders_then_a_breach_to_both_sides(
                              "time"} for _, body in hooks.notices)  # fmt: skip
     # the answer finally comes: the clock is met and nothing more is raised
     answer(rt, request_id, "acknowledgement", day(9))
-    assert legal_clocks.sweep_clocks(rt.engine, sealer, policy=policy, now=day(10)) == 0
+    assert legal_notices.sweep_clocks(rt.engine, sealer, policy=policy, now=day(10)) == 0
 
 
 def test_urgent_requests_are_reminded_earlier(rt: Runtime) -> None:
-    policy = legal_clocks.ReminderPolicy(normal=(1,), urgent=(5, 1))
+    policy = legal_notices.ReminderPolicy(normal=(1,), urgent=(5, 1))
     normal = issue(rt, eio_form(), day(0))
     urgent = issue(rt, eio_form(urgency="urgent"), day(0))
     labelled = issue(rt, eio_form() | {"handling": ["urgent"]}, day(0))  # the handling label
     for request_id in (normal, urgent, labelled):
         make_available(rt, request_id)
         retrieve(rt, request_id, day(0))
-    legal_clocks.sweep_clocks(rt.engine, rt.sealer(), policy=policy, now=day(3))
-    assert legal_clocks.notices_of(rt.engine, normal) == []
+    legal_notices.sweep_clocks(rt.engine, rt.sealer(), policy=policy, now=day(3))
+    assert legal_notices.notices_of(rt.engine, normal) == []
     for request_id in (urgent, labelled):
-        notices = legal_clocks.notices_of(rt.engine, request_id)
+        notices = legal_notices.notices_of(rt.engine, request_id)
         assert [n["notice"] for n in notices] == ["reminder-5d"]
 
 
@@ -259,7 +259,7 @@ def test_withdrawal_stops_clocks_cancels_leases_and_tasks_and_issues_evidence(
     again = legal_workflow.issue_withdrawal_evidence(rt.engine, rt.sealer(), request_id)
     assert again is not None
     assert again.sha256 == evidence.sha256
-    assert legal_clocks.sweep_clocks(rt.engine, rt.sealer(), now=day(60)) == 0
+    assert legal_notices.sweep_clocks(rt.engine, rt.sealer(), now=day(60)) == 0
     with pytest.raises(IntakeRefused) as late:
         answer(rt, request_id, "acknowledgement", day(3))
     assert late.value.code == "request-final"
