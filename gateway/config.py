@@ -70,6 +70,9 @@ class Settings:
     http_keepalive: int = 5
     http_max_requests: int = 10_000
     object_store: str = "filesystem"
+    # legal clocks: reminders this many days before a due date (urgent requests: earlier)
+    clock_reminder_days: str = "7,3,1"
+    clock_urgent_reminder_days: str = "14,7,3,2,1"
 
     @property
     def embedded_database(self) -> bool:
@@ -246,6 +249,10 @@ def _check(settings: Settings) -> None:
         raise ConfigError("setting 'task_soft_time_limit': must be below task_time_limit")
     if settings.object_store == "postgresql" and settings.embedded_database:
         raise ConfigError("setting 'object_store': postgresql needs DATABASE_URL=postgresql://...")
+    for name in ("clock_reminder_days", "clock_urgent_reminder_days"):
+        parts = [p.strip() for p in str(getattr(settings, name)).split(",") if p.strip()]
+        if not all(p.isdigit() and int(p) <= 365 for p in parts):
+            raise ConfigError(f"setting '{name}': use day counts like 7,3,1")
     if not settings.gateway_id.replace("-", "").isalnum():
         raise ConfigError("setting 'gateway_id': letters, digits and '-' only")
     if settings.public_url and not (

@@ -9,7 +9,7 @@ from gateway.runtime.asn1_names import register_asn1_names
 from gateway.runtime.celery_sender import celery_config
 from gateway.services.scheduling import periodic_jobs
 
-app = Celery("rogatory", include=["workers.tasks", "workers.delivery"])
+app = Celery("rogatory", include=["workers.tasks", "workers.delivery", "workers.legal"])
 
 
 def configure(settings: Settings | None = None) -> Celery:

@@ -29,6 +29,11 @@ def reply_document(
         "in_reply_to": section["in_reply_to"],
         "issuing_authority": form["issuing_authority"],
         "executing_authority": form["executing_authority"],
+        # the legal answer's parts: codes and a date, printed from hand-kept labels
+        "decision": section.get("decision"),
+        "grounds": list(section.get("grounds") or ()),
+        "effective_date": section.get("effective_date"),
+        "hearing_means": section.get("hearing_means"),
     }
     fields = [
         {**segment, "path": "body"}

@@ -44,6 +44,12 @@ AUDIT_EVENTS = frozenset(
         "attachment_received",
         "failed_permanently",
         "translation_reviewed",
+        # legal workflow (clocks, answers, withdrawal)
+        "clock_set",
+        "clock_reminder",
+        "clock_breached",
+        "answer_received",
+        "withdrawal_applied",
     }
 )
 

@@ -11,6 +11,7 @@ from typing import Any
 from gateway.domain import catalogues as cat
 from gateway.domain.errors import FieldProblem, InvalidRequest
 from gateway.domain.fields import FieldKind, FieldSpec, SectionSpec
+from gateway.domain.preflight import preflight_warnings
 from gateway.domain.request_types import SCHEMAS, RequestSchema, RequestType
 
 FORM_SCHEMA_ID = "rogatory.request/1"
@@ -23,6 +24,7 @@ _HEADER_KEYS = frozenset(
         "case_reference",
         "language",
         "confidentiality",
+        "handling",
         "sections",
     }
 )
@@ -94,6 +96,19 @@ def validate_form(form: object) -> RequestForm:
         problems.append(FieldProblem("language", "not-in-list", "an EU language code is required"))
     if form.get("confidentiality", "none") not in cat.CONFIDENTIALITY:
         problems.append(FieldProblem("confidentiality", "not-in-list", "unknown confidentiality"))
+    handling = form.get("handling", [])
+    if (
+        not isinstance(handling, list)
+        or not all(isinstance(h, str) and h in cat.HANDLING_LABELS for h in handling)
+        or len(set(handling)) != len(handling)
+    ):
+        problems.append(
+            FieldProblem(
+                "handling",
+                "not-in-list",
+                "a list of distinct labels from " + ", ".join(cat.HANDLING_LABELS),
+            )
+        )
     schema = SCHEMAS[request_type]
     sections = form.get("sections")
     if not isinstance(sections, dict):
@@ -123,7 +138,7 @@ def completeness_warnings(form: RequestForm, *, today: date) -> list[FieldProble
         warnings.append(
             FieldProblem("sections.B.deadline", "deadline-past", "the deadline lies in the past")
         )
-    return warnings
+    return warnings + preflight_warnings(form.data, today=today)
 
 
 def translatable_segments(form: RequestForm) -> list[Segment]:

@@ -34,6 +34,9 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "list_offences": cat.LIST_OFFENCES,
     "languages": cat.LANGUAGES,
     "reply_kind": cat.REPLY_KINDS,
+    "reply_decision": cat.REPLY_DECISIONS,
+    "refusal_grounds": cat.REFUSAL_GROUNDS,
+    "handling": cat.HANDLING_LABELS,
 }
 _PARTS = ("ui", "forms", "sections", "fields", "codes")
 _V = TypeVar("_V")

@@ -59,9 +59,11 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (S.RETRIEVED, E.ACKNOWLEDGE): S.ACKNOWLEDGED,
 }
 
-TERMINAL: frozenset[State] = frozenset({S.ACKNOWLEDGED, S.REJECTED, S.WITHDRAWN})
+# An acknowledged request is still being executed under the law (replies, clocks), so the
+# issuer may still withdraw it; only rejected and withdrawn requests are final.
+TERMINAL: frozenset[State] = frozenset({S.REJECTED, S.WITHDRAWN})
 
-# The issuing side may withdraw until the counterpart has acknowledged.
+# The issuing side may withdraw at any time before the request is final.
 for _state in State:
     if _state not in TERMINAL:
         TRANSITIONS[(_state, E.WITHDRAW)] = S.WITHDRAWN

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gateway.persistence import audit_tables as _audit_tables  # noqa: F401  (registers)
+from gateway.persistence import legal_tables as _legal_tables  # noqa: F401
 from gateway.persistence import memory_tables as _memory_tables  # noqa: F401
 from gateway.persistence import object_tables as _object_tables  # noqa: F401
 from gateway.persistence import reliability_tables as _reliability_tables  # noqa: F401

@@ -30,6 +30,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": settings.broker_visibility_timeout,
+            # Redis: poll the queues in the order given to the worker, `urgent` first
+            **(
+                {"queue_order_strategy": "priority"}
+                if settings.broker_url.startswith("redis")
+                else {}
+            ),
         },
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.persistence import outbox_store
 from gateway.persistence.db import transaction
+from gateway.services.legal_clocks import urgent_among
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,9 @@ TASK_QUEUES = {
     "rogatory.notify": "deliver",
     "rogatory.notify_failure": "deliver",
 }
+# Work on urgent requests (section B urgency or the `urgent` handling label) goes to this
+# queue, which workers consume before the others (see celery_config).
+URGENT_QUEUE = "urgent"
 
 
 class TaskSender(Protocol):
@@ -35,12 +39,15 @@ def flush_outbox(engine: Engine, sender: TaskSender, *, limit: int = 100) -> int
     """
     with transaction(engine) as conn:
         messages = outbox_store.claim(conn, limit=limit)
+        urgent = urgent_among(conn, {str(m.payload.get("request_id")) for m in messages})
     if not messages:
         return 0
     sent: list[int] = []
     try:
         for message in messages:
             queue = TASK_QUEUES.get(message.task, "default")
+            if queue != "default" and message.payload.get("request_id") in urgent:
+                queue = URGENT_QUEUE
             sender.send(message.task, message.payload, queue=queue)
             sent.append(message.id)
     finally:

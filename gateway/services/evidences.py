@@ -43,6 +43,7 @@ RETRIEVAL = "Retrieval"
 NON_RETRIEVAL = "NonRetrieval"
 ACKNOWLEDGEMENT = "CounterpartAcknowledgement"
 TRANSLATION_REVIEWED = "TranslationReviewed"  # issue 19: a translator signed off a version
+WITHDRAWAL = "RequestWithdrawal"
 
 EVIDENCE_KINDS = frozenset(
     {
@@ -56,6 +57,7 @@ EVIDENCE_KINDS = frozenset(
         NON_RETRIEVAL,
         ACKNOWLEDGEMENT,
         TRANSLATION_REVIEWED,
+        WITHDRAWAL,
     }
 )
 

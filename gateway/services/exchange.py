@@ -30,7 +30,7 @@ from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.blobs import BlobStore, PreparedObject
 from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import evidences, translation_review
+from gateway.services import evidences, legal_clocks, translation_review
 from gateway.services.evidences import Evidence, Sealer
 from gateway.services.lifecycle import advance, record
 from gateway.services.tokens import Caller
@@ -275,9 +275,10 @@ def retrieve_package(
                     artefacts={"package": stored.sha256},
                 )
                 request = requests_store.get(conn, request_id)
-                evidences.issue_once(
+                evidence = evidences.issue_once(
                     conn, request, evidences.RETRIEVAL, sealer, audit_event="retrieved", now=now
                 )
+                legal_clocks.on_received(conn, request, evidence.sha256, now)
     return PackageStream(stored.size, stored.sha256, chunks)
 
 

@@ -14,6 +14,7 @@ from gateway.persistence.db import transaction
 from gateway.persistence.tables import requests as requests_table
 from gateway.services import evidences
 from gateway.services.evidences import Sealer
+from gateway.services.legal_clocks import handling_of
 from gateway.services.lifecycle import record
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def sweep_deadlines(
             if request.state is not State.AVAILABLE:
                 continue
             executing = authorities_store.get(conn, request.executing_authority_id)
-            kind = evidences.NON_DELIVERY if executing.push_endpoint else evidences.NON_RETRIEVAL
+            pushed = executing.push_endpoint and "pull-only" not in handling_of(conn, request_id)
+            kind = evidences.NON_DELIVERY if pushed else evidences.NON_RETRIEVAL
             if exchange_store.has_evidence(conn, request_id, kind):
                 continue
             evidences.issue(

@@ -28,8 +28,9 @@ from gateway.crypto import (
     decrypt_envelope_mode,
     verify_decrypted,
 )
-from gateway.domain.errors import DomainError, NotFound
-from gateway.domain.forms import RequestForm, validate_form
+from gateway.domain.errors import DomainError, FieldProblem, NotFound
+from gateway.domain.forms import RequestForm, completeness_warnings, validate_form
+from gateway.domain.reply_kinds import ReplyNotApplicable, check_reply, reply_kind
 from gateway.domain.request_types import RequestType
 from gateway.domain.states import Event, State
 from gateway.domain.submission import Submission, parse_submission
@@ -37,7 +38,7 @@ from gateway.persistence import authorities_store, outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore, PreparedObject
 from gateway.persistence.db import transaction
 from gateway.persistence.storage_errors import is_out_of_space
-from gateway.services import rejections
+from gateway.services import legal_workflow, rejections
 from gateway.services.lifecycle import advance, record
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class Accepted:
     message_id: str
     message_sha256: str
     duplicate: bool
+    # pre-flight warnings: reported in the 202 answer, never a refusal
+    warnings: tuple[FieldProblem, ...] = ()
 
 
 _STATUS_FOR_CODE = {
@@ -127,6 +130,7 @@ def accept_submission(
                 return duplicate
             form = _check(conn, settings, submission, verified.signer)
             _store(conn, request_id, submission, form, prepared, message_sha256, verified.signer)
+            legal_workflow.on_intake(conn, request_id, form, now)
     except IntegrityError:
         # A concurrent intake of the same message id committed first (PostgreSQL lets both
         # read "absent"); the unique key decides, and the first message's answer stands.
@@ -143,7 +147,10 @@ def accept_submission(
             _refuse_out_of_space(engine, envelope_sha256, exc)
         raise
     log.info("submission accepted", extra={"request_id": request_id})
-    return Accepted(request_id, submission.message_id, message_sha256, duplicate=False)
+    warnings = tuple(completeness_warnings(form, today=now.astimezone(UTC).date()))
+    return Accepted(
+        request_id, submission.message_id, message_sha256, duplicate=False, warnings=warnings
+    )
 
 
 def _resend_of_accepted(engine: Engine, message_sha256: str) -> Accepted | None:
@@ -239,17 +246,30 @@ def _check(
 
 
 def _check_reply(conn: Connection, form: RequestForm) -> None:
-    """A reply must answer a request its sender received from its addressee."""
+    """A reply must answer a request its sender received from its addressee.
+
+    Only a withdrawal travels the other way: from the request's issuer to its executor.
+    """
     original_id = reply_target(form)
     try:
         original = requests_store.get(conn, original_id)
     except NotFound:
         original = None
-    if original is None or (original.executing_authority_id, original.issuing_authority_id) != (
-        form.issuing_authority,
-        form.executing_authority,
+    section = form.data["sections"]["R"]
+    from_issuer = reply_kind(str(section["reply_kind"])).from_issuer
+    sender, addressee = form.issuing_authority, form.executing_authority
+    parties = (sender, addressee) if from_issuer else (addressee, sender)
+    if (
+        original is None
+        or original.request_type == RequestType.REPLY.value
+        or (original.issuing_authority_id, original.executing_authority_id) != parties
     ):
         raise IntakeRefused("unknown-request", "the request this replies to is unknown", status=422)
+    try:
+        check_reply(section, original.request_type, from_issuer=from_issuer)
+        legal_workflow.check_reply_allowed(original, section)
+    except ReplyNotApplicable as exc:
+        raise IntakeRefused(exc.code, exc.message, status=exc.status) from None
 
 
 def reply_target(form: RequestForm) -> str:

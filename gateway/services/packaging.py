@@ -23,6 +23,7 @@ from gateway.persistence import authorities_store, outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import read_transaction
 from gateway.persistence.requests_store import RequestRow
+from gateway.services import legal_clocks
 from gateway.services.steps import Artefact, complete_step, fail_step
 
 PACKAGE_FORMAT = "rogatory.package/1"
@@ -92,6 +93,7 @@ def run_packaging(
         recipients = authorities_store.certificates(
             conn, request.executing_authority_id, "encryption"
         )
+        handling = list(legal_clocks.handling_of(conn, request_id))
     if not recipients:
         return fail_step(
             engine,
@@ -108,12 +110,15 @@ def run_packaging(
         "source_language": request.source_language,
         "target_language": request.target_language,
         **_translation_summary(dict(members).get("translation.json")),
+        # the issuer's signed use restrictions travel with the package
+        "handling": handling,
     }
     package = seal(build_package_zip(request_id, members, meta), seal_key, seal_cert, recipients)
 
     def notify_recipient(conn: Connection, request: RequestRow) -> None:
         executing = authorities_store.get(conn, request.executing_authority_id)
-        if executing.push_endpoint or executing.webhook_url:
+        pushable = bool(executing.push_endpoint) and "pull-only" not in handling
+        if pushable or executing.webhook_url:
             outbox_store.enqueue(conn, "rogatory.deliver", {"request_id": request_id})
 
     return complete_step(

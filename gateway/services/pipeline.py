@@ -103,7 +103,8 @@ def run_translation(
     ]
 
     pair = (request.source_language, request.target_language)
-    if pair[0] != pair[1] and pair not in translator.pairs():
+    machine_translation_refused = "no-machine-translation" in form.data.get("handling", ())
+    if pair[0] != pair[1] and pair not in translator.pairs() and not machine_translation_refused:
         # no engine serves the pair: deliver untranslated and marked, never a retry loop
         log.warning(
             "no translation engine for %s->%s: delivering marked unavailable",

@@ -27,7 +27,7 @@ from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, exchange_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import read_transaction, transaction
-from gateway.services import bounded_http, evidences
+from gateway.services import bounded_http, evidences, legal_clocks
 from gateway.services.evidences import Sealer
 from gateway.services.exchange import check_acknowledgement
 from gateway.services.lifecycle import advance, record
@@ -82,9 +82,15 @@ def deliver_once(
         if request.state is not State.AVAILABLE:
             return PushResult(ALREADY_DONE, attempt)
         stored = blobs.find(conn, request_id, "package")
+        pull_only = "pull-only" in legal_clocks.handling_of(conn, request_id)
         # decrypted piece by piece while it is sent, after this snapshot ended
-        package = (stored.size, blobs.open_plaintext(conn, stored.id)) if stored else None
-    if not authority.push_endpoint:
+        package = (
+            (stored.size, blobs.open_plaintext(conn, stored.id))
+            if stored and not pull_only
+            else None
+        )
+    if pull_only or not authority.push_endpoint:
+        # a pull-only request is never pushed: at most a content-free "new item" notice
         if authority.webhook_url:
             return _notify(engine, request_id, authority.webhook_url, sealer, attempt, transport)
         return PushResult(NOTHING_TO_DO, attempt)
@@ -187,7 +193,10 @@ def _delivered(
             artefacts={"acknowledgement": stored.sha256},
             detail={"attempt": attempt, "outcome": DELIVERED},
         )
-        evidences.issue(conn, request, evidences.DELIVERY, sealer, audit_event="delivery_attempt")
+        delivery = evidences.issue(
+            conn, request, evidences.DELIVERY, sealer, audit_event="delivery_attempt"
+        )
+        legal_clocks.on_received(conn, request, delivery.sha256, datetime.now(UTC))
         advance(
             conn,
             request,

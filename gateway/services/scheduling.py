@@ -34,6 +34,7 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
         ),
         PeriodicJob("refresh-crls", "rogatory.refresh_crls", timedelta(hours=1)),
         PeriodicJob("check-certificates", "rogatory.check_certificates", timedelta(days=1)),
+        PeriodicJob("legal-clocks", "rogatory.legal_clocks", timedelta(minutes=10)),
     ]
 
 

@@ -54,6 +54,9 @@ def translate_request(
     """Never raises for engine trouble: failed segments carry status `failed` and no target."""
     if form.language == target:
         return _not_needed(form, documents, request_id=request_id, stamp=_rfc3339(now))
+    if "no-machine-translation" in form.data.get("handling", ()):
+        # the issuer forbade MT: no text reaches an engine, the reader is told so
+        return _not_requested(form, documents, target, request_id=request_id, stamp=_rfc3339(now))
     protector = _protector_for(form, glossary)
     field_units = [_unit(protector, s.path, s.text) for s in translatable_segments(form)]
     document_units = [
@@ -326,6 +329,27 @@ def unavailable_result(
         status="unavailable",
         fields=fields,
         documents=document_results,
+    )
+
+
+def _not_requested(
+    form: RequestForm,
+    documents: Sequence[ExtractedDocument],
+    target: str,
+    *,
+    request_id: str,
+    stamp: str,
+) -> TranslationResult:
+    same = _not_needed(form, documents, request_id=request_id, stamp=stamp)
+    return replace(
+        same,
+        target_language=target,
+        status="not-requested",
+        fields=tuple(
+            replace(f, status="not-requested", flags=("no-machine-translation",))
+            for f in same.fields
+        ),
+        documents=tuple(replace(d, reason="no-machine-translation") for d in same.documents),
     )
 
 

@@ -11,8 +11,13 @@ from gateway.translation.ports import Leg
 RESULT_FORMAT = "rogatory.translation/1"
 # "not-needed": the request is already in the target language; target is null, never a copy.
 # "unavailable": no installed engine serves the language pair; delivered untranslated, marked.
-SegmentStatus = Literal["translated", "needs-review", "failed", "not-needed", "unavailable"]
-ResultStatus = Literal["complete", "needs-review", "failed", "not-needed", "unavailable"]
+# "not-requested": the issuer's handling label `no-machine-translation`; no engine saw it.
+SegmentStatus = Literal[
+    "translated", "needs-review", "failed", "not-needed", "unavailable", "not-requested"
+]
+ResultStatus = Literal[
+    "complete", "needs-review", "failed", "not-needed", "unavailable", "not-requested"
+]
 DocumentStatus = Literal["translated", "not-machine-translated"]
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from gateway.domain.errors import DomainError
 from gateway.runtime.container import Runtime
-from gateway.services import exchange, tokens
+from gateway.services import exchange, legal_clocks, tokens
 from gateway.services.tokens import Caller
 from gateway.web.app import runtime_of
 from gateway.web.hardening import read_body
@@ -201,6 +201,15 @@ def events(request_id: str) -> Response:
         limit=_limit_arg(),
     )
     return jsonify(items=items, next_cursor=cursor)
+
+
+@api_exchange.get("/requests/<request_id>/clocks")
+def clocks(request_id: str) -> Response:
+    """The legal clocks of a request (due dates with their article, days left, overdue)."""
+    caller = _caller()
+    return jsonify(
+        legal_clocks.party_legal_status(_runtime().engine, caller.authority_id, request_id)
+    )
 
 
 @api_exchange.get("/requests/<request_id>/receipts")

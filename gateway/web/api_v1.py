@@ -40,6 +40,9 @@ def submit() -> Response | tuple[Response, int]:
     }
     body["receipt"] = receipt.to_json()
     body["translation"] = request_outlook(rt.engine, rt.settings, accepted.request_id).status
+    body["warnings"] = [
+        {"path": w.path, "code": w.code, "message": w.message} for w in accepted.warnings
+    ]
     capability = upload_capability(rt, accepted)
     if capability is not None:  # PUT each large attachment with this Upload-Token header
         body["upload_token"] = capability.token

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 
 from gateway.domain.states import State
+from gateway.services.legal_clocks import clock_line, request_clocks
 from gateway.services.request_status import list_requests, request_status
 from gateway.web.cli import Context, pass_context
 
@@ -42,6 +45,7 @@ def show(ctx: Context, request_id: str, last_events: int) -> None:
     """One request: state, failed step, progress, stored artefacts and its latest events."""
     with ctx.database() as engine:
         status = request_status(engine, request_id, last_events=last_events)
+        clocks = request_clocks(engine, request_id)
     r = status.request
     click.echo(
         f"id: {r.id}\ntype: {r.request_type}\n"
@@ -58,6 +62,8 @@ def show(ctx: Context, request_id: str, last_events: int) -> None:
             f"artefact: {artefact.kind} {artefact.name} {artefact.size} bytes "
             f"sha256={artefact.sha256}"
         )
+    for clock in clocks:
+        click.echo(f"clock: {clock_line(clock, date.today())}")
     click.echo(f"last {len(status.events)} event(s):")
     for index, entry in status.events:
         detail = " ".join(f"{k}={v}" for k, v in sorted(entry.detail.items()))

@@ -254,6 +254,13 @@ def openapi_document() -> dict[str, Any]:
                     [ID_PARAM, *PAGE_PARAMS],
                 )
             },
+            "/api/v1/requests/{request_id}/clocks": {
+                "get": _authed(
+                    "Legal clocks of a request: due date, rule (article), days left, overdue",
+                    {"200": _json({"type": "object"})},
+                    [ID_PARAM],
+                )
+            },
             "/api/v1/requests/{request_id}/receipts": {
                 "get": _authed(
                     "Signed evidences of a request, with audit proof bundles",
@@ -300,9 +307,13 @@ def openapi_document() -> dict[str, Any]:
                 "A counterpart replies with a new submission whose request has request_type "
                 "'reply', sections.R.in_reply_to = the original request id and "
                 "sections.R.reply_kind in acknowledgement | request-for-information | "
-                "execution-result, signed by the executing authority with issuing and "
-                "executing authorities swapped; it is translated, rendered and made "
-                "available in the original issuer's inbox like any request."
+                "execution-result (and the legal answers: recognition-decision, "
+                "postponement, refusal with grounds, delay-notice, eaw-consent, "
+                "eaw-no-consent, eaw-decision, eaw-extension, surrender-date, "
+                "hearing-arrangement, hearing-outcome), signed by the executing authority "
+                "with issuing and executing authorities swapped; it is translated, rendered "
+                "and made available in the original issuer's inbox like any request. "
+                "reply_kind 'withdrawal' is sent by the issuer and withdraws the request."
             )
         },
     }
@@ -362,6 +373,11 @@ def _schemas() -> dict[str, Any]:
                     "the Upload-Token header of each attachment PUT",
                 },
                 "upload_token_expires_at": string,
+                "warnings": {
+                    "type": "array",
+                    "description": "Pre-flight warnings (never a refusal): path, code, message",
+                    "items": {"type": "object"},
+                },
             },
         },
         "InboxItem": {

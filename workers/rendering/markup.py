@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from gateway.domain import catalogues as cat
+from gateway.domain.legal_clocks import Terms, planned_clocks
 from workers.rendering.assets import TEMPLATE_DIR
 from workers.rendering.cover import CoverInfo
 from workers.rendering.text import short_text
@@ -124,6 +125,16 @@ def render_reply_html(
             short_text(r, 200) for r in (references if isinstance(references, list) else [])
         ],
         in_reply_to=short_text(reply.get("in_reply_to", ""), 200),
+        decision=labels.code("reply_decision", reply["decision"])
+        if reply.get("decision")
+        else None,
+        grounds=[labels.code("refusal_grounds", g) for g in _list_of(reply.get("grounds"))],
+        effective_date=short_text(reply.get("effective_date") or "", 40),
+        hearing_means=(
+            labels.code("hearing_mode", reply["hearing_means"])
+            if reply.get("hearing_means")
+            else None
+        ),
         annex=annex,
         translated=translation is not None,
     )
@@ -177,7 +188,45 @@ def _common(
         "failed": index.failed,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "Label": Label,
+        "handling": [labels.code("handling", h) for h in _handling(document)],
+        "legal_clocks": _planned_clocks(document, labels),
     }
+
+
+def _list_of(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _handling(document: Mapping[str, Any]) -> list[str]:
+    """The issuer's signed use restrictions (validated at intake; codes only)."""
+    value = document.get("handling")
+    return [h for h in value if h in cat.HANDLING_LABELS] if isinstance(value, list) else []
+
+
+def _planned_clocks(document: Mapping[str, Any], labels: Labeller) -> list[dict[str, Any]]:
+    """The time limits the law sets for this request, for the cover (not for replies)."""
+    sections = document.get("sections")
+    b = sections.get("B") if isinstance(sections, dict) else None
+    b = b if isinstance(b, dict) else {}
+    try:
+        deadline = date.fromisoformat(str(b["deadline"])) if b.get("deadline") else None
+    except ValueError:
+        deadline = None
+    terms = Terms(str(document.get("request_type")), str(b.get("urgency", "normal")), deadline)
+    return [
+        {
+            "name": labels.code("legal_clock", plan.key),
+            "rule": plan.rule,
+            # the instrument is named in the cover's head: the article alone keeps it to a line
+            "article": plan.rule[plan.rule.find("Art") :] if "Art" in plan.rule else plan.rule,
+            "days": plan.days,
+            "counted_from": (
+                labels.code("clock_start", plan.counted_from) if plan.counted_from else None
+            ),
+            "due_on": plan.due_on.isoformat() if plan.due_on else None,
+        }
+        for plan in planned_clocks(terms)
+    ]
 
 
 def _language(value: object) -> str:

@@ -15,6 +15,7 @@ _REVIEW = "needs-review"
 _FAILED = "failed"
 _NOT_NEEDED = "not-needed"  # source and target language are the same: nothing to translate
 _UNAVAILABLE = "unavailable"  # no installed engine serves the pair: delivered untranslated
+_NOT_REQUESTED = "not-requested"  # the issuer's label no-machine-translation
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Bilingual:
 
     @property
     def marked(self) -> bool:
-        return self.state not in (_OK, _NOT_NEEDED)
+        return self.state not in (_OK, _NOT_NEEDED, _NOT_REQUESTED)
 
     @property
     def long(self) -> bool:
@@ -71,7 +72,7 @@ class TranslationIndex:
     def count(self, item: Bilingual) -> Bilingual:
         if item.state == _REVIEW:
             self.needing_review += 1
-        elif item.state not in (_OK, _NOT_NEEDED, _UNAVAILABLE):
+        elif item.state not in (_OK, _NOT_NEEDED, _UNAVAILABLE, _NOT_REQUESTED):
             self.failed += 1
         return item
 
@@ -119,10 +120,8 @@ def pair_segment(
     flags = tuple(display_text(f).text[:80] for f in _list(segment.get("flags")))
     target = segment.get("target")
     status = segment.get("status")
-    if status == _NOT_NEEDED:
-        return Bilingual(shown.text, None, _NOT_NEEDED, flags, shown.omitted)
-    if status == _UNAVAILABLE:
-        return Bilingual(shown.text, None, _UNAVAILABLE, flags, shown.omitted)
+    if status in (_NOT_NEEDED, _UNAVAILABLE, _NOT_REQUESTED):
+        return Bilingual(shown.text, None, str(status), flags, shown.omitted)
     if not isinstance(target, str) or status not in (_OK, _REVIEW):
         return Bilingual(shown.text, None, _FAILED, flags, shown.omitted)
     translated = display_text(target)

@@ -87,6 +87,9 @@ def request_from_post(
         value = _first(post, key)
         if value:
             form[key] = value
+    handling = [h for h in cat.HANDLING_LABELS if h in post.get("handling", [])]
+    if handling:
+        form["handling"] = handling  # the issuer's use restrictions, signed with the request
     sections: dict[str, Any] = {}
     for section in schema.sections:
         entries = []
@@ -285,6 +288,10 @@ def country_options(labels: LabelCatalogue) -> list[tuple[str, str]]:
 
 def language_options(labels: LabelCatalogue) -> list[tuple[str, str]]:
     return [(code, labels.code_meaning("languages", code)) for code in cat.LANGUAGES]
+
+
+def handling_options(labels: LabelCatalogue) -> list[tuple[str, str]]:
+    return [(code, labels.code_meaning("handling", code)) for code in cat.HANDLING_LABELS]
 
 
 def confidentiality_options(labels: LabelCatalogue) -> list[tuple[str, str]]:

@@ -65,6 +65,11 @@ EVENT_NAMES = {
     "failed_permanently": lazy_gettext("Processing failed for good after the last attempt"),
     "withdrawn": lazy_gettext("Withdrawn"),
     "delivered": lazy_gettext("Delivered to the counterpart"),
+    "clock_set": lazy_gettext("Legal time limit set"),
+    "clock_reminder": lazy_gettext("Reminder: a legal time limit is near"),
+    "clock_breached": lazy_gettext("Legal time limit passed"),
+    "answer_received": lazy_gettext("Answer of the executing authority received"),
+    "withdrawal_applied": lazy_gettext("Withdrawal applied"),
 }
 
 EVIDENCE_NAMES = {
@@ -98,6 +103,34 @@ PROBLEM_TEXT = {
         "No installed translation engine translates this language into the counterpart's "
         "language: the translation would be unavailable. Write the request in a language the "
         "gateway translates from (English, for example), or ask the gateway administrator."
+    ),
+    # pre-flight checks of the legal workflow (gateway/domain/preflight.py): warnings only
+    "no-listed-offence": lazy_gettext(
+        "No Annex D category is chosen: the executing State may verify double criminality."
+    ),
+    "validation-needed": lazy_gettext(
+        "An order from a non-judicial authority needs validation by a judge, court or "
+        "prosecutor (section L)."
+    ),
+    "identity-missing": lazy_gettext("No person concerned is identified."),
+    "identity-incomplete": lazy_gettext("The identity data of this person are incomplete."),
+    "qualification-missing": lazy_gettext("The legal qualification of the offence is missing."),
+    "penalty-unknown": lazy_gettext(
+        "State the maximum penalty (at least 3 years for a listed offence)."
+    ),
+    "listed-offence-below-threshold": lazy_gettext(
+        "A listed offence counts only with a maximum penalty of at least 3 years."
+    ),
+    "penalty-below-threshold": lazy_gettext(
+        "For prosecution the maximum penalty must be at least 12 months."
+    ),
+    "sentence-below-threshold": lazy_gettext(
+        "For execution the sentence must be at least 4 months."
+    ),
+    "hearing-date-missing": lazy_gettext("A hearing by video link needs proposed dates."),
+    "hearing-date-past": lazy_gettext("The proposed date lies in the past."),
+    "witness-language-missing": lazy_gettext(
+        "The witness's language is needed to arrange an interpreter."
     ),
 }
 

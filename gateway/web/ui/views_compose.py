@@ -121,6 +121,8 @@ def _compose_page(
         sections=forms.section_views(schema, form, labels, problems, extra_entries=extra),
         languages=forms.language_options(labels),
         confidentiality=forms.confidentiality_options(labels),
+        handling=forms.handling_options(labels),
+        handling_legend=labels.text("handling"),
         problems=problems,
         summary=summary,
         completeness=completeness,

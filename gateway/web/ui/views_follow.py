@@ -13,7 +13,7 @@ from gateway.domain.states import State, is_terminal
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
-from gateway.services import ui_drafts, ui_listing, ui_requests
+from gateway.services import legal_clocks, ui_drafts, ui_listing, ui_requests
 from gateway.web.downloads import attachment_disposition
 from gateway.web.ui import i18n, security, ui
 
@@ -127,12 +127,32 @@ def request_page(request_id: str) -> ResponseReturnValue:
         progress=_progress(row),
         steps=_steps(row),
         type_title=_type_title(row.request_type),
+        clocks=_clocks(request_id),
+        clock_text=lambda key: i18n.labels().text(key),
+        legal_code=_legal_code,
         submitted=request.args.get("submitted") == "1",
         differs=request.args.get("differs") == "1",
         field_label=_field_label,
         translation_status=i18n.translation_status,
         failed_step_text=i18n.failed_step_text,
     )
+
+
+def _clocks(request_id: str) -> list[dict[str, Any]]:
+    """Legal clocks for the page, named from the hand-kept label catalogue."""
+    today = datetime.now(UTC).date()
+    labels = i18n.labels()
+    return [
+        legal_clocks.clock_json(clock, today)
+        | {"name": labels.code_meaning("legal_clock", clock.key)}
+        for clock in legal_clocks.request_clocks(security.engine(), request_id)
+    ]
+
+
+def _legal_code(list_name: str, code: object) -> str:
+    labels = i18n.labels()
+    value = str(code)
+    return labels.code_meaning(list_name, value) if labels.has_code(list_name, value) else value
 
 
 def _field_label(path: str) -> str:
