@@ -64,18 +64,21 @@ class RecordingRelay:
             return b"\n".join(bytes(r) for r in self._sent)
 
     def bodies(self, method: str, path_pattern: str) -> list[bytes]:
-        """Bodies (Content-Length framed) of the requests matching method and path."""
-        data = self.sent()
+        """Bodies of the requests matching method and path (the whole path must match).
+
+        Each connection is walked request by request, framed by Content-Length (or chunked
+        transfer coding): on a keep-alive connection a request follows the previous one's
+        body directly, with no line break before it when that body is binary."""
+        with self._lock:
+            connections = [bytes(r) for r in self._sent]
+        wanted = re.compile(path_pattern.encode())
         found = []
-        head = re.compile(
-            rb"(?m)^" + method.encode() + rb" (" + path_pattern.encode() + rb") HTTP/1\.1\r\n"
-        )
-        for match in head.finditer(data):
-            end = data.index(b"\r\n\r\n", match.end()) + 4
-            headers = data[match.end() : end].decode("latin-1").lower()
-            length = re.search(r"content-length: *(\d+)", headers)
-            size = int(length.group(1)) if length else 0
-            found.append(data[end : end + size])
+        for data in connections:
+            for line, body in _requests(data):
+                verb, _, rest = line.partition(b" ")
+                path = rest.rsplit(b" ", 1)[0]
+                if verb == method.encode() and wanted.fullmatch(path):
+                    found.append(body)
         return found
 
     def stop(self) -> None:
@@ -86,3 +89,34 @@ class RecordingRelay:
             sockets, self._sockets = self._sockets, []
         for end in sockets:
             end.close()
+
+
+def _requests(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(request line, body) of each request in one connection's client-to-server bytes."""
+    requests = []
+    at = 0
+    while at < len(data):
+        end = data.find(b"\r\n\r\n", at)
+        if end < 0:
+            break  # a head still arriving
+        head = data[at:end].decode("latin-1").split("\r\n")
+        fields = (h.partition(":") for h in head[1:])
+        headers = {name.strip().lower(): value.strip() for name, _, value in fields}
+        at = end + 4
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = bytearray()
+            while True:
+                size_end = data.find(b"\r\n", at)
+                if size_end < 0:
+                    break
+                size = int(data[at:size_end].split(b";")[0], 16)
+                body += data[size_end + 2 : size_end + 2 + size]
+                at = size_end + 2 + size + 2
+                if size == 0:
+                    break
+            requests.append((head[0].encode("latin-1"), bytes(body)))
+        else:
+            size = int(headers.get("content-length", "0"))
+            requests.append((head[0].encode("latin-1"), data[at : at + size]))
+            at += size
+    return requests
