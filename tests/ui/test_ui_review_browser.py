@@ -99,11 +99,18 @@ def test_translator_reviews_edits_two_signs_off_and_counterpart_pulls_reviewed_p
 ):
     settings, server, driver, totp_secret = gateway
     form = mla_form()
+    # Two segments the translation genuinely flags. A capitalised unknown word is a name to
+    # the span protector now (kept, never sent to the engine), so it flags nothing; a surname
+    # that is also an English word, opening a sentence, is not protected and Apertium
+    # translates it ("El panadero"): the output guard flags `missing: Baker` (needs-review).
+    # The lowercase coinages are Apertium's unknown words (`unknown-words`).
     form["sections"]["G"]["facts"] = (
         "The suspect sold false invoices to a company on 12 January 2026 through the "
-        "Zorblaxian scheme. The money was sent to a bank account in Madrid."
+        "zorblaxian scheme. Baker sent the money to a bank account in Madrid."
     )
-    form["sections"]["G"]["maximum_penalty"] = "Four years of prison and a Quibbletax."
+    form["sections"]["G"]["maximum_penalty"] = (
+        "Four years of prison. Baker also risks a quibbletax."
+    )
     submitted = httpx.post(
         f"{server.url}/api/v1/submissions",
         content=sealed_submission(settings, form),
