@@ -44,7 +44,12 @@ def test_magistrate_sees_days_left_and_the_breach_on_the_request_page(browser: A
     rt = build_runtime(settings)
     now = datetime.now(UTC)
     totp = accounts.create_user(
-        rt.engine, "a.devries", "nl-om-rotterdam", PASSWORD, display_name="A. de Vries"
+        rt.engine,
+        "a.devries",
+        "nl-om-rotterdam",
+        PASSWORD,
+        kek=rt.blobs.kek,
+        display_name="A. de Vries",
     ).totp_secret
     deadline = (now - timedelta(days=2)).date().isoformat()
     request_id = issue(rt, eio_form(urgency="urgent", deadline=deadline), now)
