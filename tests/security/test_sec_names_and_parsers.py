@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
-import click
 import httpx
 import pytest
 from security_support import CMS, ROTTERDAM, inline, mla_form, sealed, serve
@@ -141,7 +140,8 @@ def _zip(files: dict[str, bytes]) -> bytes:
 @pytest.mark.finding("L5")
 def test_client_pull_writes_private_files_inside_its_folder_only(tmp_path):
     """attack: a package writes world-readable files, or escapes through a planted symlink"""
-    from gateway.web.cli_client import _unpack
+    from gateway.services.reference_client import ClientRefusal
+    from gateway.services.reference_client import unpack_package as _unpack
 
     out = tmp_path / "out"
     _unpack(_zip({"request.pdf": b"%PDF-secret", "attachments/scan.pdf": b"scan"}), out)
@@ -152,10 +152,10 @@ def test_client_pull_writes_private_files_inside_its_folder_only(tmp_path):
     planted = tmp_path / "planted"
     planted.mkdir()
     (planted / "attachments").symlink_to(outside)
-    with pytest.raises(click.ClickException):
+    with pytest.raises(ClientRefusal):
         _unpack(_zip({"attachments/evil.txt": b"x"}), planted)
     assert list(outside.iterdir()) == []
-    with pytest.raises(click.ClickException):
+    with pytest.raises(ClientRefusal):
         _unpack(_zip({"attachments/CON.txt": b"x"}), tmp_path / "other")
 
 

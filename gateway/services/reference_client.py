@@ -1,0 +1,351 @@
+"""The reference client's work, on the magistrate's or counterpart's machine.
+
+`rogatory client ...` parses arguments and prints; this module generates client keys,
+signs and encrypts submissions to the gateway (as openssl would), streams large
+attachments, and pulls, decrypts, verifies, unpacks and acknowledges deliveries over HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import mimetypes
+import os
+import subprocess
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+from urllib.parse import quote
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey, import_key
+
+from gateway.crypto import (
+    CryptoError,
+    RecipientKey,
+    TrustConfig,
+    decrypt_envelope,
+    encrypt_envelope,
+    sign,
+)
+from gateway.crypto import verify_signed as verify_signed_data
+from gateway.crypto.credentials import load_signing_credentials
+from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key, write_private_file
+from gateway.domain.errors import DomainError
+from gateway.domain.file_names import file_name_problem
+from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, build_submission
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ACK_FORMAT = "rogatory.acknowledgement/1"
+KEY_PASSWORD_ENV = "ROGATORY_KEY_PASSWORD"  # noqa: S105  (a variable's name, not a password)
+
+
+class ClientRefusal(Exception):
+    """A step the reference client refuses or the gateway refused; the CLI prints one line."""
+
+
+@dataclass(frozen=True)
+class GatewayAnswer:
+    """The gateway's HTTP status and JSON answer, printed as is by the client."""
+
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True)
+class PullEvent:
+    """One step of a pull: `skipped` (lease refused), `written` or `acknowledged`."""
+
+    request_id: str
+    outcome: str
+    files: int = 0
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def new_client_key(private_out: Path, public_out: Path) -> None:
+    """An EC P-256 client key: private JWK (mode 0600) and public JWK."""
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    write_private_file(private_out, json.dumps(key.as_dict(private=True)).encode())
+    public_out.write_text(json.dumps(key.as_dict(private=False), indent=2) + "\n")
+
+
+def read_public_jwk(path: Path) -> dict[str, object]:
+    """A client's PUBLIC JWK, refused if it holds a private member or is not a usable key."""
+    jwk = json.loads(path.read_text())
+    if not isinstance(jwk, dict) or "d" in jwk:
+        raise ClientRefusal("give the PUBLIC JWK (no private 'd' member)")
+    import_key(jwk)  # refuses anything that is not a usable key
+    return jwk
+
+
+def _signing_key(path: Path) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    key = load_private_key(path)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ClientRefusal(f"{path.name}: an RSA or EC key is needed")
+    return key
+
+
+# --- sealing, submitting, uploading -----------------------------------------------------
+
+
+def seal_request(
+    request_file: Path,
+    *,
+    key: Path,
+    cert: Path | None,
+    password_file: Path | None,
+    gateway_cert: Path,
+    gateway_id: str,
+    message_id: str | None,
+    attach: tuple[Path, ...],
+    attach_large: tuple[Path, ...],
+    out: Path,
+) -> int:
+    """Sign REQUEST_FILE (+ attachments) and encrypt it to the gateway; bytes written."""
+    credentials = load_signing_credentials(
+        key, cert_path=cert, password=_key_password(password_file)
+    )
+    attachments = []
+    for path in attach:
+        data = path.read_bytes()
+        if len(data) > MAX_INLINE_ATTACHMENT:
+            raise ClientRefusal(f"{path.name}: larger than the inline limit")
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        digest = hashlib.sha256(data).hexdigest()
+        attachments.append(AttachmentRef(path.name, media_type, len(data), digest, data))
+    attachments.extend(_large_attachment_ref(path) for path in attach_large)
+    content = build_submission(
+        gateway=gateway_id,
+        message_id=message_id or f"msg-{uuid.uuid4().hex}",
+        created=datetime.now(UTC),
+        request=_request_json(request_file),
+        attachments=attachments,
+    )
+    signed = sign(content, credentials.key, credentials.certificate, extra_certs=credentials.chain)
+    out.write_bytes(encrypt_envelope(signed, [load_certificate(gateway_cert)]))
+    return out.stat().st_size
+
+
+def _request_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise DomainError(
+            f"{path.name} is not a request file (JSON, as the web page downloads it)",
+            code="request-file",
+        ) from None
+
+
+def _key_password(password_file: Path | None) -> bytes | None:
+    """The key file's password: a file, the environment, or nothing (unencrypted keys)."""
+    if password_file is not None:
+        return password_file.read_bytes().rstrip(b"\r\n")
+    value = os.environ.get(KEY_PASSWORD_ENV)
+    return value.encode("utf-8") if value else None
+
+
+def _large_attachment_ref(path: Path) -> AttachmentRef:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(1024 * 1024):
+            digest.update(block)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return AttachmentRef(path.name, media_type, path.stat().st_size, digest.hexdigest())
+
+
+def submit_sealed(sealed: Path, url: str) -> GatewayAnswer:
+    """POST a sealed submission; the gateway accepts it with 202."""
+    response = httpx.post(
+        f"{url.rstrip('/')}/api/v1/submissions",
+        content=sealed.read_bytes(),
+        headers={"Content-Type": "application/pkcs7-mime"},
+        timeout=120,
+    )
+    return GatewayAnswer(response.status_code, response.json())
+
+
+def upload_attachment(
+    attachment: Path, *, message_id: str, gateway_cert: Path, url: str, token: str
+) -> GatewayAnswer:
+    """Encrypt ATTACHMENT (sealed with --attach-large) as it streams to the gateway.
+
+    ``openssl cms -encrypt -stream`` (AES-256-GCM, RSA-OAEP) writes into the HTTP body;
+    neither side holds the file in memory.
+    """
+    command = [
+        "openssl", "cms", "-encrypt", "-stream", "-binary", "-aes-256-gcm",
+        "-recip", str(gateway_cert),
+        "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256",
+        "-in", str(attachment), "-outform", "DER",
+    ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE) as encrypting:  # noqa: S603
+        stdout: IO[bytes] = encrypting.stdout  # type: ignore[assignment]
+        name = quote(attachment.name, safe="")
+        response = httpx.put(
+            f"{url.rstrip('/')}/api/v1/submissions/{quote(message_id, safe='')}/attachments/{name}",
+            content=iter(lambda: stdout.read(1024 * 1024), b""),
+            headers={"Content-Type": "application/pkcs7-mime", "Upload-Token": token},
+            timeout=httpx.Timeout(60, read=3600),
+        )
+    if encrypting.returncode != 0:
+        raise ClientRefusal(f"openssl could not encrypt {attachment.name}")
+    return GatewayAnswer(response.status_code, response.json())
+
+
+# --- pulling ----------------------------------------------------------------------------
+
+
+def pull_deliveries(
+    *,
+    url: str,
+    client_id: str,
+    client_key: Path,
+    key: Path,
+    cert: Path,
+    ca: Path,
+    crl: tuple[Path, ...],
+    sign_key: Path | None,
+    sign_cert: Path | None,
+    out: Path,
+    limit: int,
+) -> Iterator[PullEvent]:
+    """Pull every waiting item into OUT/<request id>/ and acknowledge it (with sign_*).
+
+    Yields each step as it happens, so what was done before a refusal is reported.
+    """
+    recipient = RecipientKey(_signing_key(key), load_certificate(cert))
+    trust = TrustConfig(anchors=[load_certificate(ca)], crls=[load_crl(path) for path in crl])
+    with httpx.Client(base_url=url.rstrip("/"), timeout=120) as http:
+        http.headers["Authorization"] = f"Bearer {_access_token(http, client_id, client_key)}"
+        items = http.get("/api/v1/inbox", params={"limit": limit}).json()["items"]
+        for item in items:
+            request_id = item["request_id"]
+            leased = http.post(f"/api/v1/inbox/{request_id}/lease")
+            if leased.status_code != 201:
+                yield PullEvent(request_id, "skipped")
+                continue
+            package = http.get(
+                f"/api/v1/requests/{request_id}/package",
+                headers={"Lease-Token": leased.json()["lease_token"]},
+            )
+            if package.status_code != 200:
+                raise ClientRefusal(f"{request_id}: retrieval refused")
+            try:
+                inner = decrypt_envelope(package.content, [recipient])
+                verified = verify_signed_data(inner, trust, now=datetime.now(UTC))
+            except CryptoError as exc:
+                raise ClientRefusal(f"{request_id}: package refused ({exc.code})") from None
+            manifest = unpack_package(verified.content, out / request_id)
+            if manifest.get("request_id") != request_id:
+                raise ClientRefusal(f"{request_id}: package is for another request")
+            yield PullEvent(request_id, "written", files=len(manifest["files"]))
+            if sign_key and sign_cert:
+                _acknowledge(http, request_id, manifest["message_sha256"], sign_key, sign_cert)
+                yield PullEvent(request_id, "acknowledged")
+
+
+def _client_key(path: Path) -> tuple[Any, str]:
+    """A private JWK (JSON) or PEM key file, with the JWS algorithm it signs with."""
+    text = path.read_text()
+    if text.lstrip().startswith("{"):
+        key = import_key(json.loads(text))
+        return key, "RS256" if isinstance(key, RSAKey) else "ES256"
+    if isinstance(load_private_key(path), rsa.RSAPrivateKey):
+        return RSAKey.import_key(text), "RS256"
+    return ECKey.import_key(text), "ES256"
+
+
+def _access_token(http: httpx.Client, client_id: str, client_key: Path) -> str:
+    key, algorithm = _client_key(client_key)
+    now = datetime.now(UTC)
+    token_url = f"{http.base_url}".rstrip("/") + "/api/v1/oauth/token"
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": token_url,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=2)).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    response = http.post(
+        "/api/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": jwt.encode({"alg": algorithm}, claims, key),
+        },
+    )
+    if response.status_code != 200:
+        raise ClientRefusal(f"token refused: {response.json().get('detail')}")
+    return str(response.json()["access_token"])
+
+
+def unpack_package(archive: bytes, target: Path) -> dict[str, Any]:
+    """Write the package's files under `target`, checking each against the manifest.
+
+    Decrypted documents are private: every file is created 0600 (folders 0700), only
+    inside `target`, never through a symbolic link, never over an existing file's link.
+    """
+    with zipfile.ZipFile(io.BytesIO(archive)) as package:
+        manifest: dict[str, Any] = json.loads(package.read("manifest.json"))
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root = target.resolve()
+        _write_private(root, root / "manifest.json", package.read("manifest.json"))
+        for entry in manifest["files"]:
+            name = PurePosixPath(entry["name"])
+            unsafe = [p for p in name.parts if p in {".", ".."} or file_name_problem(p)]
+            if name.is_absolute() or not name.parts or unsafe:
+                raise ClientRefusal(f"unsafe file name in package: {name}")
+            data = package.read(str(name))
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise ClientRefusal(f"{name} does not match the manifest")
+            _write_private(root, root.joinpath(*name.parts), data)
+    return manifest
+
+
+def _write_private(root: Path, path: Path, data: bytes) -> None:
+    for folder in reversed(path.parents):
+        if folder == root or root not in folder.parents:
+            continue
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder.is_symlink() or not folder.resolve().is_relative_to(root):
+            raise ClientRefusal(f"refusing to write outside {root}: {path}")
+    if not path.parent.resolve().is_relative_to(root):
+        raise ClientRefusal(f"refusing to write outside {root}: {path}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an existing looser file becomes private too
+        handle.write(data)
+
+
+def _acknowledge(
+    http: httpx.Client, request_id: str, message_sha256: str, key: Path, cert: Path
+) -> None:
+    content = json.dumps(
+        {
+            "format": ACK_FORMAT,
+            "request_id": request_id,
+            "message_sha256": message_sha256,
+            "received": True,
+            "time": datetime.now(UTC).isoformat(),
+        },
+        sort_keys=True,
+    ).encode()
+    signed = sign(content, _signing_key(key), load_certificate(cert))
+    response = http.post(
+        f"/api/v1/requests/{request_id}/ack",
+        content=signed,
+        headers={"Content-Type": "application/pkcs7-mime"},
+    )
+    if response.status_code != 200:
+        raise ClientRefusal(f"{request_id}: acknowledgement refused: {response.text}")
