@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -22,7 +23,7 @@ from gateway.crypto.errors import InvalidEnvelope
 from gateway.domain.errors import DomainError, NotFound
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
-from gateway.persistence.object_backends import ObjectBackend, copy_ciphertext
+from gateway.persistence.object_backends import ObjectBackend, copy_ciphertext, make_backend
 from gateway.persistence.tables import data_keys, stored_objects
 from gateway.services.lifecycle import record
 
@@ -53,6 +54,25 @@ class _Hasher:
         self.digest.update(data)
         self.size += len(data)
         return len(data)
+
+
+def migrate_stores(
+    engine: Engine,
+    data_dir: Path,
+    kek: at_rest.Kek,
+    source_name: str,
+    target_name: str,
+    *,
+    remove_source: bool,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> MigrationReport:
+    """`rogatory objects migrate`: the named stores of this deployment, then migrate_objects."""
+    source = make_backend(source_name, data_dir, engine)
+    target = make_backend(target_name, data_dir, engine)
+    blobs = BlobStore(data_dir, kek, source)
+    return migrate_objects(
+        engine, blobs, source, target, remove_source=remove_source, progress=progress
+    )
 
 
 def migrate_objects(

@@ -34,21 +34,22 @@ def migrate(ctx: Context, target_name: str, source_name: str | None, remove_sour
 
     Safe to re-run. Afterwards set ROGATORY_OBJECT_STORE to the target on every node.
     """
-    from gateway.persistence.blobs import BlobStore
-    from gateway.persistence.object_backends import make_backend
     from gateway.runtime.container import load_kek
-    from gateway.services.object_migration import migrate_objects
+    from gateway.services.object_migration import migrate_stores
 
     settings = ctx.settings
     source_name = source_name or next(s for s in STORES if s != target_name)
     if "postgresql" in (source_name, target_name) and settings.embedded_database:
         raise click.ClickException("the postgresql store needs DATABASE_URL=postgresql://...")
     with ctx.database() as engine:
-        source = make_backend(source_name, settings.data_dir, engine)
-        target = make_backend(target_name, settings.data_dir, engine)
-        blobs = BlobStore(settings.data_dir, load_kek(settings), source)
-        report = migrate_objects(
-            engine, blobs, source, target, remove_source=remove_source, progress=click.echo
+        report = migrate_stores(
+            engine,
+            settings.data_dir,
+            load_kek(settings),
+            source_name,
+            target_name,
+            remove_source=remove_source,
+            progress=click.echo,
         )
     click.echo(
         f"{report.copied} objects copied and verified from {report.source} to {report.target}, "

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from gateway.persistence.memory_store import Pair
 from gateway.runtime.container import load_kek
 from gateway.services import translation_memory as service
 from gateway.web.cli import Context, pass_context
@@ -27,8 +26,8 @@ def _pair_options(function: click.decorators.FC) -> click.decorators.FC:
     return function
 
 
-def _pair(issuing: str, executing: str, source: str, target: str) -> Pair:
-    return Pair(issuing, executing, source.lower(), target.lower())
+def _pair(issuing: str, executing: str, source: str, target: str) -> service.Pair:
+    return service.Pair(issuing, executing, source.lower(), target.lower())
 
 
 @click.group("tm")
