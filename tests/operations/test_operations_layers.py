@@ -31,3 +31,14 @@ def test_the_layer_contract_lists_every_gateway_package() -> None:
         f"gateway.{p.name}" for p in (REPO / "gateway").iterdir() if (p / "__init__.py").exists()
     }
     assert packages <= listed
+
+
+def test_the_thin_cli_contract_lists_every_cli_module() -> None:
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    contracts = config["tool"]["importlinter"]["contracts"]
+    thin = next(c for c in contracts if c["name"].startswith("CLI commands call services"))
+    modules = {f"gateway.web.{p.stem}" for p in (REPO / "gateway" / "web").glob("cli*.py")}
+    assert modules <= set(thin["source_modules"])
+    assert not thin.get("ignore_imports")  # no command is let off
