@@ -105,9 +105,9 @@ def settle(
 def _celery_main(backend: Backend) -> psutil.Process | None:
     for worker in backend.workers:
         if worker.process.poll() is None:
-            children = psutil.Process(worker.process.pid).children()
-            if children:
-                return children[0]
+            for child in psutil.Process(worker.process.pid).children():
+                if child.cmdline()[-1] == "no-beat":  # the Celery worker, not the scheduler
+                    return child
     return None
 
 

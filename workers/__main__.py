@@ -14,7 +14,9 @@ from workers.engines import warn_unserved_pairs
 from workers.metrics import serve_metrics
 
 
-def main(queues: str, concurrency: str, beat: str) -> None:
+def main(queues: str, concurrency: str, mode: str) -> None:
+    """`mode` is `no-beat` (a worker), `scheduler` (only the periodic jobs' beat) or, for
+    callers of old, `beat` (a worker with an embedded beat)."""
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
@@ -24,9 +26,15 @@ def main(queues: str, concurrency: str, beat: str) -> None:
         raise SystemExit(2) from None
     for warning in warnings:
         logging.getLogger("workers.startup").warning(warning)
-    warn_unserved_pairs(settings)
-    serve_metrics(settings)
+    if mode != "scheduler":
+        warn_unserved_pairs(settings)
+        serve_metrics(settings)
     app = configure(settings)
+    if mode == "scheduler":
+        # in memory: every node may run one; the database lease of each job (not a shared
+        # schedule file) decides which one runs it (services/scheduling.py)
+        app.start(["beat", "--loglevel", settings.log_level, "--scheduler", _SCHEDULER])
+        return
     argv = [
         "worker",
         "--loglevel",
@@ -40,11 +48,12 @@ def main(queues: str, concurrency: str, beat: str) -> None:
         "-n",
         f"rogatory-{os.getpid()}@%h",
     ]
-    if beat == "beat":
-        # in memory: every worker may run a beat; the database lease of each job (not a
-        # shared schedule file) decides which one runs it (services/scheduling.py)
-        argv += ["--beat", "--scheduler", "celery.beat:Scheduler"]
+    if mode == "beat":
+        argv += ["--beat", "--scheduler", _SCHEDULER]
     app.worker_main(argv)
+
+
+_SCHEDULER = "celery.beat:Scheduler"
 
 
 if __name__ == "__main__":

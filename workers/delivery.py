@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from gateway.services import push_delivery
 from gateway.services.outbound import OutboundPolicy
 from workers.celery_app import app
 from workers.tasks import runtime
+
+log = logging.getLogger(__name__)
 
 
 @app.task(  # type: ignore[untyped-decorator]
@@ -18,15 +22,19 @@ from workers.tasks import runtime
 def deliver(self: object, request_id: str) -> str:
     rt = runtime()
     attempt = self.request.retries + 1  # type: ignore[attr-defined]
-    result = push_delivery.deliver_once(
-        rt.engine,
-        rt.blobs,
-        request_id,
-        sealer=rt.sealer(),
-        trust=rt.trust(),
-        attempt=attempt,
-        policy=OutboundPolicy.from_settings(rt.settings),
-    )
+    try:
+        result = push_delivery.deliver_once(
+            rt.engine,
+            rt.blobs,
+            request_id,
+            sealer=rt.sealer(),
+            trust=rt.trust(),
+            attempt=attempt,
+            policy=OutboundPolicy.from_settings(rt.settings),
+        )
+    except Exception as exc:  # e.g. the database connection died: never drop the delivery
+        log.exception("delivery attempt broke off; retrying", extra={"request_id": request_id})
+        raise self.retry(countdown=10, exc=exc, max_retries=None) from None  # type: ignore[attr-defined]
     if result.retry:
         countdown = push_delivery.backoff(attempt).total_seconds()
         raise self.retry(countdown=countdown)  # type: ignore[attr-defined]

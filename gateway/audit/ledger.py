@@ -15,6 +15,8 @@ from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.audit import merkle
 from gateway.audit.bundle import encode_proof_bundle
@@ -74,10 +76,13 @@ def _read_head(conn: Connection, *, lock: bool = False) -> Head | None:
 
 
 def initialise(conn: Connection) -> None:
-    """Create the empty head row if absent (idempotent; call once at setup)."""
+    """Create the empty head row if absent (idempotent, and safe when first appends race)."""
     if _read_head(conn) is None:
+        dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
         conn.execute(
-            insert(audit_head).values(id=_HEAD_ID, size=0, root=merkle.EMPTY_ROOT, frontier=b"")
+            dialect_insert(audit_head)
+            .values(id=_HEAD_ID, size=0, root=merkle.EMPTY_ROOT, frontier=b"")
+            .on_conflict_do_nothing(index_elements=["id"])
         )
 
 
@@ -90,8 +95,10 @@ def append_many(conn: Connection, entries: Sequence[AuditEntry]) -> list[AppendR
     """Append entries in order, in the caller's transaction, under one head lock."""
     head = _read_head(conn, lock=True)
     if head is None:
-        initialise(conn)
-        head = Head(0, merkle.EMPTY_ROOT, [])
+        initialise(conn)  # a concurrent first append may have created it: lock what exists
+        head = _read_head(conn, lock=True)
+        if head is None:
+            raise LedgerError("no-head", "the log head could not be created")
     size, frontier = head.size, head.frontier
     results: list[AppendResult] = []
     leaf_rows: list[dict[str, object]] = []

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import OperationalError
 
 from gateway.runtime.container import Runtime
 from gateway.services.dispatch import flush_outbox
@@ -12,25 +17,47 @@ from gateway.services.upload_capabilities import UploadCapability, issue_if_awai
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+_DB_ATTEMPTS = 3
+
 
 def submit_sealed(
     rt: Runtime, data: bytes, *, client: str = "unknown"
 ) -> tuple[Accepted, Evidence]:
     """Intake, then send the first task and issue the signed receipt (the same for a duplicate)."""
-    accepted = accept_submission(
-        rt.engine,
-        rt.blobs,
-        rt.settings,
-        data,
-        recipient_keys=rt.keys.intake,
-        trust=rt.trust(),
-        client=client,
+    accepted = _retrying_lost_connections(
+        lambda: accept_submission(
+            rt.engine,
+            rt.blobs,
+            rt.settings,
+            data,
+            recipient_keys=rt.keys.intake,
+            trust=rt.trust(),
+            client=client,
+        )
     )
     try:
         flush_outbox(rt.engine, rt.sender)
     except Exception:  # the sweeper sends it later; the submission is safely stored
         log.warning("outbox flush deferred", exc_info=True)
-    return accepted, submission_receipt(rt.engine, accepted.request_id, rt.sealer())
+    receipt = _retrying_lost_connections(
+        lambda: submission_receipt(rt.engine, accepted.request_id, rt.sealer())
+    )
+    return accepted, receipt
+
+
+def _retrying_lost_connections(call: Callable[[], T]) -> T:
+    """Run `call` again when the database connection died under it (server restart,
+    terminated backend): intake is idempotent, so a retry answers as the first would."""
+    for attempt in range(1, _DB_ATTEMPTS + 1):
+        try:
+            return call()
+        except OperationalError:
+            if attempt == _DB_ATTEMPTS:
+                raise
+            log.warning("database connection lost; retrying", extra={"attempt": attempt})
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def upload_capability(rt: Runtime, accepted: Accepted) -> UploadCapability | None:

@@ -8,6 +8,7 @@ Never a 5xx. A byte-identical resend gets its original receipt even when stale.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -160,3 +161,35 @@ def test_identical_resend_after_the_freshness_window_gets_the_original_answer(
     with transaction(rt.engine) as conn:
         assert requests_store.get(conn, request_id).message_id
     rt.close()
+
+
+def test_first_appends_to_an_empty_log_race_safely(fresh_postgres_url: str) -> None:
+    """Found by `make chaos`: concurrent first submissions on a new PostgreSQL database
+    both created the log head; one got a 500."""
+    from gateway.audit import ledger
+    from gateway.audit.entries import AuditEntry
+    from gateway.persistence import migrations
+    from gateway.persistence.db import make_engine
+
+    migrations.upgrade(fresh_postgres_url)
+    engine = make_engine(fresh_postgres_url, pool_size=CONCURRENCY // 2)
+    start = threading.Barrier(CONCURRENCY // 2)
+
+    def append(n: int) -> int:
+        start.wait()
+        entry = AuditEntry(
+            request_id=None,
+            event="admin_action",
+            actor="test:race",
+            time=datetime.now(UTC),
+            artefacts={},
+            parties=(),
+            detail={"n": n},
+        )
+        with transaction(engine) as conn:
+            return ledger.append(conn, entry).index
+
+    with ThreadPoolExecutor(max_workers=CONCURRENCY // 2) as pool:
+        indexes = list(pool.map(append, range(CONCURRENCY // 2)))
+    assert sorted(indexes) == list(range(CONCURRENCY // 2))
+    engine.dispose()

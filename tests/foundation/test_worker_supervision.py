@@ -23,8 +23,16 @@ from gateway.runtime.container import build_runtime
 
 def _celery_main(worker: WorkerProcess) -> psutil.Process:
     children = psutil.Process(worker.process.pid).children()
-    assert len(children) == 1, children
-    return children[0]
+    mains = [c for c in children if c.cmdline()[-1] == "no-beat"]
+    assert len(mains) == 1, [c.cmdline() for c in children]
+    return mains[0]
+
+
+def _scheduler(worker: WorkerProcess) -> psutil.Process:
+    children = psutil.Process(worker.process.pid).children()
+    schedulers = [c for c in children if c.cmdline()[-1] == "scheduler"]
+    assert len(schedulers) == 1, [c.cmdline() for c in children]
+    return schedulers[0]
 
 
 def test_killed_worker_and_killed_embedded_broker_are_restarted(
@@ -41,6 +49,19 @@ def test_killed_worker_and_killed_embedded_broker_are_restarted(
     )
     wait_for(lambda: worker.log_path.read_text().count(" ready.") >= 2, what="a new worker")
     assert _celery_main(worker).pid != first.pid
+    scheduler = _scheduler(worker)
+    scheduler.send_signal(signal.SIGKILL)  # the periodic jobs run in a process of their own
+    wait_for(
+        lambda: "scheduler exited; restarting it" in worker.log_path.read_text(),
+        what="the supervisor to restart the scheduler",
+    )
+    wait_for(
+        lambda: any(
+            c.pid != scheduler.pid and c.cmdline()[-1] == "scheduler"
+            for c in psutil.Process(worker.process.pid).children()
+        ),
+        what="a new scheduler",
+    )
     redis_pid = int((settings.broker_socket.parent / "redis.pid").read_text())
     os.kill(redis_pid, signal.SIGKILL)
     wait_for(
