@@ -34,6 +34,8 @@ class Row:
     stuck: int
     recovery_s: float | None
     note: str = ""
+    duplicate_leases: int | None = None  # parallel leasing only
+    duplicate_acks: int | None = None
 
 
 @dataclass

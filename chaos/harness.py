@@ -76,17 +76,24 @@ class PushPeer:
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
         request = Request(environ)
-        sealed = decrypt_envelope(request.get_data(), [self.recipient])
-        archive = verify_signed(sealed, self.trust, now=datetime.now(UTC)).content
-        with zipfile.ZipFile(io.BytesIO(archive)) as package:
-            manifest = json.loads(package.read("manifest.json"))
+        manifest = self.manifest_of(request.get_data())
         with self._lock:
             self.received[manifest["request_id"]] += 1
-        ack = exchange.acknowledgement_content(
-            manifest["request_id"], manifest["message_sha256"], datetime.now(UTC)
-        )
-        signed = sign(ack, self.sign_key, self.sign_cert)  # type: ignore[arg-type]
+        signed = self.acknowledgement(manifest["request_id"], manifest["message_sha256"])
         return Response(signed, mimetype="application/pkcs7-mime")(environ, start_response)
+
+    def manifest_of(self, package: bytes) -> dict[str, Any]:
+        """Decrypt and verify a sealed package as the counterpart does; its manifest."""
+        sealed = decrypt_envelope(package, [self.recipient])
+        archive = verify_signed(sealed, self.trust, now=datetime.now(UTC)).content
+        with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+            manifest: dict[str, Any] = json.loads(opened.read("manifest.json"))
+        return manifest
+
+    def acknowledgement(self, request_id: str, message_sha256: str) -> bytes:
+        """The counterpart's signed acknowledgement of one package."""
+        ack = exchange.acknowledgement_content(request_id, message_sha256, datetime.now(UTC))
+        return sign(ack, self.sign_key, self.sign_cert)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._server.shutdown()
@@ -205,14 +212,30 @@ class Backend:
         return {row.id: row.state for row in rows}
 
     def acceptance_evidences(self) -> Counter[str]:
+        return self.evidences("SubmissionAcceptance")
+
+    def evidences(self, kind: str) -> Counter[str]:
+        """How many evidences of `kind` each request has."""
         counts: Counter[str] = Counter()
         request_ids = list(self.states())
         with transaction(self.engine) as conn:
             for request_id in request_ids:
                 for row in exchange_store.evidences_of(conn, request_id):
-                    if row.kind == "SubmissionAcceptance":
+                    if row.kind == kind:
                         counts[request_id] += 1
         return counts
+
+    def set_push_endpoint(self, url: str | None) -> None:
+        """Point the executing authority at our push peer, or (None) make it pull only."""
+        with transaction(self.engine) as conn:
+            conn.execute(
+                authorities.update().where(authorities.c.id == EXECUTING).values(push_endpoint=url)
+            )
+
+    def add_api_client(self, client_id: str, jwk: dict[str, Any]) -> None:
+        """Register an exchange API client (private_key_jwt) for the executing authority."""
+        with transaction(self.engine) as conn:
+            exchange_store.add_client(conn, client_id, EXECUTING, jwk)
 
     def terminate_own_backends(self) -> int:
         """pg_terminate_backend for every session of OUR database but this one."""

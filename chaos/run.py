@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from experiments import EXPERIMENTS, Options, Row, disk_full, duplicate_races, run
 from harness import make_backend, make_keys_template
+from leasing import NAME as PARALLEL_LEASES
+from leasing import parallel_leases
 
 BACKENDS = ["embedded", "postgresql+redis", "postgresql+rabbitmq"]
 COLUMNS = [
@@ -31,6 +33,8 @@ COLUMNS = [
     ("lost", "lost"),
     ("duplicate_receipts", "dup rcpt"),
     ("duplicate_deliveries", "dup deliv"),
+    ("duplicate_leases", "dup lease"),
+    ("duplicate_acks", "dup ack"),
     ("http_5xx", "5xx"),
     ("stuck", "stuck"),
     ("recovery_s", "recovery s"),
@@ -77,6 +81,9 @@ def main() -> int:
                 if not wanted or any(w in "duplicate races" for w in wanted):
                     rows.append(duplicate_races(backend, options))
                     print(rows[-1], flush=True)
+                if not wanted or any(w in PARALLEL_LEASES for w in wanted):
+                    rows.append(parallel_leases(backend, options))
+                    print(rows[-1], flush=True)
                 if not args.no_disk_full and (not wanted or any(w in "disk full" for w in wanted)):
                     rows.append(disk_full(backend, options))
                     print(rows[-1], flush=True)
@@ -87,7 +94,13 @@ def main() -> int:
     bad = [
         r
         for r in rows
-        if r.lost or r.duplicate_receipts or r.duplicate_deliveries or r.http_5xx or r.stuck
+        if r.lost
+        or r.duplicate_receipts
+        or r.duplicate_deliveries
+        or r.duplicate_leases
+        or r.duplicate_acks
+        or r.http_5xx
+        or r.stuck
     ]
     return 1 if bad else 0
 
