@@ -109,10 +109,13 @@ def accept_submission(
             return resend
         verified = verify_decrypted(inner, mode, trust, now=now)
     except CryptoError as exc:
-        if exc.code == "stale":  # raised after the chain verified: the signer answers for it
-            _refuse(engine, exc.code, exc.detail, envelope_sha256, public=_CRYPTO_MESSAGE)
-        # no verified signer yet: nothing permanent may be written for this caller
-        _refuse_anonymous(engine, exc.code, exc.detail, envelope_sha256, client, _CRYPTO_MESSAGE)
+        if exc.code in rejections.ANONYMOUS_CODES:
+            # no verified signer yet: nothing permanent may be written for this caller
+            _refuse_anonymous(
+                engine, exc.code, exc.detail, envelope_sha256, client, _CRYPTO_MESSAGE
+            )
+        # raised after the chain verified (stale): the signer answers for it, in the log
+        _refuse(engine, exc.code, exc.detail, envelope_sha256, public=_CRYPTO_MESSAGE)
     try:
         submission = parse_submission(verified.content)
     except DomainError as exc:

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 
 from gateway.domain.fields import FieldKind
 from gateway.domain.forms import RequestForm, field_values, translatable_segments
@@ -262,35 +263,17 @@ def _not_needed(
     form: RequestForm, documents: Sequence[ExtractedDocument], *, request_id: str, stamp: str
 ) -> TranslationResult:
     """Source and target language are the same: say so per segment; no engine, no copy."""
-    provenance = Provenance("none", "", "", "", (), "", stamp)
-    fields = tuple(
-        SegmentResult(
-            path=s.path,
-            source=s.text,
-            target=None,
-            status="not-needed",
-            flags=("same-language",),
-            provenance=replace(provenance, source_sha256=_sha256(s.text)),
-        )
-        for s in translatable_segments(form)
-    )
-    document_results = tuple(
-        DocumentResult(
-            doc.name,
-            doc.media_type,
-            doc.sha256,
-            "not-machine-translated",
-            "same-language" if doc.machine_translatable else (doc.reason or "no-text"),
-        )
-        for doc in documents
-    )
-    return TranslationResult(
+    return _untranslated(
+        form,
+        documents,
         request_id=request_id,
-        source_language=form.language,
-        target_language=form.language,
+        stamp=stamp,
+        target=form.language,
         status="not-needed",
-        fields=fields,
-        documents=document_results,
+        reason="same-language",
+        document_reason=lambda d: (
+            "same-language" if d.machine_translatable else (d.reason or "no-text")
+        ),
     )
 
 
@@ -303,32 +286,15 @@ def unavailable_result(
     now: datetime,
 ) -> TranslationResult:
     """No installed engine serves the pair: every segment `unavailable`, target null."""
-    stamp = _rfc3339(now)
-    provenance = Provenance("none", "", "", "", (), "", stamp)
-    fields = tuple(
-        SegmentResult(
-            path=s.path,
-            source=s.text,
-            target=None,
-            status="unavailable",
-            flags=("no-engine-for-pair",),
-            provenance=replace(provenance, source_sha256=_sha256(s.text)),
-        )
-        for s in translatable_segments(form)
-    )
-    document_results = tuple(
-        DocumentResult(
-            doc.name, doc.media_type, doc.sha256, "not-machine-translated", "no-engine-for-pair"
-        )
-        for doc in documents
-    )
-    return TranslationResult(
+    return _untranslated(
+        form,
+        documents,
         request_id=request_id,
-        source_language=form.language,
-        target_language=target,
+        stamp=_rfc3339(now),
+        target=target,
         status="unavailable",
-        fields=fields,
-        documents=document_results,
+        reason="no-engine-for-pair",
+        document_reason=lambda _d: "no-engine-for-pair",
     )
 
 
@@ -340,16 +306,57 @@ def _not_requested(
     request_id: str,
     stamp: str,
 ) -> TranslationResult:
-    same = _not_needed(form, documents, request_id=request_id, stamp=stamp)
-    return replace(
-        same,
-        target_language=target,
+    """The issuer's label no-machine-translation: no text reached an engine."""
+    return _untranslated(
+        form,
+        documents,
+        request_id=request_id,
+        stamp=stamp,
+        target=target,
         status="not-requested",
-        fields=tuple(
-            replace(f, status="not-requested", flags=("no-machine-translation",))
-            for f in same.fields
-        ),
-        documents=tuple(replace(d, reason="no-machine-translation") for d in same.documents),
+        reason="no-machine-translation",
+        document_reason=lambda _d: "no-machine-translation",
+    )
+
+
+def _untranslated(
+    form: RequestForm,
+    documents: Sequence[ExtractedDocument],
+    *,
+    request_id: str,
+    stamp: str,
+    target: str,
+    status: Literal["not-needed", "unavailable", "not-requested"],
+    reason: str,
+    document_reason: Callable[[ExtractedDocument], str],
+) -> TranslationResult:
+    """No engine runs: every segment says why (`status`, flag `reason`); target null, never
+    a copy of the source."""
+    provenance = Provenance("none", "", "", "", (), "", stamp)
+    fields = tuple(
+        SegmentResult(
+            path=s.path,
+            source=s.text,
+            target=None,
+            status=status,
+            flags=(reason,),
+            provenance=replace(provenance, source_sha256=_sha256(s.text)),
+        )
+        for s in translatable_segments(form)
+    )
+    document_results = tuple(
+        DocumentResult(
+            doc.name, doc.media_type, doc.sha256, "not-machine-translated", document_reason(doc)
+        )
+        for doc in documents
+    )
+    return TranslationResult(
+        request_id=request_id,
+        source_language=form.language,
+        target_language=target,
+        status=status,
+        fields=fields,
+        documents=document_results,
     )
 
 

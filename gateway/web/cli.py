@@ -88,7 +88,6 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     """Run the HTTP gateway on gunicorn (starts the embedded broker when configured)."""
     from gateway.logs import configure_logging
     from gateway.runtime.broker import ensure_embedded_broker
-    from gateway.runtime.container import load_kek
     from gateway.runtime.file_modes import private_umask, secure_data_dir
     from gateway.runtime.setup import encrypt_legacy_totp
     from gateway.web.server import serve_forever
@@ -96,8 +95,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     settings = ctx.settings
     configure_logging(settings.log_level)
     private_umask()
-    _check_startup(settings)  # before modes are tightened: a loose key file is refused
-    load_kek(settings)  # a missing key stops start-up here, with one line, not per worker
+    _check_startup(settings)  # keys and KEK, before modes are tightened: a loose key is refused
     secure_data_dir(settings.data_dir)
     encrypt_legacy_totp(settings)
     from gateway.services.translation_engines import report_translation_pairs
