@@ -23,6 +23,7 @@ from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import read_transaction, transaction
+from gateway.persistence.requests_store import RequestRow
 from gateway.services import terminal_failure
 from gateway.services.glossaries import glossary_for_request
 from gateway.services.lifecycle import advance
@@ -215,21 +216,8 @@ def run_render(engine: Engine, blobs: BlobStore, request_id: str, *, render: Ren
         request = requests_store.get(conn, request_id)
         if request.state is not State.TRANSLATED:
             return request.state
-        issuing = authorities_store.get(conn, request.issuing_authority_id)
-        executing = authorities_store.get(conn, request.executing_authority_id)
-        job = RenderJob(
-            request_id=request_id,
-            form=json.loads(_read(conn, blobs, request_id, "form")),
-            translation=json.loads(_read(conn, blobs, request_id, "translation")),
-            received_at=request.received_at,
-            message_sha256=request.message_sha256,
-            attachments=[(o.name, o.sha256) for o in blobs.list(conn, request_id, "attachment")],
-            audit_index=request.received_audit_index,
-            issuing_authority_name=issuing.name,
-            executing_authority_name=executing.name,
-            original_message=_read(conn, blobs, request_id, "signed-request"),
-            target_language=request.target_language,
-        )
+        translation = json.loads(_read(conn, blobs, request_id, "translation"))
+        job = render_job(conn, blobs, request, translation)
     try:
         pdf = render(job)
     except Exception as exc:
@@ -254,6 +242,28 @@ def run_render(engine: Engine, blobs: BlobStore, request_id: str, *, render: Ren
     )
 
 
+def render_job(
+    conn: Any, blobs: BlobStore, request: RequestRow, translation: dict[str, Any]
+) -> RenderJob:
+    """What the renderer needs of `request`, with `translation` (the machine's, or a
+    reviewed version's)."""
+    issuing = authorities_store.get(conn, request.issuing_authority_id)
+    executing = authorities_store.get(conn, request.executing_authority_id)
+    return RenderJob(
+        request_id=request.id,
+        form=json.loads(_read(conn, blobs, request.id, "form")),
+        translation=translation,
+        received_at=request.received_at,
+        message_sha256=request.message_sha256,
+        attachments=[(o.name, o.sha256) for o in blobs.list(conn, request.id, "attachment")],
+        audit_index=request.received_audit_index,
+        issuing_authority_name=issuing.name,
+        executing_authority_name=executing.name,
+        original_message=_read(conn, blobs, request.id, "signed-request"),
+        target_language=request.target_language,
+    )
+
+
 def _read(conn: Any, blobs: BlobStore, request_id: str, kind: str) -> bytes:
     stored = blobs.find(conn, request_id, kind)
     if stored is None:
@@ -261,4 +271,10 @@ def _read(conn: Any, blobs: BlobStore, request_id: str, kind: str) -> bytes:
     return blobs.read(conn, stored.id)
 
 
-__all__ = ["RenderJob", "choose_target_language", "run_render", "run_translation"]
+__all__ = [
+    "RenderJob",
+    "choose_target_language",
+    "render_job",
+    "run_render",
+    "run_translation",
+]

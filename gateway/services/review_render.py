@@ -16,7 +16,7 @@ from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.services.lifecycle import record
 from gateway.services.packaging import build_package_zip
-from gateway.services.pipeline import RenderFn, RenderJob
+from gateway.services.pipeline import RenderFn, render_job
 from gateway.services.translation_review import (
     REVIEWED_PACKAGE,
     REVIEWED_PDF,
@@ -43,23 +43,10 @@ def run_review_render(
         if blobs.find(conn, request_id, REVIEWED_PDF, name) is not None:
             return _package(engine, blobs, request_id, version, seal_key, seal_cert)
         request = requests_store.get(conn, request_id)
-        issuing = authorities_store.get(conn, request.issuing_authority_id)
-        executing = authorities_store.get(conn, request.executing_authority_id)
-        job = RenderJob(
-            request_id=request_id,
-            form=json.loads(_read(conn, blobs, request_id, "form")),
-            translation=json.loads(
-                _read(conn, blobs, request_id, REVIEWED_TRANSLATION, f"v{version}.json")
-            ),
-            received_at=request.received_at,
-            message_sha256=request.message_sha256,
-            attachments=[(o.name, o.sha256) for o in blobs.list(conn, request_id, "attachment")],
-            audit_index=request.received_audit_index,
-            issuing_authority_name=issuing.name,
-            executing_authority_name=executing.name,
-            original_message=_read(conn, blobs, request_id, "signed-request"),
-            target_language=request.target_language,
+        translation = json.loads(
+            _read(conn, blobs, request_id, REVIEWED_TRANSLATION, f"v{version}.json")
         )
+        job = render_job(conn, blobs, request, translation)
     try:
         pdf = render(job)
     except Exception as exc:

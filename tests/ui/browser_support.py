@@ -37,6 +37,52 @@ CHROMIUM_FLAGS = (
 )
 
 
+def web_account(
+    settings: Settings,
+    username: str,
+    authority: str,
+    display_name: str,
+    *,
+    password: str,
+    role: str | None = None,
+) -> str:
+    """A web account (magistrate, or `role`) in `settings`' database; its TOTP secret."""
+    from gateway.persistence.db import make_engine
+    from gateway.runtime.container import load_kek
+    from gateway.services import accounts, roles
+
+    engine = make_engine(settings.database_url)
+    try:
+        created = accounts.create_user(
+            engine,
+            username,
+            authority,
+            password,
+            kek=load_kek(settings),
+            display_name=display_name,
+        )
+        if role is not None:
+            roles.set_role(engine, username, role, actor="admin:test")
+    finally:
+        engine.dispose()
+    return created.totp_secret
+
+
+def run_cli(settings: Settings, *args: object) -> str:
+    """`rogatory ARGS` as a subprocess on `settings`' data; its standard output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", *map(str, args)],
+        cwd=REPO,
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -9,22 +9,26 @@ Screenshots of each page land in docs/screenshots/ui-*.png.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from browser_support import PHONE_WIDTH, ServerProcess, make_p12, screenshot, start_chromium
-from process_support import REPO, settings_env, wait_for
+from browser_support import (
+    PHONE_WIDTH,
+    ServerProcess,
+    make_p12,
+    run_cli,
+    screenshot,
+    start_chromium,
+    web_account,
+)
+from process_support import wait_for
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from ui_support import PASSWORD
 
-from gateway.persistence.db import make_engine
-from gateway.runtime.container import load_kek
 from gateway.runtime.demo import madrid_pull_args
 from gateway.services import accounts
 
@@ -34,37 +38,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def gateway(make_settings, start_worker, tmp_path):
     settings = make_settings(translation_engine="apertium")
-    engine = make_engine(settings.database_url)
-    created = accounts.create_user(
-        engine,
-        "a.devries",
-        "nl-om-rotterdam",
-        PASSWORD,
-        kek=load_kek(settings),
-        display_name="A. de Vries",
+    totp_secret = web_account(
+        settings, "a.devries", "nl-om-rotterdam", "A. de Vries", password=PASSWORD
     )
-    engine.dispose()
     start_worker(settings)
     server = ServerProcess(settings, tmp_path / "serve.log")
     driver, profile = start_chromium()
-    yield settings, server, driver, created.totp_secret
+    yield settings, server, driver, totp_secret
     driver.quit()
     profile.cleanup()
     server.stop()
-
-
-def _cli(settings, *args):
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        cwd=REPO,
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def _fill(driver, name, value):
@@ -208,7 +191,7 @@ def test_magistrate_composes_seals_uploads_and_follows_a_request(gateway, tmp_pa
     # --- the counterpart pulls and acknowledges through the exchange API ---------------
     work = tmp_path / "counterpart"
     work.mkdir()
-    _cli(
+    run_cli(
         settings,
         "client",
         "new-key",
@@ -217,7 +200,7 @@ def test_magistrate_composes_seals_uploads_and_follows_a_request(gateway, tmp_pa
         "--public-out",
         str(work / "client.pub.jwk"),
     )
-    _cli(
+    run_cli(
         settings,
         "client",
         "register-key",
@@ -226,7 +209,7 @@ def test_magistrate_composes_seals_uploads_and_follows_a_request(gateway, tmp_pa
         "--jwk-file",
         str(work / "client.pub.jwk"),
     )
-    pulled = _cli(
+    pulled = run_cli(
         settings,
         *madrid_pull_args(server.url, pki, client_key=work / "client.jwk", out=work / "inbox"),
     )

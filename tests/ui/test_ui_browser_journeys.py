@@ -7,13 +7,19 @@ journey follows the real compose page, its completeness check and its prompts.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from browser_support import ServerProcess, make_p12, screenshot, sign_in_browser, start_chromium
-from process_support import REPO, settings_env, wait_for
+from browser_support import (
+    ServerProcess,
+    make_p12,
+    run_cli,
+    screenshot,
+    sign_in_browser,
+    start_chromium,
+    web_account,
+)
+from process_support import wait_for
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -22,10 +28,7 @@ from ui_support import PASSWORD
 
 from gateway.domain.fields import FieldKind
 from gateway.domain.request_types import SCHEMAS, RequestType
-from gateway.persistence.db import make_engine
-from gateway.runtime.container import load_kek
 from gateway.runtime.demo import madrid_pull_args
-from gateway.services import accounts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,38 +36,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def gateway(make_settings, start_worker, tmp_path):
     settings = make_settings(translation_engine="apertium")
-    engine = make_engine(settings.database_url)
-    created = accounts.create_user(
-        engine,
-        "a.devries",
-        "nl-om-rotterdam",
-        PASSWORD,
-        kek=load_kek(settings),
-        display_name="A. de Vries",
+    totp_secret = web_account(
+        settings, "a.devries", "nl-om-rotterdam", "A. de Vries", password=PASSWORD
     )
-    engine.dispose()
     start_worker(settings)
     server = ServerProcess(settings, tmp_path / "serve.log")
     driver, profile = start_chromium()
-    sign_in_browser(driver, server.url, "a.devries", created.totp_secret)
+    sign_in_browser(driver, server.url, "a.devries", totp_secret)
     yield settings, server, driver
     driver.quit()
     profile.cleanup()
     server.stop()
-
-
-def _cli(settings, *args):
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", *map(str, args)],
-        cwd=REPO,
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def _fill_required(driver, request_type: RequestType) -> None:
@@ -145,12 +127,12 @@ def test_journey_to_acknowledged_with_sealing_in_the_browser(gateway, tmp_path, 
 
     work = tmp_path / "counterpart"
     work.mkdir()
-    _cli(settings, "client", "new-key", "--out", work / "c.jwk", "--public-out", work / "p.jwk")
-    _cli(
+    run_cli(settings, "client", "new-key", "--out", work / "c.jwk", "--public-out", work / "p.jwk")
+    run_cli(
         settings, "client", "register-key", "es-fiscalia-madrid", "madrid-client",
         "--jwk-file", work / "p.jwk",
     )  # fmt: skip
-    pulled = _cli(
+    pulled = run_cli(
         settings,
         *madrid_pull_args(server.url, pki, client_key=work / "c.jwk", out=work / "inbox"),
     )

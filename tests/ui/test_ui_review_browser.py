@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import httpx
 import pytest
-from browser_support import SCREENSHOTS, ServerProcess, screenshot, start_chromium
-from process_support import REPO, settings_env, wait_for
+from browser_support import (
+    SCREENSHOTS,
+    ServerProcess,
+    run_cli,
+    screenshot,
+    start_chromium,
+    web_account,
+)
+from process_support import wait_for
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -20,10 +26,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ui_support import PASSWORD, mla_form, sealed_submission
 
 from gateway.persistence import requests_store
-from gateway.persistence.db import make_engine, transaction
-from gateway.runtime.container import build_runtime, load_kek
+from gateway.persistence.db import transaction
+from gateway.runtime.container import build_runtime
 from gateway.runtime.demo import madrid_pull_args
-from gateway.services import accounts, roles
+from gateway.services import accounts
 from gateway.services import translation_review as review
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,38 +38,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def gateway(make_settings, start_worker, tmp_path):
     settings = make_settings(translation_engine="apertium")
-    engine = make_engine(settings.database_url)
-    created = accounts.create_user(
-        engine,
+    totp_secret = web_account(
+        settings,
         "ana.perez",
         "es-fiscalia-madrid",
-        PASSWORD,
-        kek=load_kek(settings),
-        display_name="Ana Pérez",
+        "Ana Pérez",
+        password=PASSWORD,
+        role="translator",
     )
-    roles.set_role(engine, "ana.perez", "translator", actor="admin:test")
-    engine.dispose()
     start_worker(settings)
     server = ServerProcess(settings, tmp_path / "serve.log")
     driver, profile = start_chromium()
-    yield settings, server, driver, created.totp_secret
+    yield settings, server, driver, totp_secret
     driver.quit()
     profile.cleanup()
     server.stop()
-
-
-def _cli(settings, *args):
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        cwd=REPO,
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def _keys_and_load(driver, *keys):
@@ -187,12 +176,12 @@ def test_translator_reviews_edits_two_signs_off_and_counterpart_pulls_reviewed_p
     # --- the counterpart pulls: the latest version is the reviewed one ------------------
     work = tmp_path / "counterpart"
     work.mkdir()
-    _cli(settings, "client", "new-key", "--out", str(work / "client.jwk"),
+    run_cli(settings, "client", "new-key", "--out", str(work / "client.jwk"),
          "--public-out", str(work / "client.pub.jwk"))  # fmt: skip
-    _cli(settings, "client", "register-key", "es-fiscalia-madrid", "madrid-client",
+    run_cli(settings, "client", "register-key", "es-fiscalia-madrid", "madrid-client",
          "--jwk-file", str(work / "client.pub.jwk"))  # fmt: skip
     pki = settings.keys_dir / "dev-pki"
-    pulled = _cli(
+    pulled = run_cli(
         settings,
         *madrid_pull_args(server.url, pki, client_key=work / "client.jwk", out=work / "inbox"),
     )
