@@ -36,26 +36,53 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-class WorkerProcess:
+class _OwnProcess:
+    """A child in its own process group, with its output in a log file."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def _spawn(self, command: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop())
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the whole group (main process and its children)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # graceful: the main process stops its children
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        if not self._log.closed:
+            self._log.close()
+
+
+class WorkerProcess(_OwnProcess):
     """A real `rogatory worker` in its own process group."""
 
     def __init__(
         self, settings: Settings, log_path: Path, *, beat: bool = True, queues: str | None = None
     ) -> None:
-        self.log_path = log_path
         command = [sys.executable, "-m", "gateway", "worker", "--concurrency", "1"]
         command.append("--beat" if beat else "--no-beat")
         if queues is not None:
             command += ["--queues", queues]
-        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop())
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=settings_env(settings),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self._spawn(command, settings_env(settings), log_path)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 120.0) -> None:
@@ -68,22 +95,6 @@ class WorkerProcess:
             time.sleep(0.2)
         self.stop()  # no orphaned worker, no unclosed log
         raise AssertionError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker (main process and pool children)."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self._log.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # warm shutdown: the main process stops its pool
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self._log.close()
 
 
 def wait_for(predicate: Callable[[], object], *, timeout: float = 120.0, what: str = "") -> object:
@@ -105,52 +116,40 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class GatewayProcess:
-    """A real `rogatory serve` on 127.0.0.1 in its own process group."""
+class GatewayProcess(_OwnProcess):
+    """A real `rogatory serve` on 127.0.0.1 in its own process group, optionally under a
+    prefix command (e.g. `prlimit --nofile=1024`) and with extra environment settings."""
 
-    def __init__(self, settings: Settings, log_path: Path, *, port: int | None = None) -> None:
-        self.log_path = log_path
+    def __init__(
+        self,
+        settings: Settings,
+        log_path: Path,
+        *,
+        port: int | None = None,
+        prefix: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop())
-        command = [sys.executable, "-m", "gateway", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=settings_env(settings),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        command = [*prefix, sys.executable, "-m", "gateway", "serve", "--port", str(self.port)]
+        self._spawn(command, {**settings_env(settings), **(env or {})}, log_path)
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 120.0) -> None:
+    def healthy(self, timeout: float = 2.0) -> bool:
         import httpx
 
+        try:
+            return httpx.get(f"{self.url}/api/v1/health", timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if self.healthy():
+                return
             time.sleep(0.2)
-        self.stop()
+        self.stop()  # no orphaned server, no unclosed log, whatever happened
         raise AssertionError(f"gateway did not start:\n{self.log_path.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self._log.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self._log.close()

@@ -16,8 +16,8 @@ import pytest
 from foundation_support import sealed_submission
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from process_support import REPO
-from server_support import GatewayProcess, free_port
+from process_support import REPO, free_port
+from server_support import GatewayProcess
 
 from gateway.persistence import exchange_store
 from gateway.persistence.db import make_engine, transaction

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-from process_support import REPO, settings_env
+from process_support import REPO, GatewayProcess, settings_env
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
@@ -83,49 +80,7 @@ def run_cli(settings: Settings, *args: object) -> str:
     return result.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class ServerProcess:
-    """`python -m gateway serve` on a free loopback port."""
-
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop())
-        self.log_path = log_path
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(self.port)],
-            cwd=REPO,
-            env=settings_env(settings),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-            if self.process.poll() is not None:
-                break
-        self.stop()  # no orphaned server, no unclosed log, whatever happened
-        raise AssertionError(f"server did not start:\n{log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
-        self._log.close()
+ServerProcess = GatewayProcess  # the browser tests' name for a `rogatory serve`
 
 
 def start_chromium() -> tuple[webdriver.Chrome, tempfile.TemporaryDirectory[str]]:

@@ -7,7 +7,7 @@ import re
 import socket
 import threading
 
-from browser_support import free_port
+from process_support import free_port
 
 
 class RecordingRelay:
