@@ -67,12 +67,15 @@ def rogatory(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def submit(rt: Runtime, form: dict[str, Any]) -> str:
+def submit(
+    rt: Runtime, form: dict[str, Any], attachments: list[tuple[str, str, bytes]] | None = None
+) -> str:
+    """Accept `form` (sealed like a magistrate's client would) and send its first task."""
     accepted = accept_submission(
         rt.engine,
         rt.blobs,
         rt.settings,
-        sealed_submission(rt.settings, form),
+        sealed_submission(rt.settings, form, attachments=attachments or []),
         recipient_keys=rt.keys.intake,
         trust=rt.keys.trust(allow_stale_crl=False, max_skew_seconds=600),
     )

@@ -6,22 +6,20 @@ import io
 import json
 import subprocess
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from process_support import WorkerProcess, wait_for
 from worker_support import mla_form, sealed_submission
 
-from gateway.config import Settings, load_settings
+from gateway.config import load_settings
 from gateway.crypto import RecipientKey, decrypt_envelope
 from gateway.crypto.keyfiles import load_certificate, load_private_key
 from gateway.domain.states import State
 from gateway.persistence import requests_store
 from gateway.persistence.db import transaction
-from gateway.runtime.broker import ensure_embedded_broker
-from gateway.runtime.container import Runtime, build_runtime
+from gateway.runtime.container import Runtime
 from gateway.services.packaging import _translation_summary
 from gateway.services.translation_engines import (
     authority_pairs_without_engine,
@@ -33,22 +31,6 @@ from gateway.translation.model_packages import install_package
 from gateway.web.app import create_app
 from gateway.web.cli_models import models
 from workers.engines import AutoTranslator
-
-
-@pytest.fixture
-def runtime_for(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Runtime]]:
-    made: list[Runtime] = []
-
-    def make(**overrides: object) -> Runtime:
-        settings = make_settings(**overrides)
-        if settings.embedded_broker:
-            ensure_embedded_broker(settings)
-        made.append(build_runtime(settings))
-        return made[-1]
-
-    yield make
-    for rt in made:
-        rt.close()
 
 
 def _package_member(rt: Runtime, package: bytes, name: str) -> bytes:

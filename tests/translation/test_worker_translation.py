@@ -5,26 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
 from documents_support import DOCX_PARAGRAPHS, PDF_PARAGRAPHS, make_docx, make_pdf
 from process_support import REPO, WorkerProcess, settings_env, wait_for
-from worker_support import mla_form, sealed_submission
+from review_support import entries, submit
+from worker_support import mla_form
 
-from gateway.audit.entries import AuditEntry, decode_entry
 from gateway.config import Settings
 from gateway.domain.forms import field_values, translatable_segments, validate_form
 from gateway.persistence import requests_store
-from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.db import transaction
-from gateway.runtime.broker import ensure_embedded_broker
-from gateway.runtime.container import Runtime, build_runtime
-from gateway.services.dispatch import flush_outbox
-from gateway.services.intake import accept_submission
+from gateway.runtime.container import Runtime
 from gateway.translation.model_packages import install_package, remove_package
 from workers.extraction.extract import DOCX, PDF
 
@@ -51,45 +45,6 @@ def rogatory(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture
-def runtime_for(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Runtime]]:
-    made: list[Runtime] = []
-
-    def make(**overrides: object) -> Runtime:
-        settings = make_settings(**overrides)
-        if settings.embedded_broker:
-            ensure_embedded_broker(settings)
-        made.append(build_runtime(settings))
-        return made[-1]
-
-    yield make
-    for rt in made:
-        rt.close()
-
-
-def submit(rt: Runtime, form: dict[str, Any], attachments: list[tuple[str, str, bytes]]) -> str:
-    accepted = accept_submission(
-        rt.engine,
-        rt.blobs,
-        rt.settings,
-        sealed_submission(rt.settings, form, attachments=attachments),
-        recipient_keys=rt.keys.intake,
-        trust=rt.keys.trust(allow_stale_crl=False, max_skew_seconds=600),
-    )
-    flush_outbox(rt.engine, rt.sender)
-    return accepted.request_id
-
-
-def entries(rt: Runtime, request_id: str | None) -> list[AuditEntry]:
-    with transaction(rt.engine) as conn:
-        rows = conn.execute(
-            sa.select(audit_leaf.c.entry)
-            .where(audit_leaf.c.request_id == request_id)
-            .order_by(audit_leaf.c.idx)
-        ).scalars()
-        return [decode_entry(bytes(row)) for row in rows]
 
 
 def events(rt: Runtime, request_id: str) -> list[str]:
