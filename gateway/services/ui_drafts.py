@@ -46,9 +46,8 @@ def save(
     draft_id: str | None = None,
 ) -> str:
     """Create the draft, or replace an unsent draft of this user; returns its id."""
-    now = datetime.now(UTC)
     if not draft_id:
-        new_id = save_draft(
+        return save_draft(
             engine,
             blobs,
             username=username,
@@ -56,47 +55,48 @@ def save(
             form=form,
             attachments=attachments,
         )
-        with transaction(engine) as conn:
-            conn.execute(ui_drafts.update().where(ui_drafts.c.id == new_id).values(updated_at=now))
-        return new_id
     data = canonical_form_json(form)
-    with transaction(engine) as conn:
-        row = conn.execute(
-            sa.select(ui_drafts.c.form_object_id, ui_drafts.c.request_id).where(
-                ui_drafts.c.id == draft_id, ui_drafts.c.username == username
-            )
-        ).first()
-        if row is None:
-            raise NotFound("no such draft")
-        if row.request_id is not None:
-            raise Conflict("this draft was submitted already")
-        stored = blobs.put(
-            conn,
-            request_id=None,
-            kind="ui-draft",
-            # a new name per version: put() returns an existing (request, kind, name) object
-            name=f"{draft_id}.{secrets.token_hex(6)}.json",
-            media_type="application/json",
-            data=data,
-        )
-        changed = conn.execute(
-            ui_drafts.update()
-            .where(
-                ui_drafts.c.id == draft_id,
-                ui_drafts.c.form_object_id == row.form_object_id,
-                ui_drafts.c.request_id.is_(None),
-            )
-            .values(
-                form_object_id=stored.id,
-                form_sha256=hashlib.sha256(data).hexdigest(),
-                request_type=str(form.get("request_type")),
-                attachments=attachments,
-                updated_at=now,
-            )
-        ).rowcount
-        if changed != 1:
-            raise Conflict("the draft changed meanwhile; reload the page")
-        blobs.shred(conn, row.form_object_id)
+    prepared = blobs.prepare(  # encrypted and synced before the write transaction
+        request_id=None,
+        kind="ui-draft",
+        # a new name per version: put() returns an existing (request, kind, name) object
+        name=f"{draft_id}.{secrets.token_hex(6)}.json",
+        media_type="application/json",
+        data=data,
+    )
+    try:
+        with transaction(engine) as conn:
+            row = conn.execute(
+                sa.select(ui_drafts.c.form_object_id, ui_drafts.c.request_id).where(
+                    ui_drafts.c.id == draft_id, ui_drafts.c.username == username
+                )
+            ).first()
+            if row is None:
+                raise NotFound("no such draft")
+            if row.request_id is not None:
+                raise Conflict("this draft was submitted already")
+            stored = blobs.record(conn, prepared)
+            changed = conn.execute(
+                ui_drafts.update()
+                .where(
+                    ui_drafts.c.id == draft_id,
+                    ui_drafts.c.form_object_id == row.form_object_id,
+                    ui_drafts.c.request_id.is_(None),
+                )
+                .values(
+                    form_object_id=stored.id,
+                    form_sha256=hashlib.sha256(data).hexdigest(),
+                    request_type=str(form.get("request_type")),
+                    attachments=attachments,
+                    updated_at=datetime.now(UTC),
+                )
+            ).rowcount
+            if changed != 1:
+                raise Conflict("the draft changed meanwhile; reload the page")
+            blobs.shred(conn, row.form_object_id)
+    except BaseException:
+        prepared.discard()  # nothing of this version stays behind
+        raise
     return draft_id
 
 

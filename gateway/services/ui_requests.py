@@ -227,6 +227,7 @@ def save_draft(
     attachments: list[dict[str, Any]],
 ) -> str:
     draft_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
     data = canonical_form_json(form)
     prepared = blobs.prepare(  # encrypted and synced before the write transaction
         request_id=None,
@@ -246,7 +247,8 @@ def save_draft(
                 form_object_id=stored.id,
                 form_sha256=hashlib.sha256(data).hexdigest(),
                 attachments=attachments,
-                created_at=datetime.now(UTC),
+                created_at=now,
+                updated_at=now,
             )
         )
     return draft_id
