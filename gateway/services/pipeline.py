@@ -32,7 +32,7 @@ from gateway.services.translation_memory import memory_detail, memory_for_reques
 from gateway.services.translation_progress import ProgressReporter
 from gateway.translation.documents import ExtractedDocument
 from gateway.translation.ports import Translator
-from gateway.translation.request_translation import translate_request, unavailable_result
+from gateway.translation.request_translation import translate_request
 from gateway.translation.result import TranslationResult
 
 log = logging.getLogger(__name__)
@@ -103,29 +103,23 @@ def run_translation(
         for obj, data in attachments
     ]
 
-    pair = (request.source_language, request.target_language)
-    machine_translation_refused = "no-machine-translation" in form.data.get("handling", ())
-    if pair[0] != pair[1] and pair not in translator.pairs() and not machine_translation_refused:
-        # no engine serves the pair: deliver untranslated and marked, never a retry loop
+    translator = with_memory(translator, memory)  # exact TM matches never reach the engine
+    result = translate_request(
+        form,
+        documents,
+        translator,
+        target=request.target_language,
+        glossary=glossary,
+        request_id=request_id,
+        now=datetime.now(UTC),
+        progress=ProgressReporter(engine, request_id),
+    )
+    if result.status == "unavailable":
         log.warning(
             "no translation engine for %s->%s: delivering marked unavailable",
-            *pair,
+            request.source_language,
+            request.target_language,
             extra={"request_id": request_id},
-        )
-        result = unavailable_result(
-            form, documents, request_id=request_id, target=pair[1], now=datetime.now(UTC)
-        )
-    else:
-        translator = with_memory(translator, memory)
-        result = translate_request(
-            form,
-            documents,
-            translator,
-            target=request.target_language,
-            glossary=glossary,
-            request_id=request_id,
-            now=datetime.now(UTC),
-            progress=ProgressReporter(engine, request_id),
         )
     segments = result.all_segments()
     all_failed = all(s.status == "failed" for s in segments)

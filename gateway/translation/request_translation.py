@@ -58,6 +58,9 @@ def translate_request(
     if "no-machine-translation" in form.data.get("handling", ()):
         # the issuer forbade MT: no text reaches an engine, the reader is told so
         return _not_requested(form, documents, target, request_id=request_id, stamp=_rfc3339(now))
+    if (form.language, target) not in translator.pairs():
+        # no engine serves the pair: delivered untranslated and marked, never a retry loop
+        return unavailable_result(form, documents, request_id=request_id, target=target, now=now)
     protector = _protector_for(form, glossary)
     field_units = [_unit(protector, s.path, s.text) for s in translatable_segments(form)]
     document_units = [
