@@ -23,13 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import psutil
-from joserfc import jwt
 from joserfc.jwk import ECKey
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +41,7 @@ from gateway.runtime.container import build_runtime  # noqa: E402
 from gateway.runtime.setup import initialise  # noqa: E402
 from gateway.services.intake import accept_submission  # noqa: E402
 from gateway.services.lifecycle import advance  # noqa: E402
-from gateway.services.tokens import CLIENT_ASSERTION_TYPE  # noqa: E402
+from gateway.services.reference_client import token_request  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 from bench_exchange import make_envelopes  # noqa: E402
@@ -104,21 +101,8 @@ def make_available(settings: Settings, size: int, key: ECKey) -> tuple[str, str]
 
 
 def token(url: str, key: ECKey) -> str:
-    now = datetime.now(UTC)
-    claims = {
-        "iss": CLIENT_ID, "sub": CLIENT_ID, "jti": uuid.uuid4().hex,
-        "aud": f"{url}/api/v1/oauth/token", "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(seconds=300)).timestamp()),
-    }  # fmt: skip
-    response = httpx.post(
-        f"{url}/api/v1/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": jwt.encode({"alg": "ES256"}, claims, key),
-        },
-        timeout=60,
-    )
+    token_url = f"{url}/api/v1/oauth/token"
+    response = httpx.post(token_url, data=token_request(CLIENT_ID, key, token_url), timeout=60)
     response.raise_for_status()
     return str(response.json()["access_token"])
 

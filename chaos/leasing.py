@@ -17,15 +17,14 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 from experiments import ACCEPTED_STATES, Options, Row, settle
 from harness import Backend, Tally, submit_with_retries
-from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from gateway.services.tokens import CLIENT_ASSERTION_TYPE
+from gateway.services.reference_client import token_request
 
 NAME = "parallel leases (2 clients)"
 CLIENTS = 2
@@ -62,23 +61,8 @@ class Observed:
 
 
 def _token(url: str, audience: str, client_id: str, key: ECKey) -> str:
-    now = datetime.now(UTC)
-    claims = {
-        "iss": client_id,
-        "sub": client_id,
-        "aud": audience,
-        "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(seconds=120)).timestamp()),
-        "jti": uuid.uuid4().hex,
-    }
     response = httpx.post(
-        f"{url}/api/v1/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": jwt.encode({"alg": "ES256"}, claims, key),
-        },
-        timeout=30,
+        f"{url}/api/v1/oauth/token", data=token_request(client_id, key, audience), timeout=30
     )
     response.raise_for_status()
     return str(response.json()["access_token"])

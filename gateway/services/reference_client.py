@@ -264,25 +264,32 @@ def _client_key(path: Path) -> tuple[Any, str]:
     return ECKey.import_key(text), "ES256"
 
 
-def _access_token(http: httpx.Client, client_id: str, client_key: Path) -> str:
-    key, algorithm = _client_key(client_key)
+def token_request(
+    client_id: str, key: Any, audience: str, *, algorithm: str = "ES256"
+) -> dict[str, str]:
+    """The form a private_key_jwt client POSTs to /api/v1/oauth/token: a fresh assertion
+    signed with `key`, valid two minutes, for `audience` (the token endpoint's URL)."""
     now = datetime.now(UTC)
-    token_url = f"{http.base_url}".rstrip("/") + "/api/v1/oauth/token"
     claims = {
         "iss": client_id,
         "sub": client_id,
-        "aud": token_url,
+        "aud": audience,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=2)).timestamp()),
         "jti": uuid.uuid4().hex,
     }
+    return {
+        "grant_type": "client_credentials",
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": jwt.encode({"alg": algorithm}, claims, key),
+    }
+
+
+def _access_token(http: httpx.Client, client_id: str, client_key: Path) -> str:
+    key, algorithm = _client_key(client_key)
+    token_url = f"{http.base_url}".rstrip("/") + "/api/v1/oauth/token"
     response = http.post(
-        "/api/v1/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": jwt.encode({"alg": algorithm}, claims, key),
-        },
+        "/api/v1/oauth/token", data=token_request(client_id, key, token_url, algorithm=algorithm)
     )
     if response.status_code != 200:
         raise ClientRefusal(f"token refused: {response.json().get('detail')}")

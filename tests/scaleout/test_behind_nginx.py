@@ -7,21 +7,18 @@ import shutil
 import ssl
 import subprocess
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from foundation_support import sealed_submission
-from joserfc import jwt
 from joserfc.jwk import ECKey
 from process_support import REPO, free_port
 from server_support import GatewayProcess
 
 from gateway.persistence import exchange_store
 from gateway.persistence.db import make_engine, transaction
-from gateway.services.tokens import CLIENT_ASSERTION_TYPE
+from gateway.services.reference_client import token_request
 
 SITE = REPO / "deploy" / "nginx" / "rogatory.conf"
 pytestmark = pytest.mark.slow
@@ -92,19 +89,6 @@ class Nginx:
         return (self.root / "error.log").read_text(errors="replace")[-3000:]
 
 
-def _assertion(client_id: str, key: ECKey, audience: str) -> dict[str, str]:
-    now = datetime.now(UTC)
-    claims = {
-        "iss": client_id, "sub": client_id, "aud": audience, "jti": uuid.uuid4().hex,
-        "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=120)).timestamp()),
-    }  # fmt: skip
-    return {
-        "grant_type": "client_credentials",
-        "client_assertion_type": CLIENT_ASSERTION_TYPE,
-        "client_assertion": jwt.encode({"alg": "ES256"}, claims, key),
-    }
-
-
 def test_requests_through_nginx_with_tls_reach_the_gateway_as_https(make_settings, tmp_path):
     assert shutil.which("nginx"), "nginx (Debian package) is required by this test"
     settings = make_settings()
@@ -147,14 +131,14 @@ def test_requests_through_nginx_with_tls_reach_the_gateway_as_https(make_setting
             # the client signs its token request for the public https URL, the audience the
             # gateway takes from its setting (never from Host or X-Forwarded-Host)
             token_url = f"{public}/api/v1/oauth/token"
-            token = https.post(token_url, data=_assertion("madrid-proxy-test", key, token_url))
+            token = https.post(token_url, data=token_request("madrid-proxy-test", key, token_url))
             assert token.status_code == 200, token.text
             with pytest.raises(httpx.ConnectError):  # the gateway never speaks TLS itself
                 https.get(f"https://127.0.0.1:{gateway.port}/api/v1/health")
         # an assertion for the address the gateway listens on is for another audience
         direct = httpx.post(
             f"{gateway.url}/api/v1/oauth/token",
-            data=_assertion("madrid-proxy-test", key, token_url.replace(public, gateway.url)),
+            data=token_request("madrid-proxy-test", key, token_url.replace(public, gateway.url)),
             timeout=30,
         )
         assert direct.status_code == 401, direct.text

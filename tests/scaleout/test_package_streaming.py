@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from foundation_support import accept, sealed_submission
-from joserfc import jwt
 from joserfc.jwk import ECKey
 from server_support import MIB, GatewayProcess
 
@@ -18,7 +15,7 @@ from gateway.persistence import exchange_store, requests_store
 from gateway.persistence.db import transaction
 from gateway.runtime.container import build_runtime
 from gateway.services.lifecycle import advance
-from gateway.services.tokens import CLIENT_ASSERTION_TYPE
+from gateway.services.reference_client import token_request
 
 PACKAGE_SIZE = 160 * MIB
 pytestmark = pytest.mark.slow
@@ -56,20 +53,9 @@ def _available_with_large_package(settings, client_key: ECKey) -> tuple[str, str
 
 
 def _token(url: str, key: ECKey) -> str:
-    now = datetime.now(UTC)
-    claims = {
-        "iss": "madrid-stream-test", "sub": "madrid-stream-test", "jti": uuid.uuid4().hex,
-        "aud": f"{url}/api/v1/oauth/token", "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(seconds=120)).timestamp()),
-    }  # fmt: skip
+    token_url = f"{url}/api/v1/oauth/token"
     response = httpx.post(
-        f"{url}/api/v1/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": jwt.encode({"alg": "ES256"}, claims, key),
-        },
-        timeout=30,
+        token_url, data=token_request("madrid-stream-test", key, token_url), timeout=30
     )
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
