@@ -110,21 +110,36 @@ def render(request_id: str) -> str:
     )
 
 
-@app.task(name="rogatory.render_review", acks_late=True, reject_on_worker_lost=True)
-def render_review(request_id: str, version: int) -> bool:
-    """Issue 19: the bilingual PDF of a reviewed translation version."""
+@app.task(
+    name="rogatory.render_review",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=4,
+)
+def render_review(self: object, request_id: str, version: int) -> bool:
+    """Issue 19: the bilingual PDF of a reviewed translation version, retried with backoff."""
     from gateway.services.review_render import run_review_render
 
     rt = runtime()
-    return run_review_render(
-        rt.engine,
-        rt.blobs,
-        request_id,
-        version,
-        render=_render,
-        seal_key=rt.keys.seal_key,
-        seal_cert=rt.keys.seal_cert,
-    )
+    retries: int = self.request.retries  # type: ignore[attr-defined]
+    final = retries >= self.max_retries  # type: ignore[attr-defined]
+    try:
+        return run_review_render(
+            rt.engine,
+            rt.blobs,
+            request_id,
+            version,
+            render=_render,
+            seal_key=rt.keys.seal_key,
+            seal_cert=rt.keys.seal_cert,
+            attempt=retries + 1,
+            final=final,
+        )
+    except Exception as exc:
+        if final:
+            raise
+        raise self.retry(countdown=15 * 2**retries, exc=exc) from None  # type: ignore[attr-defined]
 
 
 @app.task(name="rogatory.package", acks_late=True, reject_on_worker_lost=True)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from gateway.crypto import seal
 from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.services.lifecycle import record
 from gateway.services.packaging import build_package_zip
 from gateway.services.pipeline import RenderFn, render_job
@@ -36,10 +36,16 @@ def run_review_render(
     render: RenderFn,
     seal_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
     seal_cert: x509.Certificate,
+    attempt: int = 1,
+    final: bool = True,
 ) -> bool:
-    """PDF, then the sealed package of a reviewed version. Idempotent; failure audited, raised."""
+    """PDF, then the sealed package of a reviewed version. Idempotent; failure audited, raised.
+
+    Each failed attempt is an audit entry naming its attempt; the last one (`final`) is
+    also logged as an error, because the reviewed version then stays without its PDF.
+    """
     name = f"v{version}.pdf"
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:  # decrypting the inputs holds no write lock
         if blobs.find(conn, request_id, REVIEWED_PDF, name) is not None:
             return _package(engine, blobs, request_id, version, seal_key, seal_cert)
         request = requests_store.get(conn, request_id)
@@ -50,25 +56,32 @@ def run_review_render(
     try:
         pdf = render(job)
     except Exception as exc:
-        log.exception("reviewed render failed", extra={"request_id": request_id})
+        log.log(
+            logging.ERROR if final else logging.WARNING,
+            "reviewed render failed" + (" for good" if final else ", will retry"),
+            extra={"request_id": request_id, "version": version, "attempt": attempt},
+            exc_info=True,
+        )
         with transaction(engine) as conn:
             record(
                 conn,
                 requests_store.get(conn, request_id),
                 "step_failed",
                 actor="worker:render",
-                detail={"step": "render-review", "version": version, "error": type(exc).__name__},
+                detail={
+                    "step": "render-review",
+                    "version": version,
+                    "error": type(exc).__name__,
+                    "attempt": attempt,
+                    "final": final,
+                },
             )
         raise
+    prepared = blobs.prepare(  # encrypted and synced before the write transaction
+        request_id=request_id, kind=REVIEWED_PDF, name=name, media_type="application/pdf", data=pdf
+    )
     with transaction(engine) as conn:
-        stored = blobs.put(
-            conn,
-            request_id=request_id,
-            kind=REVIEWED_PDF,
-            name=name,
-            media_type="application/pdf",
-            data=pdf,
-        )
+        stored = blobs.record(conn, prepared)
         record(
             conn,
             requests_store.get(conn, request_id),
