@@ -11,7 +11,7 @@ from gateway.domain.errors import Conflict
 from gateway.domain.states import RETRY_FOR_STEP, State
 from gateway.persistence import outbox_store, requests_store
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.tables import outbox, requests
 from gateway.services import terminal_failure
 from gateway.services.attachments import missing_attachments, signed_manifest
@@ -62,7 +62,7 @@ def sweep(
 
 
 def _retry_failed(engine: Engine, now: datetime) -> int:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         candidates = (
             conn.execute(
                 sa.select(requests.c.id).where(
@@ -116,7 +116,7 @@ def _restart_stalled(
     Steps are idempotent, so a duplicate of a task that is merely slow changes nothing.
     """
     states = [state.value for state in TASK_FOR_STATE]
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         stalled = (
             conn.execute(
                 sa.select(requests.c.id).where(
@@ -138,6 +138,8 @@ def _restart_stalled(
         )
     restarted = 0
     for request_id in stalled:
+        if _awaiting_attachments(engine, blobs, request_id):
+            continue  # waiting for the sender's large attachments, not stalled
         with transaction(engine) as conn:
             request = requests_store.get(conn, request_id)
             task = TASK_FOR_STATE.get(request.state)
@@ -145,10 +147,6 @@ def _restart_stalled(
                 request.updated_at, request.heartbeat_at, now, stale_after, dead_after
             ):
                 continue
-            if request.state is State.VERIFIED and missing_attachments(
-                conn, blobs, request_id, signed_manifest(conn, blobs, request_id)
-            ):
-                continue  # waiting for the sender's large attachments, not stalled
             if _pending(conn, request_id):
                 continue
             # touch the row so the next sweep waits a full period again (or the new beats)
@@ -158,6 +156,20 @@ def _restart_stalled(
             outbox_store.enqueue(conn, task, {"request_id": request_id})
             restarted += 1
     return restarted
+
+
+def _awaiting_attachments(engine: Engine, blobs: BlobStore, request_id: str) -> bool:
+    """A verified request whose announced attachments have not all arrived yet.
+
+    Reads (and decrypts) the signed manifest without a write lock; attachments only
+    ever arrive, so an answer of "complete" cannot turn stale before the restart.
+    """
+    with read_transaction(engine) as conn:
+        if requests_store.get(conn, request_id).state is not State.VERIFIED:
+            return False
+        return bool(
+            missing_attachments(conn, blobs, request_id, signed_manifest(conn, blobs, request_id))
+        )
 
 
 def _pending(conn: sa.Connection, request_id: str) -> bool:
