@@ -13,8 +13,6 @@ from markupsafe import Markup
 
 from gateway.domain import catalogues as cat
 from gateway.domain.legal_clocks import Terms, planned_clocks
-from workers.rendering.assets import TEMPLATE_DIR
-from workers.rendering.cover import CoverInfo
 from gateway.services.document_view.text import short_text
 from gateway.services.document_view.translation import TranslationIndex, index_translation
 from gateway.services.document_view.view import (
@@ -25,6 +23,8 @@ from gateway.services.document_view.view import (
     request_schema,
     request_sections,
 )
+from workers.rendering.assets import TEMPLATE_DIR
+from workers.rendering.cover import CoverInfo
 
 _TEMPLATES = {
     "mla": "request_mla.html",
