@@ -221,10 +221,9 @@ def _planned_clocks(document: Mapping[str, Any], labels: Labeller) -> list[dict[
         {
             "name": labels.code("legal_clock", plan.key).meaning,
             "rule": plan.rule,
-            "instrument": plan.rule.partition(" Art ")[0] if " Art " in plan.rule else "",
-            "article": "Art " + plan.rule.partition(" Art ")[2]
-            if " Art " in plan.rule
-            else plan.rule,
+            # "Directive 2014/41/EU Art 16(1)": the article bold, its instrument under it
+            "instrument": plan.rule.partition(" Art ")[0],
+            "article": ("Art " + plan.rule.partition(" Art ")[2]) if " Art " in plan.rule else "",
             "period": _clock_phrase(labels, "clock_within", plan.counted_from, plan.days),
             "due": (
                 Label(plan.due_on.isoformat(), None)
