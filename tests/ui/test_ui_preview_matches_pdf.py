@@ -39,9 +39,7 @@ def signed_in(make_settings, redis_broker_url):
 def _preview_items(page: str) -> list[str]:
     """Section titles and field labels of the preview, in document order."""
     part = page[page.index('id="what-you-sign"') : page.index('id="seal-heading"')]
-    return [
-        " ".join(html.unescape(a or b).split()) for a, b in _ITEM.findall(part) if (a or b)
-    ]
+    return [" ".join(html.unescape(a or b).split()) for a, b in _ITEM.findall(part) if (a or b)]
 
 
 def _pdf_text(path: Path) -> str:
