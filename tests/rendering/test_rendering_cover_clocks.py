@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rendering_samples import make_cover, make_form, make_translation
+from rendering_samples import make_form, make_translation, render_request_file
 from rendering_support import REQUEST_TYPES, folded, pdf_text
 
 from gateway.domain.labels import load_catalogue
 from gateway.domain.legal_clocks import Terms, planned_clocks
-from workers.rendering import render_request_pdf
 
 # French, Dutch and Spanish labels are the longest the sample texts can be rendered in
 LONG_PAIRS = [("nl", "fr"), ("fr", "nl"), ("es", "nl")]
@@ -21,17 +20,9 @@ def _render(tmp_path: Path, request_type: str, source: str, target: str, **extra
     form = make_form(request_type, source)
     form["handling"] = ["speciality", "no-onward-transmission", "urgent"]  # the longest cover
     form["sections"].setdefault("B", {}).update(extra)
-    request_id = f"req-cover-{request_type}"
-    pdf = render_request_pdf(
-        form,
-        make_translation(request_type, source, target, request_id),
-        make_cover(request_id, b"message"),
-        original_message=b"message",
-        target_language=target,
-    )
+    translation = make_translation(request_type, source, target, f"req-cover-{request_type}")
     path = tmp_path / f"{request_type}-{source}-{target}.pdf"
-    path.write_bytes(pdf)
-    return path
+    return render_request_file(path, form, translation, target=target)
 
 
 @pytest.mark.parametrize(("source", "target"), LONG_PAIRS)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rendering_samples import TEXTS, make_cover, make_form, make_translation
+from rendering_samples import TEXTS, make_form, make_translation, render_request_file
 from rendering_support import folded, pdf_text
 
 from gateway.domain.labels import CATALOGUE_LANGUAGES, load_catalogue
 from gateway.domain.translation_notes import DETAILED_FLAGS, PLAIN_FLAGS, flag_note
-from workers.rendering import render_request_pdf
 
 DETAILED = ["missing: 12/2026", "untranslated words: warrant, pursuant", "unknown words: Xyzzq"]
 ALL_FLAGS = [*PLAIN_FLAGS, *DETAILED]
@@ -26,15 +25,9 @@ def test_every_flag_prints_as_a_sentence_never_as_its_code(tmp_path: Path) -> No
         segment["status"] = "needs-review" if number % 2 else "translated"
         if segment["target"] is None:
             segment["status"] = "failed"
-    pdf = render_request_pdf(
-        make_form("mla", "nl"),
-        translation,
-        make_cover(request_id, b"m"),
-        original_message=b"m",
-        target_language="es",
+    path = render_request_file(
+        tmp_path / "flags.pdf", make_form("mla", "nl"), translation, target="es"
     )
-    path = tmp_path / "flags.pdf"
-    path.write_bytes(pdf)
     text = pdf_text(path)
     for flag in ALL_FLAGS:
         if "-" in flag or ":" in flag:  # single words (glossary, pivot, tm) occur in prose

@@ -16,10 +16,9 @@ from ui_support import BASE_URL, add_user, client_for, make_app, sign_in
 from gateway.domain.labels import load_catalogue
 from gateway.services import ui_requests
 from gateway.web.app import runtime_of
-from workers.rendering import render_request_pdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rendering"))
-from rendering_samples import TEXTS, make_cover, make_form, make_translation  # noqa: E402
+from rendering_samples import TEXTS, make_form, make_translation, render_request_file
 
 _HEADING = re.compile(r'<div class="section-head">.*?<h3>(.*?)</h3>', re.S)
 _LABEL = re.compile(r'<div class="field-label">(.*?)</div>', re.S)
@@ -69,16 +68,8 @@ def test_preview_shows_the_pdfs_sections_and_labels_in_the_pdfs_order(
     page = client.get(f"/ui/drafts/{draft_id}", base_url=BASE_URL).text
     items = _preview_items(page)
 
-    request_id = f"req-preview-{request_type}"
-    pdf = render_request_pdf(
-        form,
-        make_translation(request_type, "nl", "fr", request_id),
-        make_cover(request_id, b"m"),
-        original_message=b"m",
-        target_language="fr",
-    )
-    path = tmp_path / "request.pdf"
-    path.write_bytes(pdf)
+    translation = make_translation(request_type, "nl", "fr", f"req-preview-{request_type}")
+    path = render_request_file(tmp_path / "request.pdf", form, translation, target="fr")
     text = _pdf_text(path)
 
     nl = load_catalogue("nl")
