@@ -149,10 +149,10 @@ def test_the_magistrate_ui_lists_what_the_guard_found() -> None:
         },
         load_catalogue("nl"),
     )
-    assert field["notes"] == [  # hand-written sentences in the interface language, no codes
+    assert field["notes"] == (  # hand-written sentences in the interface language, no codes
         "Ontbreekt in de vertaling: 1049 Brussels; controleer het origineel.",
         "Onvertaald gebleven woorden: a, b; controleer het origineel.",
-    ]
+    )
 
 
 def test_german_nouns_are_not_taken_for_names() -> None:

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from gateway.domain.errors import DomainError
 from gateway.domain.labels import LabelCatalogue
 from gateway.domain.states import State, is_terminal
-from gateway.domain.translation_notes import flag_note
+from gateway.domain.translation_notes import flag_notes
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
@@ -178,12 +178,15 @@ def _translated_fields(
             "target": item.get("target") or "",
             "status": item.get("status", ""),
             # what the output guard found: missing items, untranslated and unknown words
-            "notes": [
-                flag_note(str(flag), catalogue)
-                for flag in item.get("flags", [])
-                if str(flag).startswith(("missing:", "untranslated words:", "unknown words:"))
-                or flag in ("no-engine-for-pair", "engine-error", "engine-timeout")
-            ],
+            "notes": flag_notes(
+                [
+                    str(flag)
+                    for flag in item.get("flags", [])
+                    if str(flag).startswith(("missing:", "untranslated words:", "unknown words:"))
+                    or flag in ("no-engine-for-pair", "engine-error", "engine-timeout")
+                ],
+                catalogue,
+            ),
         }
         for item in translation.get("fields", [])
         if isinstance(item, dict)
