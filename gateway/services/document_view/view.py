@@ -2,6 +2,8 @@
 
 Labels come only from the hand-kept catalogues (gateway.domain.labels); only values of
 kind FREE_TEXT are paired with machine translation. Everything else is shown once.
+The same sections feed the "what you sign" preview (gateway.web.ui.preview), drawn by the
+same partial (templates/_document.html), so the preview and the PDF cannot drift.
 """
 
 from __future__ import annotations
