@@ -12,15 +12,20 @@ from rendering_support import REQUEST_TYPES, folded, pdf_text
 from gateway.domain.labels import load_catalogue
 from gateway.domain.legal_clocks import Terms, planned_clocks
 
-# French, Dutch and Spanish labels are the longest the sample texts can be rendered in
-LONG_PAIRS = [("nl", "fr"), ("fr", "nl"), ("es", "nl")]
+# Long-label pairs. The sample texts exist in en, nl, es and fr; a German pair prints the
+# en->es (or es->nl) texts under German labels: the cover holds labels and metadata only.
+LONG_PAIRS = [("nl", "fr"), ("fr", "nl"), ("es", "nl"), ("de", "es"), ("es", "de")]
+_TEXTS_FOR = {("de", "es"): ("en", "es"), ("es", "de"): ("es", "nl")}
 
 
 def _render(tmp_path: Path, request_type: str, source: str, target: str, **extra) -> Path:
-    form = make_form(request_type, source)
+    written, translated = _TEXTS_FOR.get((source, target), (source, target))
+    form = make_form(request_type, written)
     form["handling"] = ["speciality", "no-onward-transmission", "urgent"]  # the longest cover
     form["sections"].setdefault("B", {}).update(extra)
-    translation = make_translation(request_type, source, target, f"req-cover-{request_type}")
+    translation = make_translation(request_type, written, translated, f"req-cover-{request_type}")
+    form["language"] = translation["source_language"] = source
+    translation["target_language"] = target
     path = tmp_path / f"{request_type}-{source}-{target}.pdf"
     return render_request_file(path, form, translation, target=target)
 
