@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workers.rendering import CoverInfo
+from workers.rendering import CoverInfo, render_request_pdf
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "mla_request.json"
 MODEL_SHA = "9f2c4e0b7a51d3c86e1f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d"
@@ -368,6 +368,22 @@ def make_cover(request_id: str, message: bytes) -> CoverInfo:
         issuing_authority_name="Openbaar Ministerie Rotterdam",
         executing_authority_name="Fiscalía Provincial de Madrid",
     )
+
+
+def render_request_file(
+    path: Path, form: dict[str, Any], translation: dict[str, Any], *, target: str
+) -> Path:
+    """`form` printed with `translation` (whose request id the cover takes) into `path`."""
+    request_id = translation["request_id"]
+    pdf = render_request_pdf(
+        form,
+        translation,
+        make_cover(request_id, b"message"),
+        original_message=b"message",
+        target_language=target,
+    )
+    path.write_bytes(pdf)
+    return path
 
 
 def make_reply(language: str, text: str) -> dict[str, Any]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rendering_samples import make_cover, make_form, make_translation
+from rendering_samples import make_cover, make_form, make_translation, render_request_file
 from rendering_support import page_count, pdf_text
 
 from gateway.domain.labels import load_catalogue
-from workers.rendering import render_request_pdf
 
 
 def test_cover_lists_the_clocks_and_every_page_carries_the_handling_labels(
@@ -17,21 +16,19 @@ def test_cover_lists_the_clocks_and_every_page_carries_the_handling_labels(
     form = make_form("mla", "nl")
     form["handling"] = ["speciality", "no-onward-transmission"]
     form["sections"]["B"]["deadline"] = "2027-01-15"
-    pdf = render_request_pdf(
-        form,
-        make_translation("mla", "nl", "en", "req-legal"),
-        make_cover("req-legal", b"message"),
-        original_message=b"message",
-        target_language="en",
-    )
-    path = tmp_path / "legal.pdf"
-    path.write_bytes(pdf)
+    translation = make_translation("mla", "nl", "en", "req-legal")
+    path = render_request_file(tmp_path / "legal.pdf", form, translation, target="en")
     en = load_catalogue("en")
-    cover = pdf_text(path, 2)  # the cover page is full: the limits head the form's first page
+    cover = pdf_text(path, 1)  # the limits stand on the cover, before any clock started
     assert en.text("legal_clocks") in cover
-    assert "7 days from receipt (Art 16(1))" in cover
-    assert "90 days from decision (Art 12(4))" in cover
-    assert "Issuer's deadline (Art 12(2))" in cover  # its date stands in section B
+    assert "within 7 days of receipt" in cover
+    assert "within 90 days of the decision" in cover
+    assert "starts on receipt" in cover
+    for article in ("Art 16(1)", "Art 12(3)", "Art 12(4)", "Art 12(2)"):
+        assert article in cover
+    assert "Directive 2014/41/EU" in cover
+    assert "Issuer's deadline" in cover
+    assert "2027-01-15" in cover
     pages = page_count(path)
     assert pages >= 2
     for page in range(1, pages + 1):
@@ -42,19 +39,14 @@ def test_cover_lists_the_clocks_and_every_page_carries_the_handling_labels(
 
 def test_a_request_without_labels_prints_no_restriction(tmp_path: Path) -> None:
     form = make_form("extradition", "en")
-    pdf = render_request_pdf(
-        form,
-        make_translation("extradition", "en", "nl", "req-eaw"),
-        make_cover("req-eaw", b"message"),
-        original_message=b"message",
-        target_language="nl",
-    )
-    path = tmp_path / "eaw.pdf"
-    path.write_bytes(pdf)
+    translation = make_translation("extradition", "en", "nl", "req-eaw")
+    path = render_request_file(tmp_path / "eaw.pdf", form, translation, target="nl")
     text = pdf_text(path)
     nl = load_catalogue("nl")
     assert nl.code_meaning("handling", "speciality") not in text
-    assert "60 dagen na aanhouding (Art 17(3))" in pdf_text(path, 2)
+    cover = pdf_text(path, 1)
+    assert "binnen 60 dagen na aanhouding" in cover
+    assert "Art 17(3)" in cover
 
 
 def test_refusal_reply_prints_its_grounds_from_the_hand_kept_catalogues(tmp_path: Path) -> None:

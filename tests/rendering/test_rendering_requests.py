@@ -11,6 +11,7 @@ from rendering_samples import FAILED_PATHS, MODEL_SHA, PIVOT_SHA, REVIEW_PATHS, 
 from rendering_support import LANGUAGE_PAIRS, REQUEST_TYPES, Rendered, folded
 
 from gateway.domain.labels import load_catalogue
+from gateway.domain.translation_notes import flag_note
 from workers.rendering import ORIGINAL_NAME
 
 CASES = [(t, s, g) for t in REQUEST_TYPES for s, g in LANGUAGE_PAIRS]
@@ -42,8 +43,9 @@ def test_segments_that_failed_or_need_review_are_visibly_marked(doc: Rendered) -
     assert body.count(ui.text("translation_failed")) == len(paths & FAILED_PATHS)
     assert body.count(ui.text("needs_review")) == len(paths & REVIEW_PATHS)
     assert "\u26a0" in body
-    assert "low-confidence" in body
-    assert "engine-error" in body
+    for flag in ("low-confidence", "engine-error"):  # flags print as sentences, not codes
+        assert flag not in body
+        assert folded(flag_note(flag, ui)) in body
 
 
 def test_cover_page_records_hashes_audit_index_and_translation_model(doc: Rendered) -> None:

@@ -132,6 +132,7 @@ def test_glossary_grammar_from_csv_and_tbx() -> None:
 
 
 def test_the_magistrate_ui_lists_what_the_guard_found() -> None:
+    from gateway.domain.labels import load_catalogue
     from gateway.web.ui.views_follow import _translated_fields
 
     [field] = _translated_fields(
@@ -145,9 +146,13 @@ def test_the_magistrate_ui_lists_what_the_guard_found() -> None:
                     "flags": ["glossary", "missing: 1049 Brussels", "untranslated words: a, b"],
                 }
             ]
-        }
+        },
+        load_catalogue("nl"),
     )
-    assert field["notes"] == ["missing: 1049 Brussels", "untranslated words: a, b"]
+    assert field["notes"] == (  # hand-written sentences in the interface language, no codes
+        "Ontbreekt in de vertaling: 1049 Brussels; controleer het origineel.",
+        "Onvertaald gebleven woorden: a, b; controleer het origineel.",
+    )
 
 
 def test_german_nouns_are_not_taken_for_names() -> None:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.domain.forms import validate_form
+from gateway.services.document_view.translation import index_translation
 from gateway.translation.ports import TranslatedText, TranslationFailed
 from gateway.translation.request_translation import translate_request
-from workers.rendering.translation import index_translation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from process_support import REPO, settings_env
 from ui_support import BASE_URL, PASSWORD, client_for, csrf_of, make_app, sealed_submission, sign_in
 
 from gateway.audit.entries import decode_entry
+from gateway.domain.labels import load_catalogue
+from gateway.domain.translation_notes import flag_note
 from gateway.persistence import authorities_store
 from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.authorities_store import Authority
@@ -107,7 +110,10 @@ def test_translator_reviews_segments_with_flags_and_other_accounts_get_404(app) 
     row = re.search(rf'<tr id="{facts_id}" class="segment ([^"]*)"', page.text)
     assert row is not None
     assert "flagged" in row.group(1)
-    assert "missing-items" in page.text
+    assert 'data-flag="missing-items"' in page.text
+    # the badge reads as a sentence of the interface language, never as the flag's code
+    assert flag_note("missing-items", load_catalogue("en")) in html.unescape(page.text)
+    assert ">missing-items<" not in page.text
 
     refused = translator.post(
         f"/ui/review/{request_id}/sign-off",

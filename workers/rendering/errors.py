@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from gateway.domain.errors import DomainError
+from gateway.services.document_view.errors import RenderError
 
-
-class RenderError(DomainError):
-    """The request, reply or translation cannot be rendered faithfully."""
-
-    code = "render-failed"
-    status = 500
+__all__ = ["RenderError", "SealError"]
 
 
 class SealError(DomainError):

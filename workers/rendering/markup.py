@@ -13,11 +13,9 @@ from markupsafe import Markup
 
 from gateway.domain import catalogues as cat
 from gateway.domain.legal_clocks import Terms, planned_clocks
-from workers.rendering.assets import TEMPLATE_DIR
-from workers.rendering.cover import CoverInfo
-from workers.rendering.text import short_text
-from workers.rendering.translation import TranslationIndex, index_translation
-from workers.rendering.view import (
+from gateway.services.document_view.text import short_text
+from gateway.services.document_view.translation import TranslationIndex, index_translation
+from gateway.services.document_view.view import (
     CodeView,
     Label,
     Labeller,
@@ -25,6 +23,8 @@ from workers.rendering.view import (
     request_schema,
     request_sections,
 )
+from workers.rendering.assets import TEMPLATE_DIR
+from workers.rendering.cover import CoverInfo
 
 _TEMPLATES = {
     "mla": "request_mla.html",
@@ -204,7 +204,11 @@ def _handling(document: Mapping[str, Any]) -> list[str]:
 
 
 def _planned_clocks(document: Mapping[str, Any], labels: Labeller) -> list[dict[str, Any]]:
-    """The time limits the law sets for this request, for the cover (not for replies)."""
+    """The time limits the law sets for this request, for the cover (not for replies).
+
+    The PDF is made before the executing side retrieves the request: no clock has started,
+    so a limit counted from an event says so ("starts on receipt") instead of a date.
+    """
     sections = document.get("sections")
     b = sections.get("B") if isinstance(sections, dict) else None
     b = b if isinstance(b, dict) else {}
@@ -215,18 +219,32 @@ def _planned_clocks(document: Mapping[str, Any], labels: Labeller) -> list[dict[
     terms = Terms(str(document.get("request_type")), str(b.get("urgency", "normal")), deadline)
     return [
         {
-            "name": labels.code("legal_clock", plan.key),
+            "name": labels.code("legal_clock", plan.key).meaning,
             "rule": plan.rule,
-            # the instrument is named in the cover's head: the article alone keeps it to a line
-            "article": plan.rule[plan.rule.find("Art") :] if "Art" in plan.rule else plan.rule,
-            "days": plan.days,
-            "counted_from": (
-                labels.code("clock_start", plan.counted_from) if plan.counted_from else None
+            # "Directive 2014/41/EU Art 16(1)": the article bold, its instrument under it
+            "instrument": plan.rule.partition(" Art ")[0],
+            "article": ("Art " + plan.rule.partition(" Art ")[2]) if " Art " in plan.rule else "",
+            "period": _clock_phrase(labels, "clock_within", plan.counted_from, plan.days),
+            "due": (
+                Label(plan.due_on.isoformat(), None)
+                if plan.due_on
+                else _clock_phrase(labels, "clock_starts", plan.counted_from, None)
             ),
-            "due_on": plan.due_on.isoformat() if plan.due_on else None,
         }
         for plan in planned_clocks(terms)
     ]
+
+
+def _clock_phrase(labels: Labeller, list_name: str, event: str | None, days: int | None) -> Label:
+    """ "within 7 days of receipt" / "starts on receipt" in both languages; a dash if none."""
+    if event is None:
+        return Label("\u2014", None)
+    meaning = labels.code(list_name, event).meaning
+    count = str(days)
+    return Label(
+        meaning.target.replace("{days}", count),
+        meaning.source.replace("{days}", count) if meaning.source else None,
+    )
 
 
 def _language(value: object) -> str:

@@ -10,6 +10,7 @@ from flask import g, request
 from flask_babel import get_locale, lazy_gettext
 
 from gateway.domain.labels import LabelCatalogue, catalogue_for
+from gateway.domain.translation_notes import flag_note
 
 DEFAULT_LOCALE = "en"
 LOCALES: dict[str, str] = {"en": "English", "nl": "Nederlands"}
@@ -201,3 +202,8 @@ def event_name(event: str) -> str:
 
 def evidence_name(kind: str) -> str:
     return str(EVIDENCE_NAMES.get(kind, kind))
+
+
+def flag_text(flag: object) -> str:
+    """A translation flag as a hand-written sentence in the interface language, never its code."""
+    return flag_note(str(flag), labels())

@@ -1,7 +1,9 @@
-"""What you sign is what you see: the draft's request as readable sections, before signing.
+"""What you sign is what you see: the draft's request as the PDF shows it, before signing.
 
-Built from the same schema, labels and code lists as the compose form and the PDF (the
-PDF itself is rendered by the workers, which the web process does not import).
+The sections, field labels, values and their order come from the same document view the
+PDF templates print (gateway.services.document_view) and are drawn by the same template
+partial (templates/_document.html), in the language the request is written in. The PDF
+itself is rendered by the workers, which the web process does not import.
 """
 
 from __future__ import annotations
@@ -9,40 +11,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.domain.labels import LabelCatalogue
-from gateway.web.ui import forms
+from gateway.domain import catalogues as cat
+from gateway.services.document_view.translation import TranslationIndex
+from gateway.services.document_view.view import (
+    Labeller,
+    SectionView,
+    request_schema,
+    request_sections,
+)
 
 
 @dataclass(frozen=True)
-class PreviewSection:
-    key: str
-    title: str
-    entries: list[list[tuple[str, str]]]
+class Preview:
+    language: str
+    labels: Labeller
+    sections: list[SectionView]
+
+    @property
+    def entry_word(self) -> str:
+        return self.labels.target.text("entry")
 
 
-def _shown(view: forms.FieldView) -> str:
-    value = view.value
-    if value in ("", None, [], False):
-        return ""
-    options = dict(view.options)
-    if isinstance(value, list):
-        return "; ".join(options.get(str(v), str(v)) for v in value)
-    if value is True:
-        return "✓"
-    return options.get(str(value), str(value))
-
-
-def preview(form: dict[str, Any], labels: LabelCatalogue) -> list[PreviewSection]:
-    """Filled-in fields only, section by section, in the form's own language labels."""
-    schema = forms.schema_of(str(form.get("request_type")))
-    sections = []
-    for view in forms.section_views(schema, form, labels, {}):
-        entries = []
-        for entry in view.entries:
-            shown = [(f.label, _shown(f)) for f in entry]
-            filled = [(label, text) for label, text in shown if text]
-            if filled:
-                entries.append(filled)
-        if entries:
-            sections.append(PreviewSection(view.key, view.title, entries))
-    return sections
+def preview(form: dict[str, Any]) -> Preview:
+    """The form's filled-in fields as the PDF prints them, labelled in the form's language."""
+    language = form.get("language")
+    language = language if isinstance(language, str) and language in cat.LANGUAGES else "und"
+    labels = Labeller(language, language)
+    # no translation yet: free text is shown as written
+    index = TranslationIndex(language, language, "none")
+    return Preview(language, labels, request_sections(request_schema(form), form, labels, index))

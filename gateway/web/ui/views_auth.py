@@ -43,6 +43,7 @@ def _template_globals() -> dict[str, Any]:
         "event_name": i18n.event_name,
         "evidence_name": i18n.evidence_name,
         "problem_text": i18n.problem_text,
+        "flag_text": i18n.flag_text,
     }
 
 

@@ -282,7 +282,7 @@ def _draft_page(
         sealed_name=_json_name(found.form).removesuffix(".json") + ".p7m",
         pair=_pair_status(found.form, target),
         target_language=labels.code_meaning("languages", target.working_language),
-        preview=preview.preview(found.form, labels),
+        preview=preview.preview(found.form),
         language_name=labels.code_meaning("languages", str(found.form.get("language"))),
         mismatch=mismatch,
         summary=_summary(completeness, labels, found.request_type),

@@ -9,7 +9,9 @@ from flask import Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from gateway.domain.errors import DomainError
+from gateway.domain.labels import LabelCatalogue
 from gateway.domain.states import State, is_terminal
+from gateway.domain.translation_notes import flag_notes
 from gateway.persistence import authorities_store
 from gateway.persistence.db import transaction
 from gateway.persistence.requests_store import RequestRow
@@ -163,9 +165,12 @@ def _field_label(path: str) -> str:
         return key.replace("_", " ")
 
 
-def _translated_fields(translation: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _translated_fields(
+    translation: dict[str, Any] | None, catalogue: LabelCatalogue | None = None
+) -> list[dict[str, Any]]:
     if not translation:
         return []
+    catalogue = catalogue or i18n.labels()
     return [
         {
             "path": item.get("path", ""),
@@ -173,12 +178,15 @@ def _translated_fields(translation: dict[str, Any] | None) -> list[dict[str, Any
             "target": item.get("target") or "",
             "status": item.get("status", ""),
             # what the output guard found: missing items, untranslated and unknown words
-            "notes": [
-                str(flag)
-                for flag in item.get("flags", [])
-                if str(flag).startswith(("missing:", "untranslated words:", "unknown words:"))
-                or flag in ("no-engine-for-pair", "engine-error", "engine-timeout")
-            ],
+            "notes": flag_notes(
+                [
+                    str(flag)
+                    for flag in item.get("flags", [])
+                    if str(flag).startswith(("missing:", "untranslated words:", "unknown words:"))
+                    or flag in ("no-engine-for-pair", "engine-error", "engine-timeout")
+                ],
+                catalogue,
+            ),
         }
         for item in translation.get("fields", [])
         if isinstance(item, dict)

@@ -2,6 +2,8 @@
 
 Labels come only from the hand-kept catalogues (gateway.domain.labels); only values of
 kind FREE_TEXT are paired with machine translation. Everything else is shown once.
+The same sections feed the "what you sign" preview (gateway.web.ui.preview), drawn by the
+same partial (templates/_document.html), so the preview and the PDF cannot drift.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from gateway.domain import catalogues as cat
 from gateway.domain.fields import FieldKind, FieldSpec, SectionSpec
 from gateway.domain.labels import LabelCatalogue, catalogue_for, code_list_name
 from gateway.domain.request_types import SCHEMAS, RequestSchema, RequestType
-from workers.rendering.errors import RenderError
-from workers.rendering.text import short_text
-from workers.rendering.translation import Bilingual, TranslationIndex, pair_segment
+from gateway.domain.translation_notes import flag_note
+from gateway.services.document_view.errors import RenderError
+from gateway.services.document_view.text import short_text
+from gateway.services.document_view.translation import Bilingual, TranslationIndex, pair_segment
 
 _PLAIN_MONO = frozenset({FieldKind.IDENTIFIER, FieldKind.CONTACT})
 _MAX_CODES_SHOWN = 64
@@ -98,6 +101,16 @@ class Labeller:
         return Label(
             self.target.field_label(key), self.source.field_label(key) if self.source else None
         )
+
+    def flags(self, flags: tuple[str, ...]) -> tuple[Label, ...]:
+        """A translation segment's flags as hand-written sentences, never their codes."""
+        notes: list[Label] = []
+        for flag in flags:
+            target = flag_note(flag, self.target)
+            note = Label(target, flag_note(flag, self.source) if self.source else None)
+            if note not in notes:
+                notes.append(note)
+        return tuple(notes)
 
     def code(self, list_name: str, value: object) -> CodeView:
         code = short_text(value, 80)

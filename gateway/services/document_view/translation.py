@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.rendering.errors import RenderError
-from workers.rendering.text import display_text
+from gateway.services.document_view.errors import RenderError
+from gateway.services.document_view.text import display_text
 
 TRANSLATION_FORMAT = "rogatory.translation/1"
 _OK = "translated"
