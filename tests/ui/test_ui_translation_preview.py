@@ -158,9 +158,12 @@ def test_preview_shows_the_translation_the_engine_and_the_flags_in_words(signed_
     assert NAME in target  # the name survived translation
     assert "facturas falsas" in target
     assert f"Words the engine does not know (left as you wrote them): {UNKNOWN}." in facts
+    assert "Words left untranslated" not in facts  # the unknown word is named once
     # the pipeline's verdict: unknown words are listed, the name and reference are intact
     assert 'data-status="translated"' in facts
     assert "correct your text in the form, then preview again" in html
+    attention = html.split('id="translation-preview-attention"')[1].split("</div>")[0]
+    assert "Summary of the facts" in attention  # named first, a link to the field
     assert "<h3>Summary of the facts" in facts
     assert "Engine: apertium" in html
     assert "apertium-eng-spa" in html

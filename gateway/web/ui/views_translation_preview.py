@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
 from gateway.domain.errors import DomainError
 from gateway.services import ui_translation_preview as previews
@@ -99,15 +99,17 @@ def _context(draft_id: str, found: Preview) -> dict[str, Any]:
         "tp": found,
         "tp_source": language(found.source_language),
         "tp_target": language(found.target_language),
-        "tp_fields": [_field(segment) for segment in found.fields],
+        "tp_fields": [_field(index, segment) for index, segment in enumerate(found.fields)],
         "tp_failure": failure_text(found.failure_code),
-        "tp_expires": format_datetime(found.expires_at, "short") if found.expires_at else "",
+        "tp_expires": found.expires_at.strftime("%H:%M UTC") if found.expires_at else "",
     }
 
 
-def _field(segment: SegmentResult) -> dict[str, Any]:
+def _field(index: int, segment: SegmentResult) -> dict[str, Any]:
     provenance = segment.provenance
+    notes = flag_notes(segment)
     return {
+        "index": index,
         "label": _field_label(segment.path),
         "source": segment.source,
         "target": segment.target,
@@ -115,7 +117,8 @@ def _field(segment: SegmentResult) -> dict[str, Any]:
         "status_text": i18n.translation_status(segment.status),
         "engine": provenance.engine,
         "model": provenance.model or provenance.engine,
-        "notes": flag_notes(segment),
+        "notes": notes,
+        "attention": bool(notes) or segment.status != "translated",
     }
 
 
@@ -142,10 +145,9 @@ def flag_notes(segment: SegmentResult) -> list[str]:
                 words=", ".join(segment.unknown_words),
             )
         )
-    if segment.untranslated:
-        notes.append(
-            gettext("Words left untranslated: %(words)s.", words=", ".join(segment.untranslated))
-        )
+    untranslated = [w for w in segment.untranslated if w not in segment.unknown_words]
+    if untranslated:  # an unknown word is named once, above
+        notes.append(gettext("Words left untranslated: %(words)s.", words=", ".join(untranslated)))
     if "placeholders-lost" in segment.flags:
         notes.append(
             gettext(
