@@ -76,7 +76,8 @@ ui_translation_previews = sa.Table(
     "ui_translation_previews",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("draft_id", sa.ForeignKey("ui_drafts.id"), nullable=False, index=True),
+    # one preview per draft: a new one replaces it; the unique index answers races
+    sa.Column("draft_id", sa.ForeignKey("ui_drafts.id"), nullable=False, unique=True),
     sa.Column("username", sa.ForeignKey("ui_users.username"), nullable=False),
     # the draft version the preview translates (a later autosave makes it stale)
     sa.Column("form_sha256", sa.String(64), nullable=False),

@@ -26,8 +26,10 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from gateway.config import Settings
+from gateway.domain.errors import NotFound
 from gateway.persistence import authorities_store, outbox_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import read_transaction, transaction
@@ -94,32 +96,36 @@ def request_preview(
         return decided
     form_sha256 = hashlib.sha256(draft.form_json).hexdigest()
     source = str(draft.form.get("language") or "")
-    with transaction(db) as conn:
-        rows = _rows(conn, username, draft_id)
-        running = next((r for r in rows if r.state == "pending"), None)
-        if (
-            running is not None
-            and running.form_sha256 == form_sha256
-            and now - _aware(running.created_at) < PENDING_TIMEOUT
-        ):
-            return _pending(running)
-        _destroy(conn, blobs, rows)
-        preview_id = str(uuid.uuid4())
-        conn.execute(
-            previews.insert().values(
-                id=preview_id,
-                draft_id=draft_id,
-                username=username,
-                form_sha256=form_sha256,
-                source_language=source,
-                target_language=target,
-                engine=engine,
-                state="pending",
-                created_at=now,
-                expires_at=now + PREVIEW_TTL,
+    try:
+        with transaction(db) as conn:
+            rows = _rows(conn, username, draft_id)
+            running = next((r for r in rows if r.state == "pending"), None)
+            if (
+                running is not None
+                and running.form_sha256 == form_sha256
+                and now - _aware(running.created_at) < PENDING_TIMEOUT
+            ):
+                return _pending(running)
+            _delete(conn, rows)
+            preview_id = str(uuid.uuid4())
+            conn.execute(
+                previews.insert().values(
+                    id=preview_id,
+                    draft_id=draft_id,
+                    username=username,
+                    form_sha256=form_sha256,
+                    source_language=source,
+                    target_language=target,
+                    engine=engine,
+                    state="pending",
+                    created_at=now,
+                    expires_at=now + PREVIEW_TTL,
+                )
             )
-        )
-        outbox_store.enqueue(conn, PREVIEW_TASK, {"preview_id": preview_id})
+            outbox_store.enqueue(conn, PREVIEW_TASK, {"preview_id": preview_id})
+            _shred(conn, blobs, rows)  # last: nothing is destroyed if the insert lost a race
+    except IntegrityError:  # the same draft asked for at the same moment: that one stands
+        return latest_preview(db, blobs, settings, username, draft_id, now=now)
     return Preview("pending", source, target, engine, expires_at=now + PREVIEW_TTL)
 
 
@@ -145,8 +151,11 @@ def latest_preview(
         if row is None or _aware(row.expires_at) <= now:
             found = None
         else:
-            result = blobs.read(conn, row.result_object_id) if row.result_object_id else None
-            found = (row, result)
+            try:
+                result = blobs.read(conn, row.result_object_id) if row.result_object_id else None
+                found = (row, result)
+            except NotFound:  # replaced by a newer preview while this was read
+                return Preview("pending", source, target, engine)
     if found is None:
         if row is not None:
             with transaction(db) as conn:
@@ -190,12 +199,18 @@ def _decided_without_job(
 ) -> tuple[Preview | None, str, str]:
     """(a preview decided without a worker, or None; the target language; the engine)."""
     source = str(form.get("language") or "")
-    with transaction(db) as conn:
-        executing = authorities_store.get(conn, str(form.get("executing_authority")))
+    if NO_MT_LABEL in (form.get("handling") or ()):
+        return Preview("refused", source, ""), "", ""
+    try:
+        with read_transaction(db) as conn:
+            executing = authorities_store.get(conn, str(form.get("executing_authority")))
+    except NotFound:
+        executing = None
+    if executing is None or not source:
+        incomplete = Preview("failed", source, "", failure_code="draft-incomplete")
+        return incomplete, "", ""
     outlook = translation_outlook(settings, source, executing.languages)
     target, engine = outlook.target, outlook.engine or ""
-    if NO_MT_LABEL in (form.get("handling") or ()):
-        return Preview("refused", source, target), target, engine
     if outlook.status == "not-needed":
         return Preview("not-needed", source, target), target, engine
     if outlook.status == "unavailable":
@@ -215,9 +230,17 @@ def _rows(conn: Connection, username: str, draft_id: str) -> list[Any]:
 
 
 def _destroy(conn: Connection, blobs: BlobStore, rows: list[Any]) -> None:
-    if not rows:
-        return
-    conn.execute(previews.delete().where(previews.c.id.in_([r.id for r in rows])))
+    _delete(conn, rows)
+    _shred(conn, blobs, rows)
+
+
+def _delete(conn: Connection, rows: list[Any]) -> None:
+    if rows:
+        conn.execute(previews.delete().where(previews.c.id.in_([r.id for r in rows])))
+
+
+def _shred(conn: Connection, blobs: BlobStore, rows: list[Any]) -> None:
+    """Destroy the rows' encrypted results (without the data key the file is noise)."""
     for row in rows:
         if row.result_object_id:
             blobs.shred(conn, row.result_object_id)

@@ -377,3 +377,17 @@ def test_flags_are_said_in_words():
         "Names and references could not be kept apart from this text: check them in the "
         "translation.",
     ]
+
+
+def test_a_draft_without_recipient_or_language_is_told_what_is_missing(signed_in):
+    app, client, _shim = signed_in
+    draft_id = _draft(app, language="")
+    asked = client.post(
+        f"/ui/drafts/{draft_id}/translation-preview",
+        base_url=BASE_URL,
+        data={"csrf_token": csrf_of(client.get("/ui/drafts", base_url=BASE_URL).text)},
+        headers={"Accept": "application/json"},
+    )
+    assert (asked.json["state"], asked.json["final"]) == ("failed", True)
+    assert "the draft has no request language or no recipient yet" in asked.json["html"]
+    assert _rows(app, draft_id) == []

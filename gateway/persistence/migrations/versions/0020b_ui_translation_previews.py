@@ -52,11 +52,9 @@ def upgrade() -> None:
             name=op.f("fk_ui_translation_previews_username_ui_users"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ui_translation_previews")),
+        sa.UniqueConstraint("draft_id", name=op.f("uq_ui_translation_previews_draft_id")),
     )
     with op.batch_alter_table("ui_translation_previews", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ui_translation_previews_draft_id"), ["draft_id"], unique=False
-        )
         batch_op.create_index(
             batch_op.f("ix_ui_translation_previews_expires_at"), ["expires_at"], unique=False
         )
@@ -65,5 +63,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("ui_translation_previews", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ui_translation_previews_expires_at"))
-        batch_op.drop_index(batch_op.f("ix_ui_translation_previews_draft_id"))
     op.drop_table("ui_translation_previews")
