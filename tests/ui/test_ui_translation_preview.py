@@ -19,7 +19,16 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_babel import Babel
 from process_support import WorkerProcess, wait_for
-from ui_support import BASE_URL, add_user, client_for, csrf_of, make_app, mla_form, sign_in
+from ui_support import (
+    BASE_URL,
+    PASSWORD,
+    add_user,
+    client_for,
+    csrf_of,
+    make_app,
+    mla_form,
+    sign_in,
+)
 
 from gateway.config import load_settings
 from gateway.domain.errors import NotFound
@@ -27,8 +36,9 @@ from gateway.persistence.db import transaction
 from gateway.persistence.tables import outbox
 from gateway.persistence.ui_tables import ui_translation_previews
 from gateway.runtime.broker import ensure_embedded_broker, stop_embedded_broker
+from gateway.runtime.container import build_runtime
 from gateway.runtime.setup import initialise
-from gateway.services import ui_drafts, ui_requests, ui_translation_preview
+from gateway.services import accounts, ui_drafts, ui_requests, ui_translation_preview
 from gateway.services.dispatch import flush_outbox
 from gateway.translation.result import Provenance, SegmentResult
 from gateway.web.app import runtime_of
@@ -132,7 +142,11 @@ def _article(html, source):
 
 
 def _rows(app, draft_id):
-    with transaction(runtime_of(app).engine) as conn:
+    return _rows_of(runtime_of(app), draft_id)
+
+
+def _rows_of(rt, draft_id):
+    with transaction(rt.engine) as conn:
         return conn.execute(
             sa.select(ui_translation_previews).where(ui_translation_previews.c.draft_id == draft_id)
         ).all()
@@ -391,3 +405,27 @@ def test_a_draft_without_recipient_or_language_is_told_what_is_missing(signed_in
     assert (asked.json["state"], asked.json["final"]) == ("failed", True)
     assert "the draft has no request language or no recipient yet" in asked.json["html"]
     assert _rows(app, draft_id) == []
+
+
+def test_the_periodic_sweep_purges_expired_previews(make_settings, start_worker):
+    settings = make_settings(translation_engine="apertium", sweep_interval_seconds=1)
+    rt = build_runtime(settings)
+    try:
+        accounts.create_user(rt.engine, "magistrate", "nl-om-rotterdam", PASSWORD, kek=rt.blobs.kek)
+        draft_id = ui_requests.save_draft(
+            rt.engine,
+            rt.blobs,
+            username="magistrate",
+            authority_id="nl-om-rotterdam",
+            form=mla_form(),
+            attachments=[],
+        )
+        long_ago = datetime.now(UTC) - ui_translation_preview.PREVIEW_TTL - timedelta(minutes=1)
+        ui_translation_preview.request_preview(
+            rt.engine, rt.blobs, rt.settings, "magistrate", draft_id, now=long_ago
+        )
+        assert len(_rows_of(rt, draft_id)) == 1
+        start_worker(settings)  # with its beat: the sweep runs every second
+        wait_for(lambda: _rows_of(rt, draft_id) == [], timeout=120, what="the sweep")
+    finally:
+        rt.close()
