@@ -18,20 +18,19 @@ from sqlalchemy.engine import Engine
 
 from gateway.domain.errors import DomainError
 from gateway.domain.forms import RequestForm, draft_form
-from gateway.persistence import authorities_store, glossary_store, memory_store
+from gateway.persistence import authorities_store, memory_store
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.memory_store import Pair
 from gateway.persistence.ui_tables import ui_drafts
 from gateway.persistence.ui_tables import ui_translation_previews as previews
 from gateway.services.pipeline import choose_target_language
-from gateway.services.translation_memory import with_memory
+from gateway.services.translation_memory import glossary_for_pair, with_memory
 from gateway.services.ui_translation_preview import (
     NO_MT_LABEL,
     PENDING_TIMEOUT,
     PREVIEW_KIND,
 )
-from gateway.translation.glossary import select_glossary
 from gateway.translation.memory import MemoryLookup
 from gateway.translation.ports import Translator
 from gateway.translation.request_translation import translate_request
@@ -77,13 +76,7 @@ def run_preview(
                 authorities_store.get(conn, form.executing_authority).languages,
             )
             pair = Pair(form.issuing_authority, form.executing_authority, form.language, target)
-            glossary = select_glossary(
-                glossary_store.load_for_authorities(conn, pair.issuing, pair.executing),
-                pair.issuing,
-                pair.executing,
-                pair.source,
-                pair.target,
-            )
+            glossary = glossary_for_pair(conn, pair)
             memory = MemoryLookup(memory_store.load(conn, blobs.kek, pair))
     if refusal is not None or form is None:
         return fail_preview(db, preview_id, refusal or "draft-incomplete", now)

@@ -38,7 +38,13 @@ from gateway.persistence.ui_tables import ui_translation_previews
 from gateway.runtime.broker import ensure_embedded_broker, stop_embedded_broker
 from gateway.runtime.container import build_runtime
 from gateway.runtime.setup import initialise
-from gateway.services import accounts, ui_drafts, ui_requests, ui_translation_preview
+from gateway.services import (
+    accounts,
+    glossaries,
+    ui_drafts,
+    ui_requests,
+    ui_translation_preview,
+)
 from gateway.services.dispatch import flush_outbox
 from gateway.translation.result import Provenance, SegmentResult
 from gateway.web.app import runtime_of
@@ -226,6 +232,38 @@ def test_with_script_the_answer_is_json_and_asking_twice_runs_one_job(signed_in)
     assert first.json["state"] in ("pending", "done")
     assert _final(client, draft_id)["state"] == "done"
     assert len(_rows(app, draft_id)) == 1
+
+
+def test_the_authorities_glossary_is_applied_as_in_the_pipeline(signed_in):
+    app, client, _shim = signed_in
+    rt = runtime_of(app)
+    glossaries.import_glossary(
+        rt.engine,
+        b"source,target\ncarousel fraud,fraude de carrusel\n",
+        "csv",
+        issuing="nl-om-rotterdam",
+        executing="es-fiscalia-madrid",
+        source="en",
+        target="es",
+        actor="admin:test",
+    )
+    draft_id = _draft(app)
+    form = json.loads(ui_requests.get_draft(rt.engine, rt.blobs, "magistrate", draft_id).form_json)
+    form["sections"]["G"]["facts"] = "The suspect committed carousel fraud in Rotterdam."
+    ui_drafts.save(
+        rt.engine,
+        rt.blobs,
+        username="magistrate",
+        authority_id="nl-om-rotterdam",
+        form=form,
+        attachments=[],
+        draft_id=draft_id,
+    )
+    _ask(client, draft_id)
+    facts = _article(_final(client, draft_id)["html"], "carousel fraud")
+    assert "fraude de carrusel" in facts.split('class="tp-target"')[1]
+    assert "Terms of the agreed glossary were used." in facts
+    assert 'class="tp-notes"' not in facts  # how it was made, not a problem to fix
 
 
 def test_another_account_can_neither_ask_for_nor_read_the_preview(gateway):

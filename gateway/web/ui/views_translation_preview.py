@@ -118,12 +118,14 @@ def _field(index: int, segment: SegmentResult) -> dict[str, Any]:
         "engine": provenance.engine,
         "model": provenance.model or provenance.engine,
         "notes": notes,
+        "info": info_notes(segment),
         "attention": bool(notes) or segment.status != "translated",
     }
 
 
 def flag_notes(segment: SegmentResult) -> list[str]:
-    """What the output guard and the engine found, in words (never a technical code)."""
+    """What the output guard and the engine found, in words (never a technical code): what
+    the magistrate should look at before signing."""
     notes: list[str] = []
     if segment.status == "failed":
         notes.append(
@@ -155,10 +157,16 @@ def flag_notes(segment: SegmentResult) -> list[str]:
                 "in the translation."
             )
         )
-    if "pivot" in segment.flags:
-        notes.append(gettext("Translated by way of English."))
+    return notes
+
+
+def info_notes(segment: SegmentResult) -> list[str]:
+    """How the translation was made, where it matters to the reader (not a problem)."""
+    notes = []
     if "glossary" in segment.flags:
         notes.append(gettext("Terms of the agreed glossary were used."))
+    if "pivot" in segment.flags:
+        notes.append(gettext("Translated by way of English."))
     return notes
 
 
