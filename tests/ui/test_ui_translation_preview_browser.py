@@ -96,3 +96,15 @@ def test_magistrate_previews_the_translation_of_her_draft(gateway):
     section = driver.find_element(By.ID, "translation-preview")
     section.screenshot(str(SCREENSHOTS / "ui-compose-translation-preview.png"))
     driver.set_window_size(1280, 900)
+
+    # the gateway stops answering while a preview is prepared: the page says so, and stops
+    driver.execute_script(
+        "arguments[0].setAttribute('data-status-url', '/ui/no-such-status')", section
+    )
+    driver.find_element(By.ID, "translation-preview-ask").click()
+    wait_for(
+        lambda: section.get_attribute("data-state") == "unreachable",
+        timeout=60,
+        what="the page to give up",
+    )
+    assert "the gateway did not answer" in _text(driver, "translation-preview-problem")

@@ -6,7 +6,6 @@
   var section = document.getElementById("translation-preview");
   var body = document.getElementById("translation-preview-body");
   if (!section || !body || !window.fetch) { return; }
-  var statusUrl = section.getAttribute("data-status-url");
   var INTERVAL_MS = 1500;
   var MAX_POLLS = 120; // 3 minutes: beyond the gateway's own timeout of a preview
   var MAX_FAILURES = 4;
@@ -61,7 +60,7 @@
   function poll() {
     polls += 1;
     if (polls > MAX_POLLS) { giveUp(); return; }
-    ask("GET", statusUrl).then(function (answer) {
+    ask("GET", section.getAttribute("data-status-url")).then(function (answer) {
       failures = 0;
       show(answer);
     }, function () {
