@@ -164,7 +164,7 @@ def _outbox_payloads(app):
 
 
 def test_preview_shows_the_translation_the_engine_and_the_flags_in_words(signed_in):
-    app, client, _shim = signed_in
+    app, client, shim_dir = signed_in
     draft_id = _draft(app)
     asked = _ask(client, draft_id)
     # without script: back to the draft page, whose preview part says it is being prepared
@@ -186,6 +186,7 @@ def test_preview_shows_the_translation_the_engine_and_the_flags_in_words(signed_
     assert "Summary of the facts" in attention  # named first, a link to the field
     assert "<h3>Summary of the facts" in facts
     assert "Engine: apertium" in html
+    assert (shim_dir / "calls.log").read_text()  # the worker's apertium is the logging shim
     assert "apertium-eng-spa" in html
     assert "unknown-words" not in html  # never the technical code
     page = client.get(f"/ui/drafts/{draft_id}", base_url=BASE_URL).text
