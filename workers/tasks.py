@@ -24,6 +24,7 @@ from gateway.services import (
     step_runs,
     sweeper,
     terminal_failure,
+    ui_translation_preview,
 )
 from gateway.services.dispatch import flush_outbox
 from gateway.translation.documents import ExtractedDocument
@@ -142,6 +143,21 @@ def render_review(self: object, request_id: str, version: int) -> bool:
         raise self.retry(countdown=15 * 2**retries, exc=exc) from None  # type: ignore[attr-defined]
 
 
+@app.task(name="rogatory.preview_translation", acks_late=True, reject_on_worker_lost=True)
+def preview_translation(preview_id: str) -> str:
+    """Issue 20: a draft's free-text fields translated for its owner to check before sealing.
+    The message carries the preview's id only; the draft's text is read (and the result
+    written) encrypted at rest."""
+    from gateway.services.translation_preview import fail_preview, run_preview
+
+    rt = runtime()
+    try:
+        return run_preview(rt.engine, rt.blobs, preview_id, translator=translator())
+    except Exception:  # the page must say it failed, never wait for ever
+        log.exception("translation preview failed", extra={"preview_id": preview_id})
+        return fail_preview(rt.engine, preview_id, "engine-error")
+
+
 @app.task(name="rogatory.package", acks_late=True, reject_on_worker_lost=True)
 def package(request_id: str) -> str:
     return _run_step(
@@ -205,6 +221,7 @@ def sweep() -> int:
     changed += exchange_sweeps.sweep_leases(rt.engine)
     changed += exchange_sweeps.sweep_deadlines(rt.engine, sealer)
     exchange_sweeps.purge_expired_credentials(rt.engine)
+    ui_translation_preview.purge_expired(rt.engine, rt.blobs)
     _after(rt)
     return changed
 

@@ -128,6 +128,27 @@ def validate_form(form: object) -> RequestForm:
     )
 
 
+def draft_form(form: Mapping[str, Any]) -> RequestForm:
+    """A draft as it stands, perhaps incomplete: read for its free-text fields (the
+    translation preview), never sent. A complete draft is validated as usual."""
+    try:
+        return validate_form(dict(form))
+    except InvalidRequest:
+        pass
+    request_type = RequestType(str(form.get("request_type")))  # ValueError: not a form
+    if not isinstance(form.get("sections"), dict):
+        raise InvalidRequest([FieldProblem("sections", "not-an-object", "no sections")])
+    return RequestForm(
+        request_type=request_type,
+        issuing_authority=str(form.get("issuing_authority") or ""),
+        executing_authority=str(form.get("executing_authority") or ""),
+        case_reference=str(form.get("case_reference") or ""),
+        language=str(form.get("language") or ""),
+        confidentiality=str(form.get("confidentiality") or "none"),
+        data=form,
+    )
+
+
 def completeness_warnings(form: RequestForm, *, today: date) -> list[FieldProblem]:
     """Things a careful clerk would flag but that do not make the form invalid."""
     warnings: list[FieldProblem] = []

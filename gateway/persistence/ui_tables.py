@@ -68,3 +68,27 @@ ui_replies_seen = sa.Table(
     sa.Column("request_id", sa.String(36), primary_key=True),
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# A translation preview of a draft's free-text fields (issue 20): asked for by the draft's
+# owner, translated by a worker. The result (source and target text) is an encrypted blob;
+# the row holds ids, languages, the state and when the preview expires.
+ui_translation_previews = sa.Table(
+    "ui_translation_previews",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    # one preview per draft: a new one replaces it; the unique index answers races
+    sa.Column("draft_id", sa.ForeignKey("ui_drafts.id"), nullable=False, unique=True),
+    sa.Column("username", sa.ForeignKey("ui_users.username"), nullable=False),
+    # the draft version the preview translates (a later autosave makes it stale)
+    sa.Column("form_sha256", sa.String(64), nullable=False),
+    sa.Column("source_language", sa.String(8), nullable=False),
+    sa.Column("target_language", sa.String(8), nullable=False),
+    sa.Column("engine", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("failure_code", sa.String(64)),
+    sa.Column("result_object_id", sa.ForeignKey("stored_objects.id")),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.CheckConstraint("state in ('pending', 'done', 'failed')", name="state"),
+)

@@ -105,7 +105,7 @@ def stop_embedded_broker(settings: Settings) -> None:
         time.sleep(0.05)
 
 
-QUEUES = ("urgent", "translate", "render", "deliver", "default")
+QUEUES = ("urgent", "translate", "render", "deliver", "default", "preview")
 
 
 def broker_reachable(settings: Settings, *, timeout: float = 3.0) -> bool:

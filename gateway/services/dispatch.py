@@ -21,6 +21,8 @@ TASK_QUEUES = {
     "rogatory.deliver": "deliver",
     "rogatory.notify": "deliver",
     "rogatory.notify_failure": "deliver",
+    # issue 20: a magistrate's translation preview waits behind the pipeline's work
+    "rogatory.preview_translation": "preview",
 }
 # Work on urgent requests (section B urgency or the `urgent` handling label) goes to this
 # queue, which workers consume before the others (see celery_config).

@@ -212,14 +212,19 @@ def check_pair(engine: Engine, pair: Pair) -> None:
             authorities_store.get(conn, authority_id)
 
 
-def _pair_protector(conn: Connection, pair: Pair) -> SpanProtector:
-    glossary = select_glossary(
+def glossary_for_pair(conn: Connection, pair: Pair) -> Glossary | None:
+    """The glossary the pair's two authorities agreed for its languages, if any."""
+    return select_glossary(
         glossary_store.load_for_authorities(conn, pair.issuing, pair.executing),
         pair.issuing,
         pair.executing,
         pair.source,
         pair.target,
     )
+
+
+def _pair_protector(conn: Connection, pair: Pair) -> SpanProtector:
+    glossary = glossary_for_pair(conn, pair)
     return SpanProtector(glossary=glossary.terms() if glossary is not None else None)
 
 

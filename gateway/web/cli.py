@@ -112,7 +112,10 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 @cli.command()
-@click.option("--queues", default="urgent,translate,render,deliver,default", show_default=True)
+# `preview` (the magistrates' translation previews) last: the pipeline's work goes first
+@click.option(
+    "--queues", default="urgent,translate,render,deliver,default,preview", show_default=True
+)
 @click.option("--concurrency", type=int, default=None, help="Worker processes.")
 @click.option("--beat/--no-beat", default=True, help="Also run the periodic jobs.")
 @pass_context

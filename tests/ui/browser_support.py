@@ -98,6 +98,23 @@ def start_chromium() -> tuple[webdriver.Chrome, tempfile.TemporaryDirectory[str]
 
 PHONE_WIDTH = 390
 
+AXE = REPO / "webseal" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ["violations"]}).then(
+  (r) => done(r.violations.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target.join(" "))])),
+  (e) => done([["axe-error", "critical", [String(e)]]]));
+"""
+
+
+def axe_problems(driver: webdriver.Chrome) -> list[list[object]]:
+    """axe-core's critical and serious violations on the page shown: [id, impact, nodes]."""
+    assert AXE.exists(), f"{AXE} is missing: run make setup (npm ci in webseal/)"
+    driver.execute_script(AXE.read_text())
+    driver.set_script_timeout(120)
+    violations = driver.execute_async_script(AXE_RUN)
+    return [v for v in violations if v[1] in ("critical", "serious")]
+
 
 def screenshot(driver: webdriver.Chrome, name: str, *, phone: bool = False) -> Path:
     """A full-page PNG (docs/screenshots/ with ROGATORY_UPDATE_SCREENSHOTS=1; the window

@@ -18,13 +18,14 @@ import pytest
 from browser_support import (
     PHONE_WIDTH,
     ServerProcess,
+    axe_problems,
     make_p12,
     screenshot,
     sign_in_browser,
     start_chromium,
 )
 from cryptography.hazmat.primitives import serialization
-from process_support import REPO, wait_for
+from process_support import wait_for
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
@@ -264,23 +265,6 @@ def test_compose_autosaves_warns_before_sign_out_and_enter_adds_nothing(sealing)
     assert "Typed before the break." in driver.find_element(By.NAME, "s.G.0.facts").text
 
 
-AXE = REPO / "webseal" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_RUN = """
-const done = arguments[arguments.length - 1];
-axe.run(document, {resultTypes: ["violations"]}).then(
-  (r) => done(r.violations.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target.join(" "))])),
-  (e) => done([["axe-error", "critical", [String(e)]]]));
-"""
-
-
-def _axe_problems(driver):
-    assert AXE.exists(), f"{AXE} is missing: run make setup (npm ci in webseal/)"
-    driver.execute_script(AXE.read_text())
-    driver.set_script_timeout(120)
-    violations = driver.execute_async_script(AXE_RUN)
-    return [v for v in violations if v[1] in ("critical", "serious")]
-
-
 def test_axe_finds_no_serious_problem_on_the_new_pages(sealing):
     _settings, _rt, relay, driver, draft_id, _evidence = sealing
     pages = {
@@ -295,14 +279,14 @@ def test_axe_finds_no_serious_problem_on_the_new_pages(sealing):
         for width, height in ((1280, 900), (390, 844)):
             driver.set_window_size(width, height)
             driver.get(relay.url + path)
-            problems = _axe_problems(driver)
+            problems = axe_problems(driver)
             if problems:
                 found[f"{name} @{width}"] = problems
     driver.set_window_size(1280, 900)
     assert found == {}
     # axe is really looking: an image without a text alternative is reported
     driver.execute_script("document.querySelector('main').append(document.createElement('img'))")
-    assert any(v[0] == "image-alt" for v in _axe_problems(driver))
+    assert any(v[0] == "image-alt" for v in axe_problems(driver))
 
 
 def _language(driver, code):

@@ -38,6 +38,7 @@ def register_ui(app: Flask) -> None:
     from gateway.web.ui import views_follow as _follow  # noqa: F401
     from gateway.web.ui import views_review as _review  # noqa: F401  (issue 19: translators)
     from gateway.web.ui import views_seal as _seal  # noqa: F401
+    from gateway.web.ui import views_translation_preview as _preview  # noqa: F401
 
     runtime = app.extensions["rogatory"]
     app.extensions["rogatory.ui_secret"] = load_session_secret(runtime.settings.keys_dir)

@@ -22,7 +22,16 @@ from gateway.services import ui_language_pairs, ui_requests
 from gateway.services.intake import IntakeRefused
 from gateway.web.submitting import submit_sealed
 from gateway.web.throttle import client_address
-from gateway.web.ui import forms, i18n, preview, security, ui, views_drafts, views_seal
+from gateway.web.ui import (
+    forms,
+    i18n,
+    preview,
+    security,
+    ui,
+    views_drafts,
+    views_seal,
+    views_translation_preview,
+)
 
 MAX_ATTACHMENTS = 20
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -288,6 +297,7 @@ def _draft_page(
         summary=_summary(completeness, labels, found.request_type),
         gateway_id=_runtime().settings.gateway_id,
         refusal=refusal,
+        **views_translation_preview.preview_context(draft_id),
     ), status
 
 
