@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain.labels import LabelCatalogue
+from gateway.domain.request_types import SCHEMAS, RequestType
 from gateway.web.ui import forms
 
 
@@ -34,7 +35,7 @@ def _shown(view: forms.FieldView) -> str:
 
 def preview(form: dict[str, Any], labels: LabelCatalogue) -> list[PreviewSection]:
     """Filled-in fields only, section by section, in the form's own language labels."""
-    schema = forms.schema_of(str(form.get("request_type")))
+    schema = SCHEMAS[RequestType(str(form.get("request_type")))]  # a reply too
     sections = []
     for view in forms.section_views(schema, form, labels, {}):
         entries = []
