@@ -215,9 +215,8 @@ def _answer_page(
     if chosen:
         wanted = reply_fields(KINDS[chosen])
         grounds = grounds_for(original.request_type)
-        for view in views["R"].entries[0]:
-            if view.name.rsplit(".", 1)[-1] not in wanted:
-                continue
+        by_key = {view.name.rsplit(".", 1)[-1]: view for view in views["R"].entries[0]}
+        for view in (by_key[key] for key in wanted):  # the kind's own parts first
             if view.name.endswith(".grounds"):
                 view.options = [(c, m) for c, m in view.options if c in grounds]
                 view.required = KINDS[chosen].needs_grounds
