@@ -126,6 +126,10 @@ PROBLEM_TEXT = {
     "penalty-unknown": lazy_gettext(
         "State the maximum penalty (at least 3 years for a listed offence)."
     ),
+    "penalty-unreadable": lazy_gettext(
+        "The penalty could not be read: write it as a number of years or months, for "
+        "example 3 years or 18 months."
+    ),
     "listed-offence-below-threshold": lazy_gettext(
         "A listed offence counts only with a maximum penalty of at least 3 years."
     ),
