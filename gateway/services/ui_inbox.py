@@ -24,6 +24,7 @@ from gateway.persistence.blobs import BlobStore, StoredObject
 from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.persistence.tables import requests as requests_table
+from gateway.services import ui_requests
 from gateway.services.ui_requests import NOT_FOUND_MESSAGE, REPLY_TYPE
 
 # Delivered to the executing side (before that the request is still the gateway's work).
@@ -73,33 +74,32 @@ def inbox(engine: Engine, authority_id: str, *, limit: int = 200) -> list[Reques
 def documents(
     engine: Engine, blobs: BlobStore, authority_id: str, request_id: str
 ) -> list[StoredObject]:
-    with transaction(engine) as conn:
-        received_request(conn, authority_id, request_id)
-        return [o for o in blobs.list(conn, request_id) if o.kind in READABLE_KINDS]
+    return ui_requests.documents(
+        engine, blobs, authority_id, request_id, visible=received_request, kinds=READABLE_KINDS
+    )
 
 
 def read_document(
     engine: Engine, blobs: BlobStore, authority_id: str, request_id: str, object_id: str
 ) -> tuple[StoredObject, bytes]:
-    with read_transaction(engine) as conn:
-        received_request(conn, authority_id, request_id)
-        for stored in blobs.list(conn, request_id):
-            if stored.id == object_id and stored.kind in READABLE_KINDS:
-                return stored, blobs.read(conn, stored.id)
-    raise NotFound("no such document")
+    return ui_requests.read_document(
+        engine,
+        blobs,
+        authority_id,
+        request_id,
+        object_id,
+        visible=received_request,
+        kinds=READABLE_KINDS,
+    )
 
 
 def read_json(
     engine: Engine, blobs: BlobStore, authority_id: str, request_id: str, kind: str
 ) -> dict[str, Any] | None:
     """The request's form or translation JSON, or None while it is missing."""
-    with read_transaction(engine) as conn:
-        received_request(conn, authority_id, request_id)
-        stored = blobs.find(conn, request_id, kind)
-        if stored is None:
-            return None
-        data: dict[str, Any] = json.loads(blobs.read(conn, stored.id))
-        return data
+    return ui_requests.read_json_document(
+        engine, blobs, authority_id, request_id, kind, visible=received_request
+    )
 
 
 def answers_sent(

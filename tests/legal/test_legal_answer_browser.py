@@ -53,6 +53,7 @@ def test_executing_side_refuses_with_a_ground_from_the_list_and_the_issuer_reads
         ServerProcess,
         make_p12,
         screenshot,
+        seal_in_page,
         sign_in_browser,
         start_chromium,
         web_account,
@@ -98,20 +99,14 @@ def test_executing_side_refuses_with_a_ground_from_the_list_and_the_issuer_reads
         driver.find_element(By.ID, "answer-continue").click()
 
         wait_for(lambda: "/ui/drafts/" in driver.current_url, timeout=60, what="the seal page")
+        draft_id = driver.current_url.rsplit("/", 1)[-1]
         p12 = make_p12(
             settings.keys_dir / "dev-pki",
             "authority-b-sign",
             P12_PASSWORD,
             out=tmp_path / "madrid.p12",
         )
-        wait_for(
-            lambda: driver.find_element(By.ID, "browser-seal").get_attribute("data-ready") == "1",
-            timeout=60,
-            what="the sealing script to load",
-        )
-        driver.find_element(By.ID, "p12-file").send_keys(str(p12))
-        driver.find_element(By.ID, "p12-password").send_keys(P12_PASSWORD)
-        driver.find_element(By.ID, "seal-submit").click()
+        seal_in_page(driver, server.url, draft_id, p12, P12_PASSWORD)
 
         def answered() -> bool:
             if "answered=1" in driver.current_url:

@@ -1,18 +1,16 @@
-"""A penalty is read in words as well as digits, in the forms' languages; unreadable text warns."""
+"""A penalty is read in words as well as digits, in the forms' languages (EAW Art 2 checks:
+test_legal_preflight); text naming no duration is not read."""
 
 from __future__ import annotations
 
 import math
-from datetime import date
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from legal_support import eaw_form
 
 from gateway.domain.penalties import penalty_months
-from gateway.domain.preflight import preflight_warnings
 
 
 @pytest.mark.parametrize(
@@ -74,8 +72,6 @@ def test_text_without_a_duration_is_not_read(text: Any) -> None:
     assert penalty_months(text) is None
 
 
-TODAY = date(2026, 12, 7)
-BELOW, EXECUTION = "listed-offence-below-threshold", "execution-custodial-sentence"
 _NUMBERS = {
     "en": ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"],
     "nl": ["een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"],
@@ -114,42 +110,3 @@ def test_a_number_word_reads_as_its_digits(
 def test_text_without_digits_or_number_words_never_crashes(text: str) -> None:
     result = penalty_months(text)
     assert result is None or result > 0
-
-
-def _eaw(c: dict[str, str], *, listed: bool, purpose: str = "prosecution") -> set[str]:
-    form = eaw_form()
-    form["sections"]["a"]["nationality"] = "GR"
-    form["sections"]["c"] = c
-    form["sections"]["b"]["purpose"] = purpose
-    if not listed:
-        form["sections"]["e"].pop("list_offences")
-    return {w.code for w in preflight_warnings(form, today=TODAY)}
-
-
-@pytest.mark.parametrize(
-    ("c", "listed", "purpose", "expected"),
-    [
-        ({"maximum_sentence": "drie jaar"}, True, "prosecution", set()),
-        (
-            {"maximum_sentence": "zwei Jahre"},
-            True,
-            "prosecution",
-            {"listed-offence-below-threshold"},
-        ),
-        ({"maximum_sentence": "levenslang"}, True, "prosecution", set()),
-        ({"maximum_sentence": "zware straf"}, True, "prosecution", {"penalty-unreadable"}),
-        ({"maximum_sentence": "dieciocho meses"}, False, "prosecution", set()),
-        ({"maximum_sentence": "une amende"}, False, "prosecution", {"penalty-unreadable"}),
-        ({"sentence_imposed": "cinq mois"}, False, EXECUTION, set()),
-        (
-            {"sentence_imposed": "lang"},
-            False,
-            "execution-custodial-sentence",
-            {"penalty-unreadable"},
-        ),
-    ],
-)
-def test_eaw_threshold_checks_read_words_and_warn_on_unreadable_text(
-    c: dict[str, str], listed: bool, purpose: str, expected: set[str]
-) -> None:
-    assert _eaw(c, listed=listed, purpose=purpose) == expected

@@ -15,7 +15,7 @@ from flask import Response, abort, current_app, g, redirect, render_template, re
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
 
-from gateway.domain.errors import FieldProblem
+from gateway.domain.errors import FieldProblem, NotFound
 from gateway.domain.reply_kinds import (
     KINDS,
     ReplyNotApplicable,
@@ -180,7 +180,7 @@ def _unsent(draft_id: str | None) -> str | None:
         return None
     try:
         found = ui_requests.get_draft(security.engine(), _runtime().blobs, g.username, draft_id)
-    except Exception:
+    except NotFound:
         return None
     return None if found.request_id else draft_id
 
