@@ -8,10 +8,12 @@ the seal page and sent through intake like any reply.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -105,6 +107,29 @@ def test_answer_offers_the_kinds_and_grounds_of_the_instrument_only(app: Flask) 
     assert wrong_kind.status_code == 404
 
 
+def _sealed_as_madrid(client: FlaskClient, draft_path: str, pki: Path) -> bytes:
+    """What the seal page's script builds from sealing.json: signed, encrypted to the gateway."""
+    from ui_support import BASE_URL
+
+    info = client.get(draft_path + "/sealing.json", base_url=BASE_URL).json
+    assert info is not None
+    now = datetime.now(UTC)
+    content = build_submission(
+        gateway=info["gateway_id"],
+        message_id=info["message_id"],
+        created=now,
+        request=json.loads(info["request_json"]),
+        attachments=[],
+    )
+    signed = sign(
+        content,
+        load_private_key(pki / "authority-b-sign.key"),  # type: ignore[arg-type]
+        load_certificate(pki / "authority-b-sign.pem"),
+        signing_time=now,
+    )
+    return encrypt_envelope(signed, [load_certificate(pki / "gateway-intake.pem")])
+
+
 def _post_answer(client: FlaskClient, request_id: str, **fields: object) -> TestResponse:
     from ui_support import BASE_URL, csrf_of
 
@@ -180,23 +205,7 @@ def test_the_sealed_refusal_rejects_the_request_and_the_issuer_reads_the_ground(
             "s.K.0.representative": "M. García",
         },
     ).headers["Location"]
-    info = madrid.get(draft_path + "/sealing.json", base_url=BASE_URL).json
-    now = datetime.now(UTC)
-    content = build_submission(
-        gateway=info["gateway_id"],
-        message_id=info["message_id"],
-        created=now,
-        request=json.loads(info["request_json"]),
-        attachments=[],
-    )
-    pki = rt.settings.keys_dir / "dev-pki"
-    signed = sign(
-        content,
-        load_private_key(pki / "authority-b-sign.key"),  # type: ignore[arg-type]
-        load_certificate(pki / "authority-b-sign.pem"),
-        signing_time=now,
-    )
-    sealed = encrypt_envelope(signed, [load_certificate(pki / "gateway-intake.pem")])
+    sealed = _sealed_as_madrid(madrid, draft_path, rt.settings.keys_dir / "dev-pki")
     page = madrid.get(draft_path, base_url=BASE_URL)
     answer = madrid.post(
         draft_path + "/sealed",
@@ -224,3 +233,39 @@ def test_the_sealed_refusal_rejects_the_request_and_the_issuer_reads_the_ground(
     )
     assert again.status_code == 422
     assert "nothing more can be sent" in again.text
+
+
+def test_an_answer_sealed_with_the_command_line_client_uploads_on_its_draft_page(
+    app: Flask,
+) -> None:
+    from ui_support import BASE_URL, csrf_of
+
+    rt = runtime_of(app)
+    request_id = _delivered(app, eio_form())
+    madrid = _client(app, "m.garcia", MADRID)
+    page = madrid.get(f"/ui/inbox/{request_id}/answer?kind=acknowledgement", base_url=BASE_URL)
+    assert 'name="s.R.0.grounds"' not in page.text  # an acknowledgement names no grounds
+    draft_path = madrid.post(
+        f"/ui/inbox/{request_id}/answer",
+        base_url=BASE_URL,
+        data={
+            "csrf_token": csrf_of(page.text),
+            "kind": "acknowledgement",
+            "s.R.0.body": "Acuse de recibo (anexo B).",
+            "s.K.0.representative": "M. García",
+        },
+    ).headers["Location"]
+    sealed = _sealed_as_madrid(madrid, draft_path, rt.settings.keys_dir / "dev-pki")
+    seal_page = madrid.get(draft_path, base_url=BASE_URL)
+    uploaded = madrid.post(
+        draft_path + "/upload",
+        base_url=BASE_URL,
+        data={"csrf_token": csrf_of(seal_page.text), "sealed": (io.BytesIO(sealed), "a.p7m")},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302, uploaded.text
+    assert uploaded.headers["Location"] == f"/ui/inbox/{request_id}?answered=1"
+    assert _state(app, request_id) == "retrieved"  # acknowledged by law, not refused
+    sent = madrid.get(uploaded.headers["Location"], base_url=BASE_URL).text
+    assert 'data-kind="acknowledgement"' in sent
+    assert 'id="answer-button"' in sent  # more answers may follow
