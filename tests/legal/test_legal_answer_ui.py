@@ -74,11 +74,16 @@ def test_executing_user_sees_only_requests_addressed_to_her_authority(app: Flask
     assert inbox.status_code == 200
     assert f"/ui/inbox/{request_id}" in inbox.text
     assert not_yet not in inbox.text
-    assert madrid.get(f"/ui/inbox/{request_id}", base_url=BASE_URL).status_code == 200
+    page = madrid.get(f"/ui/inbox/{request_id}", base_url=BASE_URL)
+    assert page.status_code == 200
+    [document] = re.findall(rf'href="(/ui/inbox/{request_id}/documents/[^"]+)"', page.text)
+    download = madrid.get(document, base_url=BASE_URL)
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"].startswith("attachment")
     assert madrid.get(f"/ui/inbox/{not_yet}", base_url=BASE_URL).status_code == 404
     # the issuing magistrate's own request is not in her inbox, nor can she answer it
     rotterdam = _client(app, "a.devries", "nl-om-rotterdam")
-    for path in (f"/ui/inbox/{request_id}", f"/ui/inbox/{request_id}/answer"):
+    for path in (f"/ui/inbox/{request_id}", f"/ui/inbox/{request_id}/answer", document):
         assert rotterdam.get(path, base_url=BASE_URL).status_code == 404
     assert request_id not in rotterdam.get("/ui/inbox", base_url=BASE_URL).text
 

@@ -104,8 +104,8 @@ def received_document(request_id: str, object_id: str) -> ResponseReturnValue:
         security.engine(), _runtime().blobs, g.authority_id, request_id, object_id
     )
     # never rendered inline: an issuer's attachment must not run in the gateway's origin
-    mimetype = "application/pdf" if stored.media_type == "application/pdf" else None
-    response = Response(data, mimetype=mimetype or "application/octet-stream")
+    pdf = stored.media_type == "application/pdf"
+    response = Response(data, mimetype="application/pdf" if pdf else "application/octet-stream")
     response.headers["Content-Disposition"] = attachment_disposition(stored.name)
     return response
 
