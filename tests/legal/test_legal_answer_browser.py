@@ -59,6 +59,8 @@ def test_executing_side_refuses_with_a_ground_from_the_list_and_the_issuer_reads
         web_account,
     )
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
     from ui_support import PASSWORD
 
     settings = make_settings(translation_engine="apertium")
@@ -78,17 +80,23 @@ def test_executing_side_refuses_with_a_ground_from_the_list_and_the_issuer_reads
             wait_for(lambda r=rid: _state(rt, r) == "available", timeout=300, what="available")
         retrieve(rt, request_id, now)  # Madrid's system pulled it (the clocks start)
 
+        def open_next(css: str) -> None:
+            """Click a link or button and wait until the next page replaced this one."""
+            page = driver.find_element(By.TAG_NAME, "html")
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
         sign_in_browser(driver, server.url, "m.garcia", madrid)
         driver.get(f"{server.url}/ui/inbox")
-        driver.find_element(By.CSS_SELECTOR, f'a[href="/ui/inbox/{request_id}"]').click()
-        assert elsewhere.request_id not in driver.find_element(By.TAG_NAME, "main").text
-        driver.find_element(By.ID, "answer-button").click()
+        assert elsewhere.request_id[:8] not in driver.find_element(By.ID, "inbox").text
+        open_next(f'a[href="/ui/inbox/{request_id}"]')
+        open_next("#answer-button")
         driver.find_element(By.CSS_SELECTOR, 'input[name="kind"][value="refusal"]').click()
-        driver.find_element(By.CSS_SELECTOR, "#choose-kind button[type=submit]").click()
+        open_next("#choose-kind button[type=submit]")
         # the form checks the kind's needs: a refusal without a ground goes nowhere
         driver.find_element(By.ID, "f-s-R-0-body").send_keys("Los hechos no son delito en España.")
         driver.find_element(By.ID, "f-s-K-0-representative").send_keys("M. García")
-        driver.find_element(By.ID, "answer-continue").click()
+        open_next("#answer-continue")
         summary = driver.find_element(By.ID, "error-summary").text
         assert "Choose at least one ground of refusal from the list." in summary
         label = catalogue_for("en").code_meaning("refusal_grounds", GROUND)
@@ -96,7 +104,7 @@ def test_executing_side_refuses_with_a_ground_from_the_list_and_the_issuer_reads
         assert label in ground.find_element(By.XPATH, "..").text
         ground.click()
         screenshot(driver, "answer-refusal")
-        driver.find_element(By.ID, "answer-continue").click()
+        open_next("#answer-continue")
 
         wait_for(lambda: "/ui/drafts/" in driver.current_url, timeout=60, what="the seal page")
         draft_id = driver.current_url.rsplit("/", 1)[-1]
