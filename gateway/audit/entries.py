@@ -45,6 +45,7 @@ AUDIT_EVENTS = frozenset(
         "failed_permanently",
         "translation_reviewed",
         # legal workflow (clocks, answers, withdrawal)
+        "refused",  # the executing authority refused the request (state rejected)
         "clock_set",
         "clock_reminder",
         "clock_breached",

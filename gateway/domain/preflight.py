@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gateway.domain.errors import FieldProblem
+from gateway.domain.penalties import penalty_months
 
 # Words that make an authority's name a police, customs or administrative body (Art 2(c)(ii)).
 _NON_JUDICIAL = re.compile(
@@ -29,9 +30,6 @@ _NON_JUDICIAL = re.compile(
     r"customs|fiscal (?:intelligence|investigation)|belasting\w*|tax)\b",
     re.IGNORECASE,
 )
-_YEARS = r"(?:years?|jaar|jaren|ans?|années?|jahre?n?|años?)"
-_MONTHS = r"(?:months?|maand(?:en)?|mois|monate?n?|mes(?:es)?)"
-_DURATION = re.compile(rf"(\d+(?:[.,]\d+)?)\s*({_YEARS}|{_MONTHS})", re.IGNORECASE)
 
 
 def _section(form: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -48,17 +46,11 @@ def _entries(form: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
-def _months(text: object) -> float | None:
-    """The longest duration named in a penalty text, in months; None if none is readable."""
-    if not isinstance(text, str):
-        return None
-    found = [
-        float(n.replace(",", ".")) * (12 if re.fullmatch(_YEARS, unit, re.IGNORECASE) else 1)
-        for n, unit in _DURATION.findall(text)
-    ]
-    if re.search(r"\b(life|levenslang|perpétuité|lebenslang|perpetua)\b", text, re.IGNORECASE):
-        found.append(float("inf"))
-    return max(found) if found else None
+def _unreadable(path: str, text: object) -> FieldProblem | None:
+    """A penalty text was typed but names no duration: say so (never a silent pass)."""
+    if isinstance(text, str) and text.strip() and penalty_months(text) is None:
+        return _warn(path, "penalty-unreadable", "the penalty could not be read as a duration")
+    return None
 
 
 def _date(value: object) -> date | None:
@@ -115,8 +107,13 @@ def _eaw(form: Mapping[str, Any]) -> list[FieldProblem]:
     warnings: list[FieldProblem] = []
     c, e = _section(form, "c"), _section(form, "e")
     purpose = _section(form, "b").get("purpose")
-    if e.get("list_offences"):
-        months = _months(c.get("maximum_sentence"))
+    execution = purpose in _EXECUTION and not e.get("list_offences")
+    field = "sentence_imposed" if execution else "maximum_sentence"
+    unreadable = _unreadable(f"sections.c.{field}", c.get(field))
+    if unreadable is not None:
+        warnings.append(unreadable)
+    elif e.get("list_offences"):
+        months = penalty_months(c.get("maximum_sentence"))
         if months is None:
             warnings.append(
                 _warn(
@@ -134,7 +131,7 @@ def _eaw(form: Mapping[str, Any]) -> list[FieldProblem]:
                 )
             )
     elif purpose == "prosecution":
-        months = _months(c.get("maximum_sentence"))
+        months = penalty_months(c.get("maximum_sentence"))
         if months is None or months < 12:
             warnings.append(
                 _warn(
@@ -143,8 +140,8 @@ def _eaw(form: Mapping[str, Any]) -> list[FieldProblem]:
                     "for prosecution the maximum penalty must be at least 12 months (Art 2(1))",
                 )
             )
-    elif purpose in ("execution-custodial-sentence", "execution-detention-order"):
-        months = _months(c.get("sentence_imposed"))
+    elif purpose in _EXECUTION:
+        months = penalty_months(c.get("sentence_imposed"))
         if months is None or months < 4:
             warnings.append(
                 _warn(
@@ -197,6 +194,7 @@ def _witness(form: Mapping[str, Any], today: date) -> list[FieldProblem]:
     return warnings
 
 
+_EXECUTION = ("execution-custodial-sentence", "execution-detention-order")
 _QUALIFICATION = {"mla": "G", "witness-examination": "F", "extradition": "e"}
 
 

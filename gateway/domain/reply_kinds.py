@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from gateway.domain.errors import DomainError
+from gateway.domain import catalogues as cat
+from gateway.domain.errors import DomainError, FieldProblem
 from gateway.domain.legal_clocks import Fact, FactKind
 
 ALL = frozenset({"mla", "witness-examination", "extradition"})
@@ -67,25 +68,81 @@ def reply_kind(code: str) -> ReplyKind:
     return KINDS[code]
 
 
-def check_reply(section: Mapping[str, Any], original_type: str, *, from_issuer: bool) -> None:
-    """Raise ReplyNotApplicable when a reply cannot answer this request or lacks a part."""
+def kinds_for(original_type: str, *, from_issuer: bool = False) -> list[ReplyKind]:
+    """The reply kinds one side may send to a request of this type, in catalogue order."""
+    return [
+        kind
+        for kind in KINDS.values()
+        if original_type in kind.instruments and kind.from_issuer == from_issuer
+    ]
+
+
+def reply_fields(kind: ReplyKind) -> tuple[str, ...]:
+    """The parts of section R a reply of this kind carries, beyond its kind and target."""
+    fields: list[str] = []
+    if kind.needs_decision or kind.fact is FactKind.RECOGNISED:
+        fields += ["decision", "grounds"]  # grounds when the decision is to refuse
+    elif kind.needs_grounds:
+        fields.append("grounds")
+    if kind.needs_date or kind.fact in (FactKind.CONSENT, FactKind.HEARING_OUTCOME):
+        fields.append("effective_date")
+    if kind.fact is FactKind.HEARING_ARRANGED:
+        fields.append("hearing_means")
+    return (*fields, "body", "references")
+
+
+def grounds_for(original_type: str) -> tuple[str, ...]:
+    """The refusal grounds of the instrument this request was issued under."""
+    prefix = GROUND_PREFIX.get(original_type)
+    if prefix is None:
+        return ()
+    return tuple(g for g in cat.REFUSAL_GROUNDS if g.startswith(prefix))
+
+
+def is_refusal(section: Mapping[str, Any]) -> bool:
+    """Whether a reply refuses the request (a refusal, or a decision to refuse)."""
+    kind = str(section.get("reply_kind", ""))
+    return kind == "refusal" or (
+        kind in ("eaw-decision", "recognition-decision") and section.get("decision") == "refuse"
+    )
+
+
+def reply_problems(
+    section: Mapping[str, Any], original_type: str, *, from_issuer: bool
+) -> list[FieldProblem]:
+    """What a reply lacks or gets wrong, per field of section R (empty when it is valid)."""
     kind = KINDS[str(section["reply_kind"])]
+    at = "sections.R."
     if original_type not in kind.instruments:
-        raise ReplyNotApplicable(f"a '{kind.code}' reply does not apply to {original_type}")
+        message = f"a '{kind.code}' reply does not apply to {original_type}"
+        return [FieldProblem(at + "reply_kind", "kind-not-applicable", message)]
     if kind.from_issuer != from_issuer:
         side = "issuing" if kind.from_issuer else "executing"
-        raise ReplyNotApplicable(f"a '{kind.code}' reply comes from the {side} authority")
+        message = f"a '{kind.code}' reply comes from the {side} authority"
+        return [FieldProblem(at + "reply_kind", "kind-not-applicable", message)]
+    problems = []
     if kind.needs_date and not section.get("effective_date"):
-        raise ReplyNotApplicable(f"a '{kind.code}' reply needs sections.R.effective_date")
+        message = f"a '{kind.code}' reply needs sections.R.effective_date"
+        problems.append(FieldProblem(at + "effective_date", "required", message))
     if kind.needs_decision and not section.get("decision"):
-        raise ReplyNotApplicable(f"a '{kind.code}' reply needs sections.R.decision")
-    grounds = list(section.get("grounds") or ())
+        message = f"a '{kind.code}' reply needs sections.R.decision"
+        problems.append(FieldProblem(at + "decision", "required", message))
+    grounds = [str(g) for g in section.get("grounds") or ()]
     if kind.needs_grounds and not grounds:
-        raise ReplyNotApplicable(f"a '{kind.code}' reply needs sections.R.grounds")
-    prefix = GROUND_PREFIX.get(original_type, "")
-    foreign = [g for g in grounds if not str(g).startswith(prefix)]
+        message = f"a '{kind.code}' reply needs sections.R.grounds"
+        problems.append(FieldProblem(at + "grounds", "grounds-required", message))
+    foreign = [g for g in grounds if g not in grounds_for(original_type)]
     if foreign:
-        raise ReplyNotApplicable(f"grounds {', '.join(foreign)} do not apply to {original_type}")
+        message = f"grounds {', '.join(foreign)} do not apply to {original_type}"
+        problems.append(FieldProblem(at + "grounds", "ground-not-applicable", message))
+    return problems
+
+
+def check_reply(section: Mapping[str, Any], original_type: str, *, from_issuer: bool) -> None:
+    """Raise ReplyNotApplicable when a reply cannot answer this request or lacks a part."""
+    problems = reply_problems(section, original_type, from_issuer=from_issuer)
+    if problems:
+        raise ReplyNotApplicable(problems[0].message)
 
 
 def fact_of(section: Mapping[str, Any], recorded_on: date) -> Fact | None:

@@ -37,6 +37,7 @@ class Event(StrEnum):
     RETRIEVE = "retrieve"
     ACKNOWLEDGE = "acknowledge"
     WITHDRAW = "withdraw"
+    REFUSE = "refuse"
 
 
 S, E = State, Event
@@ -57,6 +58,10 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (S.AVAILABLE, E.RETRIEVE): S.RETRIEVED,
     (S.RETRIEVED, E.RETRIEVE): S.RETRIEVED,
     (S.RETRIEVED, E.ACKNOWLEDGE): S.ACKNOWLEDGED,
+    # the executing authority refuses a request it has been given (EIO Art 11, EAW Art 3/4)
+    (S.AVAILABLE, E.REFUSE): S.REJECTED,
+    (S.RETRIEVED, E.REFUSE): S.REJECTED,
+    (S.ACKNOWLEDGED, E.REFUSE): S.REJECTED,
 }
 
 # An acknowledged request is still being executed under the law (replies, clocks), so the

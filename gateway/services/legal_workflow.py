@@ -1,5 +1,6 @@
 """What intake does with the law around a request: its terms, answers and withdrawal.
 
+A refusal (or a decision to refuse) moves the request to `rejected`, which is final.
 Called inside intake's transaction: a new request records its time terms and handling
 labels; a reply becomes a legal fact on the request it answers (moving its clocks); a
 withdrawal moves the request to `withdrawn`, drops its lease, cancels its pending tasks
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gateway.domain.forms import RequestForm
 from gateway.domain.legal_clocks import FactKind
-from gateway.domain.reply_kinds import ReplyNotApplicable, fact_of, reply_kind
+from gateway.domain.reply_kinds import ReplyNotApplicable, fact_of, is_refusal, reply_kind
 from gateway.domain.request_types import RequestType
 from gateway.domain.states import Event, State, allowed_events
 from gateway.persistence import outbox_store, requests_store
@@ -48,6 +49,8 @@ def check_reply_allowed(original: RequestRow, section: Mapping[str, Any]) -> Non
         Event.WITHDRAW not in allowed_events(original.state)
     ):
         raise RequestFinal(f"a {original.state.value} request cannot be withdrawn")
+    if is_refusal(section) and Event.REFUSE not in allowed_events(original.state):
+        raise RequestFinal(f"a {original.state.value} request cannot be refused yet")
 
 
 def on_intake(conn: Connection, request_id: str, form: RequestForm, now: datetime) -> None:
@@ -75,6 +78,9 @@ def on_intake(conn: Connection, request_id: str, form: RequestForm, now: datetim
         detail["effective_date"] = str(section["effective_date"])
     actor = f"authority:{form.issuing_authority}"
     record(conn, original, "answer_received", actor=actor, detail=detail)
+    if is_refusal(section):  # the request is final: no more answers, clocks stop below
+        advance(conn, original, Event.REFUSE, actor=actor, detail={"reply": request_id})
+        original = requests_store.get(conn, original.id)
     fact = fact_of(section, now.astimezone(UTC).date())
     if fact is None:
         return

@@ -31,6 +31,7 @@ AUDIT_EVENT: dict[Event, str] = {
     Event.RETRIEVE: "retrieved",
     Event.ACKNOWLEDGE: "acknowledged",
     Event.WITHDRAW: "withdrawn",
+    Event.REFUSE: "refused",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -160,31 +161,54 @@ def receipt(
     raise NotFound("no such receipt")
 
 
+# Who may read a request: its issuer (visible_request) or its addressee (ui_inbox).
+Visibility = Callable[[Connection, str, str], RequestRow]
+
+
 def documents(
-    engine: Engine, blobs: BlobStore, authority_id: str, request_id: str
+    engine: Engine,
+    blobs: BlobStore,
+    authority_id: str,
+    request_id: str,
+    *,
+    visible: Visibility = visible_request,
+    kinds: frozenset[str] = DOWNLOADABLE_KINDS,
 ) -> list[StoredObject]:
     with transaction(engine) as conn:
-        visible_request(conn, authority_id, request_id)
-        return [o for o in blobs.list(conn, request_id) if o.kind in DOWNLOADABLE_KINDS]
+        visible(conn, authority_id, request_id)
+        return [o for o in blobs.list(conn, request_id) if o.kind in kinds]
 
 
 def read_document(
-    engine: Engine, blobs: BlobStore, authority_id: str, request_id: str, object_id: str
+    engine: Engine,
+    blobs: BlobStore,
+    authority_id: str,
+    request_id: str,
+    object_id: str,
+    *,
+    visible: Visibility = visible_request,
+    kinds: frozenset[str] = DOWNLOADABLE_KINDS,
 ) -> tuple[StoredObject, bytes]:
     with read_transaction(engine) as conn:
-        visible_request(conn, authority_id, request_id)
+        visible(conn, authority_id, request_id)
         for stored in blobs.list(conn, request_id):
-            if stored.id == object_id and stored.kind in DOWNLOADABLE_KINDS:
+            if stored.id == object_id and stored.kind in kinds:
                 return stored, blobs.read(conn, stored.id)
     raise NotFound("no such document")
 
 
 def read_json_document(
-    engine: Engine, blobs: BlobStore, authority_id: str, request_id: str, kind: str
+    engine: Engine,
+    blobs: BlobStore,
+    authority_id: str,
+    request_id: str,
+    kind: str,
+    *,
+    visible: Visibility = visible_request,
 ) -> dict[str, Any] | None:
     """The request's form or translation JSON (for display), or None while it is missing."""
     with read_transaction(engine) as conn:
-        visible_request(conn, authority_id, request_id)
+        visible(conn, authority_id, request_id)
         stored = blobs.find(conn, request_id, kind)
         if stored is None:
             return None

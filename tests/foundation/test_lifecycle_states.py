@@ -59,6 +59,15 @@ def test_terminal_states_allow_nothing() -> None:
         assert allowed_events(state) == frozenset()
 
 
+def test_the_executing_side_refuses_only_a_request_it_was_given() -> None:
+    delivered = {State.AVAILABLE, State.RETRIEVED, State.ACKNOWLEDGED}
+    for state in State:
+        if state in delivered:
+            assert next_state(state, Event.REFUSE) is State.REJECTED
+        else:
+            assert Event.REFUSE not in allowed_events(state)
+
+
 def test_every_failure_has_a_retry_that_resumes_the_failed_step() -> None:
     resumes = {"translate": State.VERIFIED, "render": State.TRANSLATED, "package": State.RENDERED}
     for step, event in RETRY_FOR_STEP.items():

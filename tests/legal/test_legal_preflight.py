@@ -18,6 +18,7 @@ from gateway.runtime.container import Runtime, build_runtime
 
 TODAY = date(2026, 12, 7)
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+BELOW, EXECUTION = "listed-offence-below-threshold", "execution-custodial-sentence"
 
 
 def _codes(form: dict[str, Any]) -> set[str]:
@@ -54,6 +55,15 @@ def test_eio_without_annex_d_category_or_validation_is_flagged() -> None:
             {"sentence-below-threshold"},
         ),
         ({"sentence_imposed": "5 meses"}, False, "execution-custodial-sentence", set()),
+        # in words too; text naming no duration warns instead of passing silently
+        ({"maximum_sentence": "drie jaar"}, True, "prosecution", set()),
+        ({"maximum_sentence": "zwei Jahre"}, True, "prosecution", {BELOW}),
+        ({"maximum_sentence": "levenslang"}, True, "prosecution", set()),
+        ({"maximum_sentence": "zware straf"}, True, "prosecution", {"penalty-unreadable"}),
+        ({"maximum_sentence": "dieciocho meses"}, False, "prosecution", set()),
+        ({"maximum_sentence": "une amende"}, False, "prosecution", {"penalty-unreadable"}),
+        ({"sentence_imposed": "cinq mois"}, False, EXECUTION, set()),
+        ({"sentence_imposed": "lang"}, False, EXECUTION, {"penalty-unreadable"}),
     ],
 )
 def test_eaw_thresholds_of_article_2(

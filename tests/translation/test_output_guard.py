@@ -133,9 +133,9 @@ def test_glossary_grammar_from_csv_and_tbx() -> None:
 
 def test_the_magistrate_ui_lists_what_the_guard_found() -> None:
     from gateway.domain.labels import load_catalogue
-    from gateway.web.ui.views_follow import _translated_fields
+    from gateway.web.ui.views_follow import translated_fields
 
-    [field] = _translated_fields(
+    [field] = translated_fields(
         {
             "fields": [
                 {

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from process_support import REPO, GatewayProcess, settings_env
@@ -176,3 +177,28 @@ def make_p12(directory: Path, stem: str, password: str, *, out: Path, legacy: bo
         timeout=60,
     )  # fmt: skip
     return out
+
+
+def seal_in_page(
+    driver: webdriver.Chrome,
+    base_url: str,
+    draft_id: str,
+    p12: Path,
+    password: str,
+    attachments: Sequence[Path] = (),
+) -> None:
+    """Open a draft's seal page, choose the .p12 (and attachments), type the password, sign."""
+    from process_support import wait_for
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base_url}/ui/drafts/{draft_id}")
+    wait_for(
+        lambda: driver.find_element(By.ID, "browser-seal").get_attribute("data-ready") == "1",
+        timeout=60,
+        what="the sealing script to load",
+    )
+    driver.find_element(By.ID, "p12-file").send_keys(str(p12))
+    driver.find_element(By.ID, "p12-password").send_keys(password)
+    if attachments:
+        driver.find_element(By.ID, "attachment-files").send_keys("\n".join(map(str, attachments)))
+    driver.find_element(By.ID, "seal-submit").click()

@@ -21,6 +21,7 @@ from browser_support import (
     axe_problems,
     make_p12,
     screenshot,
+    seal_in_page,
     sign_in_browser,
     start_chromium,
 )
@@ -103,20 +104,6 @@ def sealing(_gateway_and_browser, tmp_path):
     driver.set_window_size(1280, 900)
 
 
-def _seal_in_page(driver, relay, draft_id, p12, password, attachments=()):
-    driver.get(f"{relay.url}/ui/drafts/{draft_id}")
-    wait_for(
-        lambda: driver.find_element(By.ID, "browser-seal").get_attribute("data-ready") == "1",
-        timeout=60,
-        what="the sealing script to load",
-    )
-    driver.find_element(By.ID, "p12-file").send_keys(str(p12))
-    driver.find_element(By.ID, "p12-password").send_keys(password)
-    if attachments:
-        driver.find_element(By.ID, "attachment-files").send_keys("\n".join(map(str, attachments)))
-    driver.find_element(By.ID, "seal-submit").click()
-
-
 def _problem_text(driver):
     def shown():
         problem = driver.find_element(By.ID, "seal-problem")
@@ -146,7 +133,7 @@ def test_browser_sealed_request_is_accepted_and_opens_with_openssl(sealing, tmp_
     pki = settings.keys_dir / "dev-pki"
     p12 = make_p12(pki, "magistrate-rsa", P12_PASSWORD, out=tmp_path / "a.devries.p12")
 
-    _seal_in_page(driver, relay, draft_id, p12, P12_PASSWORD, [evidence])
+    seal_in_page(driver, relay.url, draft_id, p12, P12_PASSWORD, [evidence])
     _wait_for_request_page(driver)
     main = driver.find_element(By.TAG_NAME, "main").text
     assert "accepted by the gateway" in main
@@ -218,7 +205,7 @@ def test_browser_refuses_in_a_sentence_before_sending(sealing, tmp_path):
             out=tmp_path / f"{number}.p12",
             legacy=bool(legacy),
         )
-        _seal_in_page(driver, relay, draft_id, p12, password, [evidence] if attach else [])
+        seal_in_page(driver, relay.url, draft_id, p12, password, [evidence] if attach else [])
         text = _problem_text(driver)
         assert sentence in text, (stem, text)
         assert "Nothing was sent" in text
@@ -349,7 +336,7 @@ def test_large_attachment_travels_through_the_attachment_upload(sealing, tmp_pat
     p12 = make_p12(
         settings.keys_dir / "dev-pki", "magistrate-rsa", P12_PASSWORD, out=tmp_path / "m.p12"
     )
-    _seal_in_page(driver, relay, draft_id, p12, P12_PASSWORD, [big])
+    seal_in_page(driver, relay.url, draft_id, p12, P12_PASSWORD, [big])
     _wait_for_request_page(driver)
     request_id = driver.current_url.split("/ui/requests/")[1].split("?")[0]
     assert len(_sealed_posts(relay, draft_id)) == 1

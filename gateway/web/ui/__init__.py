@@ -32,6 +32,7 @@ def register_ui(app: Flask) -> None:
     from flask_babel import Babel
 
     from gateway.web.ui import i18n, security
+    from gateway.web.ui import views_answer as _answer  # noqa: F401  (issue 18: executing side)
     from gateway.web.ui import views_auth as _auth  # noqa: F401  (registers routes)
     from gateway.web.ui import views_compose as _compose  # noqa: F401
     from gateway.web.ui import views_drafts as _drafts  # noqa: F401

@@ -164,9 +164,7 @@ def check(
     except InvalidRequest as exc:
         errors.extend(_field_level(form, exc.problems))
         # the prompts are shown together with the errors, not one round later
-        checked = RequestForm(
-            schema_of(form["request_type"]).request_type, "", "", "", "", "", form
-        )
+        checked = RequestForm(RequestType(form["request_type"]), "", "", "", "", "", form)
     if not any(p.path == "sections.B.deadline" for p in errors):
         warnings.extend(completeness_warnings(checked, today=today))
     if executing_types is not None and form["request_type"] not in executing_types:

@@ -71,6 +71,7 @@ EVENT_NAMES = {
     "clock_breached": lazy_gettext("Legal time limit passed"),
     "answer_received": lazy_gettext("Answer of the executing authority received"),
     "withdrawal_applied": lazy_gettext("Withdrawal applied"),
+    "refused": lazy_gettext("Refused by the executing authority"),
 }
 
 EVIDENCE_NAMES = {
@@ -100,6 +101,13 @@ PROBLEM_TEXT = {
         "This authority does not take this type of request. Choose another authority."
     ),
     "deadline-past": lazy_gettext("The deadline lies in the past."),
+    # an answer of the executing side (gateway/domain/reply_kinds.py)
+    "grounds-required": lazy_gettext("Choose at least one ground of refusal from the list."),
+    "ground-not-applicable": lazy_gettext("This ground does not apply to this kind of request."),
+    "kind-not-applicable": lazy_gettext("This kind of answer does not apply to this request."),
+    "request-final": lazy_gettext(
+        "This request was refused or withdrawn: nothing more can be sent about it."
+    ),
     "pair-not-served": lazy_gettext(
         "No installed translation engine translates this language into the counterpart's "
         "language: the translation would be unavailable. Write the request in a language the "
@@ -118,6 +126,10 @@ PROBLEM_TEXT = {
     "qualification-missing": lazy_gettext("The legal qualification of the offence is missing."),
     "penalty-unknown": lazy_gettext(
         "State the maximum penalty (at least 3 years for a listed offence)."
+    ),
+    "penalty-unreadable": lazy_gettext(
+        "The penalty could not be read: write it as a number of years or months, for "
+        "example 3 years or 18 months."
     ),
     "listed-offence-below-threshold": lazy_gettext(
         "A listed offence counts only with a maximum penalty of at least 3 years."

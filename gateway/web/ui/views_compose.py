@@ -118,7 +118,7 @@ def _compose_page(
     labels = i18n.labels()
     problems = forms.problems_by_path(completeness.errors if completeness else [])
     problems.update(forms.problems_by_path(completeness.warnings if completeness else []))
-    summary = _summary(completeness, labels, schema.request_type.value) if completeness else None
+    summary = summary_of(completeness, labels, schema.request_type.value) if completeness else None
     page = render_template(
         "ui/compose.html",
         schema=schema,
@@ -182,7 +182,7 @@ def _pair_status(form: dict[str, Any], target: Authority) -> ui_language_pairs.P
     return ui_language_pairs.pair_status(_runtime().settings, source, target.working_language)
 
 
-def _summary(
+def summary_of(
     completeness: forms.Completeness, labels: Any, request_type: str = ""
 ) -> dict[str, list[dict[str, str]]]:
     def item(problem: FieldProblem) -> dict[str, str]:
@@ -282,9 +282,21 @@ def _draft_page(
     with transaction(security.engine()) as conn:
         target = authorities_store.get(conn, found.form["executing_authority"])
     completeness = forms.check(found.form, executing_types=None, today=datetime.now(UTC).date())
+    back = url_for("ui.compose", request_type=found.request_type, draft=found.id)
+    is_answer = found.request_type == ui_requests.REPLY_TYPE
+    if is_answer:
+        section = found.form["sections"]["R"]
+        back = url_for(
+            "ui.answer_form",
+            request_id=section["in_reply_to"],
+            kind=section["reply_kind"],
+            draft=found.id,
+        )
     return render_template(
         "ui/draft.html",
         draft=found,
+        back_url=back,
+        is_answer=is_answer,
         title=labels.form(found.request_type, "title"),
         target=target,
         file_name=_json_name(found.form),
@@ -294,7 +306,7 @@ def _draft_page(
         preview=preview.preview(found.form),
         language_name=labels.code_meaning("languages", str(found.form.get("language"))),
         mismatch=mismatch,
-        summary=_summary(completeness, labels, found.request_type),
+        summary=summary_of(completeness, labels, found.request_type),
         gateway_id=_runtime().settings.gateway_id,
         refusal=refusal,
         **views_translation_preview.preview_context(draft_id),
@@ -341,6 +353,9 @@ def draft_upload(draft_id: str) -> ResponseReturnValue:
     except IntakeRefused as exc:
         return _draft_page(draft_id, refusal=exc.code, status=exc.status)
     ui_requests.mark_submitted(security.engine(), draft_id, request_id)
+    answered = views_seal.answered_url(found)
+    if answered is not None:
+        return redirect(answered)
     differs = not ui_requests.submitted_form_matches(
         security.engine(), _runtime().blobs, request_id, found
     )

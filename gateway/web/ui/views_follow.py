@@ -45,7 +45,7 @@ def _runtime() -> Any:
     return current_app.extensions["rogatory"]
 
 
-def _authority_names() -> dict[str, str]:
+def authority_names() -> dict[str, str]:
     with transaction(security.engine()) as conn:
         return {a.id: a.name for a in authorities_store.list_all(conn)}
 
@@ -53,7 +53,7 @@ def _authority_names() -> dict[str, str]:
 @ui.get("/requests")
 @security.signed_in
 def requests_list() -> ResponseReturnValue:
-    names = _authority_names()
+    names = authority_names()
     listed = ui_listing.overview(security.engine(), _runtime().blobs, g.authority_id, g.username)
     search = {
         "text": request.args.get("q", "")[:200],
@@ -73,7 +73,7 @@ def requests_list() -> ResponseReturnValue:
         summaries=[item.summary for item in shown],
         names=names,
         today=today,
-        type_title=_type_title,
+        type_title=type_title,
         drafts=ui_drafts.recent(security.engine(), _runtime().blobs, g.username),
     )
 
@@ -88,7 +88,22 @@ def _reply_kind(form: dict[str, Any] | None) -> tuple[str, str]:
         return code, code or "?"
 
 
-def _type_title(request_type: str) -> str:
+def reply_facts(form: dict[str, Any] | None) -> dict[str, Any]:
+    """A reply's kind, decision, date and grounds in the user's language, from the
+    hand-kept label catalogue (the signed codes are never machine-translated)."""
+    section = (form or {}).get("sections", {}).get("R", {})
+    section = section if isinstance(section, dict) else {}
+    grounds = section.get("grounds") if isinstance(section.get("grounds"), list) else []
+    decision = section.get("decision")
+    return {
+        "kind": _reply_kind(form),
+        "decision": legal_code("reply_decision", decision) if decision else "",
+        "effective_date": str(section.get("effective_date") or ""),
+        "grounds": [(str(code), legal_code("refusal_grounds", code)) for code in grounds],
+    }
+
+
+def type_title(request_type: str) -> str:
     return i18n.labels().form(request_type, "title")
 
 
@@ -108,7 +123,7 @@ def request_page(request_id: str) -> ResponseReturnValue:
         replies.append(
             {
                 "request": reply,
-                "kind": _reply_kind(reply_form),
+                **reply_facts(reply_form),
                 "documents": ui_requests.documents(engine, blobs, g.authority_id, reply.id),
                 "translation": ui_requests.read_json_document(
                     engine, blobs, g.authority_id, reply.id, "translation"
@@ -120,27 +135,27 @@ def request_page(request_id: str) -> ResponseReturnValue:
         "ui/request.html",
         request_row=row,
         form=form or {},
-        names=_authority_names(),
+        names=authority_names(),
         timeline=ui_requests.timeline(engine, g.authority_id, request_id),
         receipts=ui_requests.receipts(engine, g.authority_id, request_id),
         documents=documents,
-        translation_fields=_translated_fields(translation),
+        translation_fields=translated_fields(translation),
         replies=replies,
         progress=_progress(row),
         steps=_steps(row),
-        type_title=_type_title(row.request_type),
-        clocks=_clocks(request_id),
+        type_title=type_title(row.request_type),
+        clocks=clocks(request_id),
         clock_text=lambda key: i18n.labels().text(key),
-        legal_code=_legal_code,
+        legal_code=legal_code,
         submitted=request.args.get("submitted") == "1",
         differs=request.args.get("differs") == "1",
-        field_label=_field_label,
+        field_label=field_label,
         translation_status=i18n.translation_status,
         failed_step_text=i18n.failed_step_text,
     )
 
 
-def _clocks(request_id: str) -> list[dict[str, Any]]:
+def clocks(request_id: str) -> list[dict[str, Any]]:
     """Legal clocks for the page, named from the hand-kept label catalogue."""
     today = datetime.now(UTC).date()
     labels = i18n.labels()
@@ -151,13 +166,13 @@ def _clocks(request_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _legal_code(list_name: str, code: object) -> str:
+def legal_code(list_name: str, code: object) -> str:
     labels = i18n.labels()
     value = str(code)
     return labels.code_meaning(list_name, value) if labels.has_code(list_name, value) else value
 
 
-def _field_label(path: str) -> str:
+def field_label(path: str) -> str:
     key = path.rsplit(".", 1)[-1]
     try:
         return i18n.labels().field_label(key)
@@ -165,7 +180,7 @@ def _field_label(path: str) -> str:
         return key.replace("_", " ")
 
 
-def _translated_fields(
+def translated_fields(
     translation: dict[str, Any] | None, catalogue: LabelCatalogue | None = None
 ) -> list[dict[str, Any]]:
     if not translation:

@@ -101,19 +101,31 @@ def draft_sealed(draft_id: str) -> ResponseReturnValue:
     except IntakeRefused as exc:
         return _problem(exc.status, exc.code, str(refusal_sentence(exc.code)))
     ui_requests.mark_submitted(security.engine(), draft_id, accepted.request_id)
-    try:
-        ui_requests.get_request(security.engine(), g.authority_id, accepted.request_id)
-    except NotFound:
-        return _problem(409, "other-authority", str(refusal_sentence("other-authority")))
+    redirect = answered_url(found)
+    if redirect is None:
+        try:
+            ui_requests.get_request(security.engine(), g.authority_id, accepted.request_id)
+        except NotFound:
+            return _problem(409, "other-authority", str(refusal_sentence("other-authority")))
+        redirect = url_for("ui.request_page", request_id=accepted.request_id, submitted=1)
     answer: dict[str, str] = {
         "request_id": accepted.request_id,
         "message_id": accepted.message_id,
-        "redirect": url_for("ui.request_page", request_id=accepted.request_id, submitted=1),
+        "redirect": redirect,
     }
     capability = upload_capability(rt, accepted)
     if capability is not None:  # the page PUTs each large attachment with this token
         answer["upload_token"] = capability.token
     return jsonify(answer), 202
+
+
+def answered_url(draft: ui_requests.Draft) -> str | None:
+    """Where a sealed answer of the executing side leads: the request it answers (None for
+    a request the user issues, which she follows on its own page)."""
+    if draft.request_type != ui_requests.REPLY_TYPE:
+        return None
+    section = draft.form.get("sections", {}).get("R", {})
+    return url_for("ui.received_page", request_id=str(section.get("in_reply_to")), answered=1)
 
 
 def refusal_sentence(code: str) -> str:
