@@ -177,7 +177,8 @@ def test_a_refusal_needs_a_ground_and_becomes_a_draft_addressed_to_the_issuer(ap
     assert re.fullmatch(r"/ui/drafts/[0-9a-f-]+", draft_path)
     seal_page = madrid.get(draft_path, base_url=BASE_URL).text
     assert "Seal and send your answer" in seal_page
-    assert catalogue_for("en").code_meaning("refusal_grounds", GROUND) in seal_page
+    # what she signs reads like the PDF: labelled in the answer's own language (es)
+    assert catalogue_for("es").code_meaning("refusal_grounds", GROUND) in seal_page
     info = madrid.get(draft_path + "/sealing.json", base_url=BASE_URL).json
     reply = json.loads(info["request_json"])
     assert (reply["issuing_authority"], reply["executing_authority"]) == (
