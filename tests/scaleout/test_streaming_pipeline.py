@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from foundation_support import accept, sealed_submission
 from joserfc.jwk import ECKey
 from process_support import settings_env
@@ -171,8 +170,9 @@ def test_client_pull_of_a_large_package_is_bounded_and_the_files_are_intact(
         server.stop()
         rt.close()
     growth = peaks[ATTACHMENT_SIZE] - peaks[MIB]
-    print(f"\nclient pull of a {ATTACHMENT_SIZE // MIB} MiB attachment: peak RSS "
-          f"{peaks[ATTACHMENT_SIZE] / MIB:.0f} MiB, {growth / MIB:.1f} MiB above a 1 MiB pull")  # fmt: skip
+    peak = peaks[ATTACHMENT_SIZE] / MIB
+    print(f"\nclient pull, {ATTACHMENT_SIZE // MIB} MiB attachment: peak RSS {peak:.0f} MiB, "
+          f"{growth / MIB:.1f} MiB above a 1 MiB pull")  # fmt: skip
     request_id, expected = pulled[ATTACHMENT_SIZE]
     attachment = tmp_path / "inbox" / request_id / "attachments" / "evidence.bin"
     digest = hashlib.sha256()
