@@ -9,9 +9,8 @@ this function returns: the sink must write to staging the caller discards on any
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,8 @@ from gateway.crypto.verify import trusted_chain
 
 DEFAULT_MAX_PACKAGE_SIZE: Final = 64 * 1024**3
 _DIGESTS: Final = frozenset({"sha256", "sha384", "sha512"})
-_PIPE_BUFFER: Final = 1024 * 1024
+_PIPE_DEPTH: Final = 2  # plaintext chunks (about 1 MiB each) between the two threads
+_READ_AHEAD: Final = 1024 * 1024
 
 
 def _malformed(detail: str) -> CryptoError:
@@ -118,29 +118,60 @@ def _parse_signed_data(src: BinaryIO, sink: Callable[[bytes], object]) -> _Parse
     return _Parsed(detached, digests, hashing.size)
 
 
-class _Parser(threading.Thread):
-    """Runs ``_parse_signed_data`` on the pipe's read end; drains it after any failure so
-    the decrypting side never blocks on a full pipe."""
+class _Pipe:
+    """Plaintext handed from the decrypting thread to the parsing thread without copies:
+    a bounded queue of chunks, readable as a stream (``read`` may return fewer bytes)."""
 
-    def __init__(self, read_fd: int, sink: Callable[[bytes], object]) -> None:
+    def __init__(self) -> None:
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(_PIPE_DEPTH)
+        self._current = b""
+        self._offset = 0
+        self._eof = False
+
+    def write(self, chunk: bytes) -> None:
+        if chunk:
+            self._chunks.put(chunk)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+
+    def read(self, size: int = -1) -> bytes:
+        while self._offset >= len(self._current):
+            chunk = None if self._eof else self._chunks.get()
+            if chunk is None:
+                self._eof = True
+                return b""
+            self._current, self._offset = chunk, 0
+        end = len(self._current) if size < 0 else min(len(self._current), self._offset + size)
+        if self._offset == 0 and end == len(self._current):
+            piece = self._current  # the whole chunk: no copy
+        else:
+            piece = self._current[self._offset : end]
+        self._offset = end
+        return piece
+
+
+class _Parser(threading.Thread):
+    """Runs ``_parse_signed_data`` on the pipe; drains it after any failure so the
+    decrypting side never blocks on a full pipe."""
+
+    def __init__(self, pipe: _Pipe, sink: Callable[[bytes], object]) -> None:
         super().__init__(name="sealed-signed-data", daemon=True)
-        self._source = os.fdopen(read_fd, "rb", buffering=_PIPE_BUFFER)
+        self._pipe = pipe
         self._sink = sink
         self.result: _Parsed | None = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.result = _parse_signed_data(self._source, self._sink)
+            self.result = _parse_signed_data(self._pipe, self._sink)  # type: ignore[arg-type]
         except ASN1_ERRORS as exc:
             self.error = _malformed(f"SignedData ASN.1: {type(exc).__name__}")
         except BaseException as exc:  # re-raised on the caller's thread
             self.error = exc
         finally:
-            with contextlib.suppress(OSError):
-                while self._source.read(_PIPE_BUFFER):
-                    pass
-            self._source.close()
+            while self._pipe.read(_READ_AHEAD):
+                pass
 
 
 def open_sealed_stream(
@@ -160,19 +191,15 @@ def open_sealed_stream(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    read_fd, write_fd = os.pipe()
-    parser = _Parser(read_fd, content_sink)
+    pipe = _Pipe()
+    parser = _Parser(pipe, content_sink)
     parser.start()
-    pipe = os.fdopen(write_fd, "wb", buffering=_PIPE_BUFFER)
-
-    def to_parser(plaintext: bytes) -> None:
-        pipe.write(plaintext)
-
     try:
-        open_attachment_stream(src, recipient_keys, to_parser, max_size=max_size)
+        open_attachment_stream(
+            src, recipient_keys, pipe.write, max_size=max_size, hash_plaintext=False
+        )
     finally:
-        with contextlib.suppress(OSError):
-            pipe.close()  # end of input for the parser
+        pipe.close()  # end of input for the parser
         parser.join()
     if parser.error is not None:
         raise parser.error

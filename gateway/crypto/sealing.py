@@ -34,38 +34,12 @@ def _oid(dotted: str) -> bytes:
     return bytes(core.ObjectIdentifier(dotted).dump())
 
 
-def octet_segment(data: bytes | memoryview) -> bytes:
-    """One primitive OCTET STRING segment of a constructed OCTET STRING (DER length)."""
-    size = len(data)
+def octet_header(size: int) -> bytes:
+    """The header of one primitive OCTET STRING segment of ``size`` bytes (DER length)."""
     if size < 0x80:
-        length = bytes([size])
-    else:
-        raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
-        length = bytes([0x80 | len(raw)]) + raw
-    return b"\x04" + length + bytes(data)
-
-
-class _Segmenter:
-    """Collects bytes and hands them on as OCTET STRING segments of SEGMENT_SIZE."""
-
-    def __init__(self, emit: Callable[[bytes], None]) -> None:
-        self._emit = emit
-        self._parts: list[bytes] = []
-        self._size = 0
-
-    def add(self, data: bytes) -> None:
-        self._parts.append(data)
-        self._size += len(data)
-        while self._size >= SEGMENT_SIZE:
-            joined = b"".join(self._parts)
-            self._emit(joined[:SEGMENT_SIZE])
-            rest = joined[SEGMENT_SIZE:]
-            self._parts, self._size = ([rest] if rest else []), len(rest)
-
-    def flush(self) -> None:
-        if self._size:
-            self._emit(b"".join(self._parts))
-        self._parts, self._size = [], 0
+        return bytes([4, size])
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([4, 0x80 | len(raw)]) + raw
 
 
 class SealingWriter:
@@ -103,37 +77,56 @@ class SealingWriter:
             + b"\x30\x80" + _oid(OID_DATA) + gcm_algorithm(nonce).dump()  # authEncrypted...
             + b"\xa0\x80"  # encryptedContent [0] IMPLICIT, constructed, indefinite
         )  # fmt: skip
-        self._ciphertext = _Segmenter(self._emit_ciphertext)
-        self._content = _Segmenter(lambda data: self._ciphertext.add(octet_segment(data)))
+        self._pending = bytearray()  # content short of a whole segment
         digest_algorithms = cms.DigestAlgorithms([{"algorithm": "sha256"}]).dump()
-        self._ciphertext.add(
+        self._encrypt(
             b"\x30\x80" + _oid(OID_SIGNED_DATA) + b"\xa0\x80"  # ContentInfo, [0]
             b"\x30\x80\x02\x01\x01" + digest_algorithms  # SignedData v1, digestAlgorithms
             + b"\x30\x80" + _oid(OID_DATA) + b"\xa0\x80\x24\x80"  # encapContentInfo, eContent
         )  # fmt: skip
 
-    def _emit_ciphertext(self, plaintext: bytes) -> None:
-        self._out(octet_segment(self._encryptor.update(plaintext)))
+    def _encrypt(self, *plaintexts: bytes | bytearray | memoryview) -> None:
+        """Encrypt SignedData bytes and write them as one segment of encryptedContent."""
+        ciphertexts = [self._encryptor.update(p) for p in plaintexts]
+        self._out(octet_header(sum(map(len, ciphertexts))) + ciphertexts[0])
+        for ciphertext in ciphertexts[1:]:
+            self._out(ciphertext)
 
-    def write(self, data: bytes) -> int:
-        data = bytes(data)
+    def _segment(self, content: bytes | bytearray | memoryview) -> None:
+        """One segment of the signed content (its OCTET STRING header and bytes)."""
+        self._encrypt(octet_header(len(content)), content)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
         self._digest.update(data)
         self.size += len(data)
-        self._content.add(data)
+        view = memoryview(data)
+        if self._pending:
+            missing = SEGMENT_SIZE - len(self._pending)
+            self._pending += view[:missing]
+            view = view[missing:]
+            if len(self._pending) < SEGMENT_SIZE:
+                return len(data)
+            self._segment(self._pending)
+            self._pending.clear()
+        while len(view) >= SEGMENT_SIZE:
+            self._segment(view[:SEGMENT_SIZE])
+            view = view[SEGMENT_SIZE:]
+        self._pending += view
         return len(data)
 
     def finish(self) -> None:
-        self._content.flush()
+        if self._pending:
+            self._segment(self._pending)
+            self._pending.clear()
         _, certificates, signer_infos = signed_data_parts(
             self._digest.digest(), self._key, self._cert, when=self._when, extra=self._extra
         )
         # eContent's OCTET STRING and [0], encapContentInfo; then the SignedData trailer
-        self._ciphertext.add(_END * 3 + certificates + signer_infos + _END * 3)
-        self._ciphertext.flush()
+        self._encrypt(_END * 3 + certificates + signer_infos + _END * 3)
         self._encryptor.finalize()
         mac = bytes(core.OctetString(self._encryptor.tag).dump())
         # encryptedContent, authEncryptedContentInfo; mac; AuthEnvelopedData, [0], ContentInfo
         self._out(_END * 2 + mac + _END * 3)
 
 
-__all__ = ["SEGMENT_SIZE", "SealingWriter", "octet_segment"]
+__all__ = ["SEGMENT_SIZE", "SealingWriter", "octet_header"]

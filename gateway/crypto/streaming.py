@@ -194,8 +194,9 @@ class _Handoff:
     (the other); hashlib, AES and file I/O release the GIL.
     """
 
-    def __init__(self, sink: Callable[[bytes], None]) -> None:
+    def __init__(self, sink: Callable[[bytes], None], *, hash_plaintext: bool = True) -> None:
         self._sink = sink
+        self._hash = hash_plaintext
         self._queue: queue.Queue[bytes | None] = queue.Queue(_HANDOFF_DEPTH)
         self._error: BaseException | None = None
         self.sha256 = hashlib.sha256()
@@ -207,7 +208,8 @@ class _Handoff:
             if self._error is not None:
                 continue  # drain without writing: the stream is already lost
             try:
-                self.sha256.update(plaintext)
+                if self._hash:
+                    self.sha256.update(plaintext)
                 self._sink(plaintext)
             except BaseException as exc:  # re-raised on the caller's thread
                 self._error = exc
@@ -298,16 +300,18 @@ def open_attachment_stream(
     sink: Callable[[bytes], None],
     *,
     max_size: int = DEFAULT_MAX_ATTACHMENT_SIZE,
+    hash_plaintext: bool = True,
 ) -> StreamResult:
     """Decrypt a (possibly indefinite-length) AuthEnvelopedData from ``src`` into ``sink``.
 
     ``sink`` runs on a helper thread (one call at a time, in order) and has received
-    everything when this returns or raises. Returns the plaintext's SHA-256 and size
-    once the GCM tag verified. Raises ``InvalidEnvelope`` on any decryption failure,
-    ``CryptoError`` otherwise; an exception raised by ``sink`` propagates unchanged.
+    everything when this returns or raises. Returns the plaintext's SHA-256 (empty with
+    ``hash_plaintext=False``) and size once the GCM tag verified. Raises
+    ``InvalidEnvelope`` on any decryption failure, ``CryptoError`` otherwise; an
+    exception raised by ``sink`` propagates unchanged.
     """
     reader = BerStream(src)
-    handoff = _Handoff(sink)
+    handoff = _Handoff(sink, hash_plaintext=hash_plaintext)
     try:
         size = _open(reader, recipient_keys, handoff, max_size)
     except ASN1_ERRORS as exc:
@@ -317,7 +321,8 @@ def open_attachment_stream(
         _close_quietly(handoff)
         raise
     handoff.close()
-    return StreamResult(sha256_hex=handoff.sha256.hexdigest(), size=size)
+    digest = handoff.sha256.hexdigest() if hash_plaintext else ""
+    return StreamResult(sha256_hex=digest, size=size)
 
 
 def _close_quietly(handoff: _Handoff) -> None:
