@@ -213,6 +213,7 @@ def run(work: Path, size: int) -> dict[str, float]:
     worker: Child | None = None
     try:
         wait_until(lambda: healthy(url), "rogatory serve", timeout=120)
+        gateway_idle = server.peak_rss()
         request = work / "request.json"
         form = json.loads((REPO / "tests" / "fixtures" / "mla_request.json").read_text())
         # not urgent: its translate task waits on the translate queue, which no worker
@@ -245,6 +246,7 @@ def run(work: Path, size: int) -> dict[str, float]:
             {**env, "ROGATORY_LOG_LEVEL": "INFO"}, work / "worker.log",
         )  # fmt: skip
         wait_until(lambda: b" ready." in worker.log.read_bytes(), "rogatory worker", 120)
+        worker_idle = worker.peak_rss()
         started = time.perf_counter()
         stand_in_for_translation_and_render(settings, request_id, key)
         wait_until(lambda: state_of(settings, request_id) is State.AVAILABLE, "packaging")
@@ -280,6 +282,8 @@ def run(work: Path, size: int) -> dict[str, float]:
         "pull": pull_seconds,
         "gateway_rss": gateway_rss,
         "worker_rss": worker_rss,
+        "gateway_idle": gateway_idle,
+        "worker_idle": worker_idle,
         "client_rss": max(seal_rss, submit_rss, upload_rss, pull_rss),
         "pull_rss": pull_rss,
     }
@@ -298,7 +302,10 @@ def report(size: int, m: dict[str, float]) -> None:
         ("pull", "client pull: download, decrypt, verify, unzip"),
     ):
         ratio = m["baseline"] / m[phase]
-        print(f"  {phase:8} {mib / m[phase]:7.1f} MiB/s  ratio {ratio:4.2f}  ({what})")
+        print(
+            f"  {phase:8} {mib / m[phase]:7.1f} MiB/s  ratio {ratio:4.2f} "
+            f"[{verdict(ratio >= RATIO_TARGET)}]  ({what})"
+        )
     total = m["submit"] + m["package"] + m["pull"]
     ratio = m["baseline"] / total
     server = max(m["gateway_rss"], m["worker_rss"])
@@ -309,6 +316,8 @@ def report(size: int, m: dict[str, float]) -> None:
     print(
         f"server peak RSS: gateway {m['gateway_rss'] / MB:4.0f} MB, worker "
         f"{m['worker_rss'] / MB:4.0f} MB (target <= 150 MB) [{verdict(server <= RSS_TARGET)}]"
+        f"; before the transfer: gateway {m['gateway_idle'] / MB:4.0f} MB, worker "
+        f"{m['worker_idle'] / MB:4.0f} MB"
     )
     print(
         f"client peak RSS: pull {m['pull_rss'] / MB:4.0f} MB, any client command "
