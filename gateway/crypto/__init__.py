@@ -18,7 +18,10 @@ from gateway.crypto.model import (
     StreamResult,
     TrustConfig,
     VerifiedContent,
+    VerifiedStream,
 )
+from gateway.crypto.sealed_stream import open_sealed_stream
+from gateway.crypto.sealing import SealingWriter
 from gateway.crypto.signing import sign
 from gateway.crypto.streaming import DEFAULT_MAX_ATTACHMENT_SIZE, open_attachment_stream
 from gateway.crypto.verify import (
@@ -48,14 +51,17 @@ __all__ = [
     "CryptoError",
     "InvalidEnvelope",
     "RecipientKey",
+    "SealingWriter",
     "StreamResult",
     "TrustConfig",
     "VerifiedContent",
+    "VerifiedStream",
     "decrypt_envelope",
     "decrypt_envelope_mode",
     "encrypt_envelope",
     "expiring_certificates",
     "open_attachment_stream",
+    "open_sealed_stream",
     "open_submission",
     "seal",
     "sign",

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.ciphers import (
     AEADDecryptionContext,
+    AEADEncryptionContext,
     Cipher,
     algorithms,
     modes,
@@ -126,3 +127,8 @@ def cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
     padded = decryptor.update(ciphertext) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
     return unpadder.update(padded) + unpadder.finalize()
+
+
+def gcm_stream_encryptor(key: bytes, nonce: bytes) -> AEADEncryptionContext:
+    """A GCM encryptor fed chunk by chunk; its ``tag`` is read after ``finalize``."""
+    return Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()

@@ -49,3 +49,15 @@ class StreamResult:
 
     sha256_hex: str
     size: int
+
+
+@dataclass(frozen=True)
+class VerifiedStream:
+    """A streamed SignedData whose signature, digest, chain and freshness were checked;
+    its content went to the caller's sink (``size`` bytes)."""
+
+    content_type: str
+    size: int
+    signer: x509.Certificate
+    chain: list[x509.Certificate]
+    signing_time: datetime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -113,16 +113,23 @@ def _embedded_certificates(signed_data: cms.SignedData) -> list[x509.Certificate
     return certs
 
 
-def check_signature(signed_data: cms.SignedData) -> SignatureCheck:
+def check_signature(
+    signed_data: cms.SignedData, *, streamed_digests: Mapping[str, bytes] | None = None
+) -> SignatureCheck:
     """Check digest and signature of a one-signer, attached SignedData.
 
+    ``streamed_digests`` (digest name -> digest) stands for content that was hashed as it
+    streamed past instead of being held; ``content`` is then empty.
     Raises ``CryptoError``; asn1crypto errors propagate for the caller to map to malformed.
     """
     encap = signed_data["encap_content_info"]
     content_type = encap["content_type"].dotted
-    content = encap["content"].native if encap["content"].native is not None else None
-    if not isinstance(content, bytes):
-        raise CryptoError(MALFORMED, "detached or non-octet-string content")
+    if streamed_digests is None:
+        content = encap["content"].native if encap["content"].native is not None else None
+        if not isinstance(content, bytes):
+            raise CryptoError(MALFORMED, "detached or non-octet-string content")
+    else:
+        content = b""
     signer_infos = signed_data["signer_infos"]
     if len(signer_infos) != 1:
         raise CryptoError(MALFORMED, f"{len(signer_infos)} signers, exactly one expected")
@@ -141,7 +148,12 @@ def check_signature(signed_data: cms.SignedData) -> SignatureCheck:
         raise CryptoError(MALFORMED, "signing-time is not a time")
     embedded = _embedded_certificates(signed_data)
     signer = _find_signer(signer_info["sid"], embedded)
-    actual_digest = hashlib.new(digest_name, content).digest()
+    if streamed_digests is None:
+        actual_digest = hashlib.new(digest_name, content).digest()
+    elif digest_name in streamed_digests:
+        actual_digest = streamed_digests[digest_name]
+    else:
+        raise CryptoError(MALFORMED, "signer's digest algorithm not announced before the content")
     if not hmac.compare_digest(actual_digest, expected_digest):
         raise CryptoError(SIGNATURE_INVALID, "message digest does not match the content")
     signed_bytes = bytes(core.SetOf(contents=attrs.contents).dump())
@@ -174,6 +186,57 @@ def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
+def _signer_info(
+    digest: bytes, key: SigningPrivateKey, cert: x509.Certificate, when: datetime
+) -> cms.SignerInfo:
+    """One SignerInfo over a content whose SHA-256 is ``digest`` (id-data, signed attrs)."""
+    when = when.astimezone(UTC).replace(microsecond=0)
+    attributes = [
+        cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+        cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": when})]}),
+        cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
+    ]
+    # DER orders SET OF by encoding; verifiers re-encode before checking the signature.
+    attributes.sort(key=lambda attr: attr.dump())
+    signed_attrs = cms.CMSAttributes(attributes)
+    signature = _sign_bytes(key, bytes(core.SetOf(contents=signed_attrs.contents).dump()))
+    issuer_serial = cms.IssuerAndSerialNumber(
+        {"issuer": _asn1_cert(cert).issuer, "serial_number": cert.serial_number}
+    )
+    return cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(name="issuer_and_serial_number", value=issuer_serial),
+            "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": {"algorithm": _signature_algorithm(key)},
+            "signature": signature,
+        }
+    )
+
+
+def _signed_data(
+    digest: bytes,
+    key: SigningPrivateKey,
+    cert: x509.Certificate,
+    when: datetime,
+    extra_certs: Sequence[x509.Certificate],
+    content: bytes | None,
+) -> cms.SignedData:
+    encap: dict[str, object] = {"content_type": "data"}
+    if content is not None:
+        encap["content"] = content
+    return cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
+            "encap_content_info": encap,
+            "certificates": [_asn1_cert(c) for c in (cert, *extra_certs)],
+            "signer_infos": [_signer_info(digest, key, cert, when)],
+        }
+    )
+
+
 def sign(
     content: bytes,
     key: SigningPrivateKey,
@@ -183,41 +246,29 @@ def sign(
     signing_time: datetime | None = None,
 ) -> bytes:
     """Attached SignedData over ``content`` (id-data, SHA-256), shaped like openssl cms -sign."""
-    when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    attributes = [
-        cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
-        cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": when})]}),
-        cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}),
-    ]
-    # DER orders SET OF by encoding; verifiers re-encode before checking the signature.
-    attributes.sort(key=lambda attr: attr.dump())
-    signed_attrs = cms.CMSAttributes(attributes)
-    signature = _sign_bytes(key, bytes(core.SetOf(contents=signed_attrs.contents).dump()))
-    issuer_serial = cms.IssuerAndSerialNumber(
-        {"issuer": _asn1_cert(cert).issuer, "serial_number": cert.serial_number}
-    )
-    sha256 = algos.DigestAlgorithm({"algorithm": "sha256"})
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(name="issuer_and_serial_number", value=issuer_serial),
-            "digest_algorithm": sha256,
-            "signed_attrs": signed_attrs,
-            "signature_algorithm": {"algorithm": _signature_algorithm(key)},
-            "signature": signature,
-        }
-    )
-    signed_data = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [sha256],
-            "encap_content_info": {"content_type": "data", "content": content},
-            "certificates": [_asn1_cert(c) for c in (cert, *extra_certs)],
-            "signer_infos": [signer_info],
-        }
-    )
+    when = signing_time or datetime.now(UTC)
+    digest = hashlib.sha256(content).digest()
+    signed_data = _signed_data(digest, key, cert, when, extra_certs, content)
     info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
     return bytes(info.dump())
+
+
+def signed_data_parts(
+    digest: bytes,
+    key: SigningPrivateKey,
+    cert: x509.Certificate,
+    *,
+    when: datetime,
+    extra: Sequence[x509.Certificate] = (),
+) -> tuple[bytes, bytes, bytes]:
+    """DER of digestAlgorithms, certificates [0] and signerInfos of a SignedData whose
+    content's SHA-256 is ``digest``: the pieces a streaming writer puts around the content."""
+    signed_data = _signed_data(digest, key, cert, when, extra, None)
+    return (
+        bytes(signed_data["digest_algorithms"].dump()),
+        bytes(signed_data["certificates"].dump()),
+        bytes(signed_data["signer_infos"].dump()),
+    )
 
 
 def load_signed_data(info: cms.ContentInfo) -> cms.SignedData:
@@ -227,4 +278,11 @@ def load_signed_data(info: cms.ContentInfo) -> cms.SignedData:
     return signed_data
 
 
-__all__ = ["OID_DATA", "SignatureCheck", "check_signature", "load_signed_data", "sign"]
+__all__ = [
+    "OID_DATA",
+    "SignatureCheck",
+    "check_signature",
+    "load_signed_data",
+    "sign",
+    "signed_data_parts",
+]

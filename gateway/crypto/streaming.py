@@ -15,7 +15,7 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 from asn1crypto import cms, core
 from cryptography.exceptions import InvalidTag
@@ -52,7 +52,7 @@ def _malformed(detail: str) -> CryptoError:
     return CryptoError(MALFORMED, detail)
 
 
-class _BerStream:
+class BerStream:
     """Pull-based BER reader over a binary stream with a small look-ahead buffer."""
 
     def __init__(self, src: BinaryIO) -> None:
@@ -182,7 +182,7 @@ def _uniform_run(buf: bytes, pos: int, stride: int, header_size: int, most: int)
     return max(count, 1)
 
 
-def _load(raw: bytes, spec: type[core.Asn1Value]) -> core.Asn1Value:
+def load_element(raw: bytes, spec: type[core.Asn1Value]) -> core.Asn1Value:
     check_ber_structure(raw, max_size=MAX_HEADER_ELEMENT)
     return spec.load(raw)
 
@@ -194,8 +194,9 @@ class _Handoff:
     (the other); hashlib, AES and file I/O release the GIL.
     """
 
-    def __init__(self, sink: Callable[[bytes], None]) -> None:
+    def __init__(self, sink: Callable[[bytes], None], *, hash_plaintext: bool = True) -> None:
         self._sink = sink
+        self._hash = hash_plaintext
         self._queue: queue.Queue[bytes | None] = queue.Queue(_HANDOFF_DEPTH)
         self._error: BaseException | None = None
         self.sha256 = hashlib.sha256()
@@ -207,7 +208,8 @@ class _Handoff:
             if self._error is not None:
                 continue  # drain without writing: the stream is already lost
             try:
-                self.sha256.update(plaintext)
+                if self._hash:
+                    self.sha256.update(plaintext)
                 self._sink(plaintext)
             except BaseException as exc:  # re-raised on the caller's thread
                 self._error = exc
@@ -259,9 +261,18 @@ class _Decrypting:
         self._handoff.put(plaintext)
 
 
-def _stream_octets(
-    reader: _BerStream, out: _Decrypting, constructed: bool, length: int | None, depth: int = 0
+class OctetSink(Protocol):
+    """Where ``stream_octets`` hands an OCTET STRING's content, piece by piece."""
+
+    def add(self, data: bytes | memoryview) -> None: ...
+
+    def add_many(self, data: list[memoryview]) -> None: ...
+
+
+def stream_octets(
+    reader: BerStream, out: OctetSink, constructed: bool, length: int | None, depth: int = 0
 ) -> None:
+    """The content of one (primitive or constructed, any length form) OCTET STRING."""
     if not constructed:
         remaining = length or 0  # parse_header never returns indefinite primitives
         while remaining:
@@ -279,7 +290,7 @@ def _stream_octets(
         tag, child_constructed, child_length, _ = reader.header()
         if tag != TAG_OCTET_STRING:
             raise _malformed("non-OCTET STRING segment in encrypted content")
-        _stream_octets(reader, out, child_constructed, child_length, depth + 1)
+        stream_octets(reader, out, child_constructed, child_length, depth + 1)
     reader.end(end)
 
 
@@ -289,16 +300,18 @@ def open_attachment_stream(
     sink: Callable[[bytes], None],
     *,
     max_size: int = DEFAULT_MAX_ATTACHMENT_SIZE,
+    hash_plaintext: bool = True,
 ) -> StreamResult:
     """Decrypt a (possibly indefinite-length) AuthEnvelopedData from ``src`` into ``sink``.
 
     ``sink`` runs on a helper thread (one call at a time, in order) and has received
-    everything when this returns or raises. Returns the plaintext's SHA-256 and size
-    once the GCM tag verified. Raises ``InvalidEnvelope`` on any decryption failure,
-    ``CryptoError`` otherwise; an exception raised by ``sink`` propagates unchanged.
+    everything when this returns or raises. Returns the plaintext's SHA-256 (empty with
+    ``hash_plaintext=False``) and size once the GCM tag verified. Raises
+    ``InvalidEnvelope`` on any decryption failure, ``CryptoError`` otherwise; an
+    exception raised by ``sink`` propagates unchanged.
     """
-    reader = _BerStream(src)
-    handoff = _Handoff(sink)
+    reader = BerStream(src)
+    handoff = _Handoff(sink, hash_plaintext=hash_plaintext)
     try:
         size = _open(reader, recipient_keys, handoff, max_size)
     except ASN1_ERRORS as exc:
@@ -308,7 +321,8 @@ def open_attachment_stream(
         _close_quietly(handoff)
         raise
     handoff.close()
-    return StreamResult(sha256_hex=handoff.sha256.hexdigest(), size=size)
+    digest = handoff.sha256.hexdigest() if hash_plaintext else ""
+    return StreamResult(sha256_hex=digest, size=size)
 
 
 def _close_quietly(handoff: _Handoff) -> None:
@@ -317,13 +331,13 @@ def _close_quietly(handoff: _Handoff) -> None:
 
 
 def _open(
-    reader: _BerStream,
+    reader: BerStream,
     recipient_keys: Sequence[RecipientKey],
     handoff: _Handoff,
     max_size: int,
 ) -> int:
     outer = reader.open(TAG_SEQUENCE)
-    content_type = _load(reader.element(), core.ObjectIdentifier).dotted
+    content_type = load_element(reader.element(), core.ObjectIdentifier).dotted
     if content_type == OID_ENVELOPED_DATA:
         raise CryptoError(UNSUPPORTED_ALGORITHM, "legacy EnvelopedData is not streamed")
     if content_type != OID_AUTH_ENVELOPED_DATA:
@@ -334,13 +348,13 @@ def _open(
         raise _malformed("AuthEnvelopedData version must be 0")
     if reader.peek(1) == b"\xa0":
         reader.element()  # originatorInfo: certificates we do not need
-    infos = _load(reader.element(), cms.RecipientInfos)
+    infos = load_element(reader.element(), cms.RecipientInfos)
     recipients = parse_recipient_infos(infos)
     eci = reader.open(TAG_SEQUENCE)
-    inner_type = _load(reader.element(), core.ObjectIdentifier).dotted
+    inner_type = load_element(reader.element(), core.ObjectIdentifier).dotted
     if inner_type not in (OID_DATA, OID_SIGNED_DATA):
         raise _malformed("inner content type is neither data nor signedData")
-    algorithm = _load(reader.element(), cms.EncryptionAlgorithm)
+    algorithm = load_element(reader.element(), cms.EncryptionAlgorithm)
     cipher = parse_content_cipher(algorithm, allow_cbc=False)
     content_key, failure = unwrap_content_key(recipients, recipient_keys, cipher.key_size)
     decryptor = _primitives.gcm_stream_decryptor(content_key, cipher.nonce, cipher.tag_length)
@@ -348,12 +362,12 @@ def _open(
     tag, constructed, length, _ = reader.header()
     if tag != _CONTEXT:
         raise _malformed("encrypted content missing (detached content is not accepted)")
-    _stream_octets(reader, out, constructed, length)
+    stream_octets(reader, out, constructed, length)
     out.flush()
     reader.end(eci)
     if reader.peek(1) == b"\xa1":
         raise CryptoError(UNSUPPORTED_ALGORITHM, "authenticated attributes cannot be streamed")
-    mac = _load(reader.element(), core.OctetString).native
+    mac = load_element(reader.element(), core.OctetString).native
     if reader.more(body) and reader.peek(1) == b"\xa2":
         reader.element()  # unauthAttrs
     for container in (body, explicit, outer):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Final
 
 from asn1crypto import cms
+from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from gateway.crypto.certpath import validate_signer
@@ -44,6 +45,21 @@ def verify_signed(signed_der: bytes, trust: TrustConfig, *, now: datetime) -> Ve
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     checked = _check_signed(signed_der)
+    chain = trusted_chain(checked, trust, now=now)
+    return VerifiedContent(
+        content=checked.content,
+        content_type=checked.content_type,
+        signer=checked.signer,
+        chain=chain,
+        signing_time=checked.signing_time,
+        signed_data_der=signed_der,
+    )
+
+
+def trusted_chain(
+    checked: SignatureCheck, trust: TrustConfig, *, now: datetime
+) -> list[x509.Certificate]:
+    """The signer's validated chain (revocation, key usage), and the signing time's skew."""
     try:
         chain = validate_signer(
             checked.signer,
@@ -58,14 +74,7 @@ def verify_signed(signed_der: bytes, trust: TrustConfig, *, now: datetime) -> Ve
         raise CryptoError(UNSUPPORTED_ALGORITHM, "certificate key or signature type") from None
     if abs(now - checked.signing_time) > trust.max_skew:
         raise CryptoError(STALE, "signing time outside the allowed skew")
-    return VerifiedContent(
-        content=checked.content,
-        content_type=checked.content_type,
-        signer=checked.signer,
-        chain=chain,
-        signing_time=checked.signing_time,
-        signed_data_der=signed_der,
-    )
+    return chain
 
 
 def signed_content(signed_der: bytes) -> bytes:

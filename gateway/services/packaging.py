@@ -3,30 +3,38 @@
 Readable with plain tools: `openssl cms -decrypt` (recipient key), `openssl cms -verify`
 (gateway CA), then `unzip`. The magistrate's SignedData travels untouched as
 `request.p7s`, so the original signature stays verifiable downstream.
+
+Streamed in bounded memory: each member is decrypted from the object store chunk by
+chunk, checked against its recorded SHA-256, written into the ZIP, which is signed and
+encrypted as it is written (``SealingWriter``) straight into a new encrypted object.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import time
 import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import IO, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy.engine import Connection, Engine
 
-from gateway.crypto import seal
+from gateway.crypto import SealingWriter
 from gateway.domain.states import Event, State
 from gateway.persistence import authorities_store, outbox_store, requests_store
-from gateway.persistence.blobs import BlobStore
+from gateway.persistence.blobs import BlobStore, PreparedObject, StagedObject, StoredObject
 from gateway.persistence.db import read_transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.services import legal_clocks
 from gateway.services.steps import Artefact, complete_step, fail_step
 
 PACKAGE_FORMAT = "rogatory.package/1"
+PACKAGE_MEDIA_TYPE = "application/pkcs7-mime"
 _MEMBERS = (
     ("signed-request", "request.p7s"),
     ("form", "form.json"),
@@ -35,25 +43,102 @@ _MEMBERS = (
 )
 
 
-def build_package_zip(
-    request_id: str, members: list[tuple[str, bytes]], meta: dict[str, object]
-) -> bytes:
+class PackageIntegrityError(Exception):
+    """A stored member's plaintext no longer matches the SHA-256 recorded when it was stored."""
+
+
+@dataclass(frozen=True)
+class PackageMember:
+    """One file of the package: its recorded size and hash, and its plaintext, lazily."""
+
+    name: str
+    size: int
+    sha256: str
+    chunks: Iterator[bytes]
+
+
+def package_member(
+    conn: Connection, blobs: BlobStore, name: str, stored: StoredObject
+) -> PackageMember:
+    """A member read later, chunk by chunk, after ``conn``'s transaction may have ended."""
+    return PackageMember(name, stored.size, stored.sha256, blobs.open_plaintext(conn, stored.id))
+
+
+def write_package_zip(
+    out: IO[bytes], request_id: str, members: Sequence[PackageMember], meta: dict[str, object]
+) -> None:
+    """The package ZIP (manifest first, then every member, stored) written to ``out``,
+    which need not be seekable; no member is held whole."""
     manifest = {
         "format": PACKAGE_FORMAT,
         "request_id": request_id,
         "created": datetime.now(UTC).isoformat(),
         **meta,
-        "files": [
-            {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for name, data in members
-        ],
+        "files": [{"name": m.name, "size": m.size, "sha256": m.sha256} for m in members],
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
-        for name, data in members:
-            archive.writestr(name, data)
-    return buffer.getvalue()
+        for member in members:
+            info = zipfile.ZipInfo(member.name, date_time=time.localtime()[:6])
+            info.external_attr = 0o600 << 16
+            info.file_size = member.size  # decides ZIP64 before the data is written
+            digest, size = hashlib.sha256(), 0
+            with archive.open(info, "w") as entry:
+                for chunk in member.chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    entry.write(chunk)
+            if (size, digest.hexdigest()) != (member.size, member.sha256):
+                raise PackageIntegrityError(f"{member.name} differs from its stored hash")
+
+
+class _Tee:
+    """The sealed bytes, hashed and written into a staged encrypted object."""
+
+    def __init__(self, staged: StagedObject) -> None:
+        self.digest = hashlib.sha256()
+        self._write = staged.write
+
+    def __call__(self, piece: bytes) -> None:
+        self.digest.update(piece)
+        self._write(piece)
+
+
+class _ZipSink:
+    """What zipfile needs of a write-only, unseekable file: write and flush."""
+
+    def __init__(self, writer: SealingWriter) -> None:
+        self.write = writer.write
+
+    def flush(self) -> None:
+        pass
+
+
+def seal_package(
+    blobs: BlobStore,
+    request_id: str,
+    members: Sequence[PackageMember],
+    meta: dict[str, object],
+    *,
+    kind: str,
+    name: str,
+    seal_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    seal_cert: x509.Certificate,
+    recipients: Sequence[x509.Certificate],
+) -> PreparedObject:
+    """Build, seal and store the package as one stream; record it later with
+    ``blobs.record(conn, prepared)`` (the object is already encrypted and synced)."""
+    staged = blobs.stage(request_id=request_id, kind=kind, name=name, media_type=PACKAGE_MEDIA_TYPE)
+    try:
+        tee = _Tee(staged)
+        writer = SealingWriter(tee, seal_key, seal_cert, recipients)
+        write_package_zip(cast(IO[bytes], _ZipSink(writer)), request_id, members, meta)
+        writer.finish()
+        staged.finish()
+    except BaseException:
+        staged.discard()
+        raise
+    return PreparedObject(staged, tee.digest.hexdigest())
 
 
 def _translation_summary(data: bytes | None) -> dict[str, object]:
@@ -79,17 +164,22 @@ def run_packaging(
     seal_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
     seal_cert: x509.Certificate,
 ) -> State:
-    with read_transaction(engine) as conn:  # decrypting members holds no write lock
+    with read_transaction(engine) as conn:  # only metadata and data keys are read here
         request = requests_store.get(conn, request_id)
         if request.state is not State.RENDERED:
             return request.state
-        members: list[tuple[str, bytes]] = []
+        members: list[PackageMember] = []
+        translation: bytes | None = None
         for kind, name in _MEMBERS:
             stored = blobs.find(conn, request_id, kind)
             if stored is not None:
-                members.append((name, blobs.read(conn, stored.id)))
+                members.append(package_member(conn, blobs, name, stored))
+                if kind == "translation":
+                    translation = blobs.read(conn, stored.id)  # small: summarised below
         for attachment in blobs.list(conn, request_id, "attachment"):
-            members.append((f"attachments/{attachment.name}", blobs.read(conn, attachment.id)))
+            members.append(
+                package_member(conn, blobs, f"attachments/{attachment.name}", attachment)
+            )
         recipients = authorities_store.certificates(
             conn, request.executing_authority_id, "encryption"
         )
@@ -109,11 +199,15 @@ def run_packaging(
         "executing_authority": request.executing_authority_id,
         "source_language": request.source_language,
         "target_language": request.target_language,
-        **_translation_summary(dict(members).get("translation.json")),
+        **_translation_summary(translation),
         # the issuer's signed use restrictions travel with the package
         "handling": handling,
     }
-    package = seal(build_package_zip(request_id, members, meta), seal_key, seal_cert, recipients)
+    # decrypting, zipping, sealing and syncing happen here, outside any transaction
+    package = seal_package(
+        blobs, request_id, members, meta, kind="package", name="package.p7m",
+        seal_key=seal_key, seal_cert=seal_cert, recipients=recipients,
+    )  # fmt: skip
 
     def notify_recipient(conn: Connection, request: RequestRow) -> None:
         executing = authorities_store.get(conn, request.executing_authority_id)
@@ -128,6 +222,6 @@ def run_packaging(
         expected=State.RENDERED,
         event=Event.MAKE_AVAILABLE,
         actor="worker:package",
-        artefact=Artefact("package", "package", "package.p7m", "application/pkcs7-mime", package),
+        artefact=Artefact("package", "package", "package.p7m", PACKAGE_MEDIA_TYPE, package),
         also=notify_recipient,
     )

@@ -7,15 +7,17 @@ attachments, and pulls, decrypts, verifies, unpacks and acknowledges deliveries 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import mimetypes
 import os
 import subprocess
+import tempfile
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -31,11 +33,10 @@ from gateway.crypto import (
     CryptoError,
     RecipientKey,
     TrustConfig,
-    decrypt_envelope,
     encrypt_envelope,
+    open_sealed_stream,
     sign,
 )
-from gateway.crypto import verify_signed as verify_signed_data
 from gateway.crypto.credentials import load_signing_credentials
 from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key, write_private_file
 from gateway.domain.errors import DomainError
@@ -44,6 +45,7 @@ from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, buil
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ACK_FORMAT = "rogatory.acknowledgement/1"
+_PIECE = 1024 * 1024
 KEY_PASSWORD_ENV = "ROGATORY_KEY_PASSWORD"  # noqa: S105  (a variable's name, not a password)
 
 
@@ -233,18 +235,13 @@ def pull_deliveries(
             if leased.status_code != 201:
                 yield PullEvent(request_id, "skipped")
                 continue
-            package = http.get(
-                f"/api/v1/requests/{request_id}/package",
-                headers={"Lease-Token": leased.json()["lease_token"]},
-            )
-            if package.status_code != 200:
-                raise ClientRefusal(f"{request_id}: retrieval refused")
-            try:
-                inner = decrypt_envelope(package.content, [recipient])
-                verified = verify_signed_data(inner, trust, now=datetime.now(UTC))
-            except CryptoError as exc:
-                raise ClientRefusal(f"{request_id}: package refused ({exc.code})") from None
-            manifest = unpack_package(verified.content, out / request_id)
+            out.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tempfile.TemporaryDirectory(prefix=".rogatory-pull-", dir=out) as staging:
+                package = Path(staging) / "package.p7m"
+                _download(http, request_id, leased.json()["lease_token"], package)
+                archive = Path(staging) / "package.zip"
+                open_package(package, recipient, trust, archive, request_id=request_id)
+                manifest = unpack_package(archive, out / request_id)
             if manifest.get("request_id") != request_id:
                 raise ClientRefusal(f"{request_id}: package is for another request")
             yield PullEvent(request_id, "written", files=len(manifest["files"]))
@@ -296,43 +293,129 @@ def _access_token(http: httpx.Client, client_id: str, client_key: Path) -> str:
     return str(response.json()["access_token"])
 
 
-def unpack_package(archive: bytes, target: Path) -> dict[str, Any]:
+def _download(http: httpx.Client, request_id: str, lease_token: str, path: Path) -> None:
+    """GET the sealed package into ``path`` piece by piece."""
+    with (
+        http.stream(
+            "GET",
+            f"/api/v1/requests/{request_id}/package",
+            headers={"Lease-Token": lease_token},
+            timeout=httpx.Timeout(60, read=3600),
+        ) as response,
+        path.open("wb") as sink,
+    ):
+        if response.status_code != 200:
+            raise ClientRefusal(f"{request_id}: retrieval refused")
+        for piece in response.iter_bytes(_PIECE):
+            sink.write(piece)
+
+
+def open_package(
+    package: Path, recipient: RecipientKey, trust: TrustConfig, archive: Path, *, request_id: str
+) -> None:
+    """Decrypt and verify the sealed ``package`` (streamed) into the ZIP file ``archive``.
+
+    Refused packages raise ClientRefusal naming the crypto error code; ``archive`` (which
+    held unauthenticated bytes) is removed then.
+    """
+    try:
+        with package.open("rb") as source, archive.open("wb") as sink:
+            open_sealed_stream(source, [recipient], trust, sink.write, now=datetime.now(UTC))
+    except CryptoError as exc:
+        archive.unlink(missing_ok=True)
+        raise ClientRefusal(f"{request_id}: package refused ({exc.code})") from None
+    except BaseException:
+        archive.unlink(missing_ok=True)
+        raise
+
+
+def unpack_package(archive: bytes | Path, target: Path) -> dict[str, Any]:
     """Write the package's files under `target`, checking each against the manifest.
 
     Decrypted documents are private: every file is created 0600 (folders 0700), only
     inside `target`, never through a symbolic link, never over an existing file's link.
+    Files are streamed to hidden partial names and renamed into place only when every
+    one matched the manifest; on any refusal nothing new is left behind.
     """
-    with zipfile.ZipFile(io.BytesIO(archive)) as package:
-        manifest: dict[str, Any] = json.loads(package.read("manifest.json"))
-        target.mkdir(parents=True, exist_ok=True, mode=0o700)
-        root = target.resolve()
-        _write_private(root, root / "manifest.json", package.read("manifest.json"))
-        for entry in manifest["files"]:
-            name = PurePosixPath(entry["name"])
-            unsafe = [p for p in name.parts if p in {".", ".."} or file_name_problem(p)]
-            if name.is_absolute() or not name.parts or unsafe:
-                raise ClientRefusal(f"unsafe file name in package: {name}")
-            data = package.read(str(name))
-            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-                raise ClientRefusal(f"{name} does not match the manifest")
-            _write_private(root, root.joinpath(*name.parts), data)
+    source = io.BytesIO(archive) if isinstance(archive, bytes) else archive
+    output = _PrivateOutput()
+    try:
+        with zipfile.ZipFile(source) as package:
+            manifest_json = package.read("manifest.json")
+            manifest: dict[str, Any] = json.loads(manifest_json)
+            output.root = output.folder(target)
+            output.write(Path("manifest.json"), [manifest_json])
+            for entry in manifest["files"]:
+                name = PurePosixPath(entry["name"])
+                unsafe = [p for p in name.parts if p in {".", ".."} or file_name_problem(p)]
+                if name.is_absolute() or not name.parts or unsafe:
+                    raise ClientRefusal(f"unsafe file name in package: {name}")
+                with package.open(str(name)) as member:
+                    digest = output.write(Path(*name.parts), iter(lambda: member.read(_PIECE), b""))
+                if digest != entry["sha256"]:
+                    raise ClientRefusal(f"{name} does not match the manifest")
+        output.commit()
+    except (zipfile.BadZipFile, KeyError):
+        output.discard()
+        raise ClientRefusal("the package archive is damaged or incomplete") from None
+    except BaseException:
+        output.discard()
+        raise
     return manifest
 
 
-def _write_private(root: Path, path: Path, data: bytes) -> None:
-    for folder in reversed(path.parents):
-        if folder == root or root not in folder.parents:
-            continue
-        folder.mkdir(mode=0o700, exist_ok=True)
-        if folder.is_symlink() or not folder.resolve().is_relative_to(root):
-            raise ClientRefusal(f"refusing to write outside {root}: {path}")
-    if not path.parent.resolve().is_relative_to(root):
-        raise ClientRefusal(f"refusing to write outside {root}: {path}")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    descriptor = os.open(path, flags, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        os.fchmod(handle.fileno(), 0o600)  # an existing looser file becomes private too
-        handle.write(data)
+class _PrivateOutput:
+    """Files written 0600 under ``root`` (folders 0700) as hidden partials, renamed into
+    place by ``commit``; ``discard`` removes the partials and the folders it created."""
+
+    def __init__(self) -> None:
+        self.root = Path()
+        self._partials: list[tuple[Path, Path]] = []
+        self._folders: list[Path] = []
+
+    def folder(self, path: Path) -> Path:
+        if not path.exists():
+            path.mkdir(parents=True, mode=0o700)
+            self._folders.append(path)
+        return path.resolve()
+
+    def write(self, relative: Path, chunks: Iterable[bytes]) -> str:
+        """Stream ``chunks`` to a partial file for ``root / relative``; their SHA-256."""
+        path = self.root / relative
+        for folder in reversed(path.parents):
+            if folder == self.root or self.root not in folder.parents:
+                continue
+            if not folder.exists() and not folder.is_symlink():
+                folder.mkdir(mode=0o700)
+                self._folders.append(folder)
+            if folder.is_symlink() or not folder.resolve().is_relative_to(self.root):
+                raise ClientRefusal(f"refusing to write outside {self.root}: {path}")
+        if not path.parent.resolve().is_relative_to(self.root):
+            raise ClientRefusal(f"refusing to write outside {self.root}: {path}")
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(partial, flags, 0o600)
+        self._partials.append((partial, path))
+        digest = hashlib.sha256()
+        with os.fdopen(descriptor, "wb") as handle:
+            for chunk in chunks:
+                digest.update(chunk)
+                handle.write(chunk)
+        return digest.hexdigest()
+
+    def commit(self) -> None:
+        for partial, final in self._partials:
+            if final.is_symlink():
+                raise ClientRefusal(f"refusing to replace a symbolic link: {final}")
+            partial.replace(final)  # rename() replaces a link itself, never its target
+        self._partials.clear()
+
+    def discard(self) -> None:
+        for partial, _ in self._partials:
+            partial.unlink(missing_ok=True)
+        for folder in reversed(self._folders):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _acknowledge(

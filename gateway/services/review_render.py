@@ -8,14 +8,14 @@ import logging
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from gateway.crypto import seal
+from gateway.domain.errors import NotFound
 from gateway.persistence import authorities_store, requests_store
-from gateway.persistence.blobs import BlobStore
+from gateway.persistence.blobs import BlobStore, StoredObject
 from gateway.persistence.db import read_transaction, transaction
 from gateway.services.lifecycle import record
-from gateway.services.packaging import build_package_zip
+from gateway.services.packaging import package_member, seal_package
 from gateway.services.pipeline import RenderFn, render_job
 from gateway.services.translation_review import (
     REVIEWED_PACKAGE,
@@ -46,13 +46,15 @@ def run_review_render(
     """
     name = f"v{version}.pdf"
     with read_transaction(engine) as conn:  # decrypting the inputs holds no write lock
-        if blobs.find(conn, request_id, REVIEWED_PDF, name) is not None:
-            return _package(engine, blobs, request_id, version, seal_key, seal_cert)
-        request = requests_store.get(conn, request_id)
-        translation = json.loads(
-            _read(conn, blobs, request_id, REVIEWED_TRANSLATION, f"v{version}.json")
-        )
-        job = render_job(conn, blobs, request, translation)
+        rendered = blobs.find(conn, request_id, REVIEWED_PDF, name) is not None
+        if not rendered:
+            request = requests_store.get(conn, request_id)
+            translation = json.loads(
+                _read(conn, blobs, request_id, REVIEWED_TRANSLATION, f"v{version}.json")
+            )
+            job = render_job(conn, blobs, request, translation)
+    if rendered:  # an earlier attempt stored the PDF: only its package may be missing
+        return _package(engine, blobs, request_id, version, seal_key, seal_cert)
     try:
         pdf = render(job)
     except Exception as exc:
@@ -103,21 +105,24 @@ def _package(
 ) -> bool:
     """The delivery package of version `version`: its translation.json and request.pdf."""
     name = f"v{version}.p7m"
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:  # only metadata and data keys are read here
         if blobs.find(conn, request_id, REVIEWED_PACKAGE, name) is not None:
             return False
         request = requests_store.get(conn, request_id)
+        sources = [
+            ("request.p7s", "signed-request", None),
+            ("form.json", "form", None),
+            ("translation.json", REVIEWED_TRANSLATION, f"v{version}.json"),
+            ("request.pdf", REVIEWED_PDF, f"v{version}.pdf"),
+        ]
         members = [
-            ("request.p7s", _read(conn, blobs, request_id, "signed-request")),
-            ("form.json", _read(conn, blobs, request_id, "form")),
-            (
-                "translation.json",
-                _read(conn, blobs, request_id, REVIEWED_TRANSLATION, f"v{version}.json"),
-            ),
-            ("request.pdf", _read(conn, blobs, request_id, REVIEWED_PDF, f"v{version}.pdf")),
+            package_member(conn, blobs, member, _stored(conn, blobs, request_id, kind, stored))
+            for member, kind, stored in sources
         ]
         for attachment in blobs.list(conn, request_id, "attachment"):
-            members.append((f"attachments/{attachment.name}", blobs.read(conn, attachment.id)))
+            members.append(
+                package_member(conn, blobs, f"attachments/{attachment.name}", attachment)
+            )
         recipients = authorities_store.certificates(
             conn, request.executing_authority_id, "encryption"
         )
@@ -131,16 +136,12 @@ def _package(
         "target_language": request.target_language,
         "translation_version": version,
     }
-    package = seal(build_package_zip(request_id, members, meta), seal_key, seal_cert, recipients)
+    package = seal_package(
+        blobs, request_id, members, meta, kind=REVIEWED_PACKAGE, name=name,
+        seal_key=seal_key, seal_cert=seal_cert, recipients=recipients,
+    )  # fmt: skip
     with transaction(engine) as conn:
-        stored = blobs.put(
-            conn,
-            request_id=request_id,
-            kind=REVIEWED_PACKAGE,
-            name=name,
-            media_type="application/pkcs7-mime",
-            data=package,
-        )
+        stored = blobs.record(conn, package)
         record(
             conn,
             requests_store.get(conn, request_id),
@@ -150,3 +151,12 @@ def _package(
             detail={"version": version},
         )
     return True
+
+
+def _stored(
+    conn: Connection, blobs: BlobStore, request_id: str, kind: str, name: str | None
+) -> StoredObject:
+    stored = blobs.find(conn, request_id, kind, name)
+    if stored is None:
+        raise NotFound(f"request {request_id} has no {kind} object")
+    return stored

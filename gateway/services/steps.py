@@ -29,7 +29,7 @@ class Artefact:
     kind: str
     name: str
     media_type: str
-    data: bytes
+    data: bytes | PreparedObject  # prepared: already encrypted and synced (large artefacts)
 
 
 def complete_step(
@@ -46,13 +46,16 @@ def complete_step(
     also: Callable[[Connection, RequestRow], None] | None = None,
 ) -> State:
     # encrypt and sync the artefact before the write transaction, never inside it
-    prepared = blobs.prepare(
-        request_id=request_id,
-        kind=artefact.kind,
-        name=artefact.name,
-        media_type=artefact.media_type,
-        data=artefact.data,
-    )
+    if isinstance(artefact.data, PreparedObject):
+        prepared = artefact.data
+    else:
+        prepared = blobs.prepare(
+            request_id=request_id,
+            kind=artefact.kind,
+            name=artefact.name,
+            media_type=artefact.media_type,
+            data=artefact.data,
+        )
     try:
         return _commit_step(
             engine,

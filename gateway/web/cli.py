@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -221,37 +221,109 @@ def restore(ctx: Context, source: Path, kek_file: Path | None) -> None:
     click.echo(f"audit log verified: {report.audit_entries} entries")
 
 
-def _register_groups() -> None:
-    from gateway.web.cli_audit import audit
+def _authorities() -> click.Command:
     from gateway.web.cli_authorities import authorities
-    from gateway.web.cli_client import client
-    from gateway.web.cli_glossary import glossary
+
+    return authorities
+
+
+def _audit() -> click.Command:
+    from gateway.web.cli_audit import audit
+
+    return audit
+
+
+def _keys() -> click.Command:
     from gateway.web.cli_keys import keys
+
+    return keys
+
+
+def _models() -> click.Command:
     from gateway.web.cli_models import models
-    from gateway.web.cli_objects import objects
-    from gateway.web.cli_requests import requests_group
-    from gateway.web.cli_review import review_group
-    from gateway.web.cli_tm import tm
+
+    return models
+
+
+def _client() -> click.Command:
+    from gateway.web.cli_client import client
+
+    return client
+
+
+def _users() -> click.Command:
     from gateway.web.cli_users import users
 
-    for group in (
-        authorities,
-        audit,
-        keys,
-        models,
-        client,
-        users,
-        glossary,
-        tm,
-        review_group,
-        requests_group,
-        objects,
-    ):
-        cli.add_command(group)
+    return users
+
+
+def _glossary() -> click.Command:
+    from gateway.web.cli_glossary import glossary
+
+    return glossary
+
+
+def _tm() -> click.Command:
+    from gateway.web.cli_tm import tm
+
+    return tm
+
+
+def _review() -> click.Command:
+    from gateway.web.cli_review import review_group
+
+    return review_group
+
+
+def _requests() -> click.Command:
+    from gateway.web.cli_requests import requests_group
+
+    return requests_group
+
+
+def _objects() -> click.Command:
+    from gateway.web.cli_objects import objects
+
+    return objects
+
+
+# Command groups load only when named, so `rogatory client pull` on a counterpart's
+# machine does not import the gateway's stores, models and review tooling.
+_GROUPS: dict[str, Callable[[], click.Command]] = {
+    "authorities": _authorities,
+    "audit": _audit,
+    "keys": _keys,
+    "models": _models,
+    "client": _client,
+    "users": _users,
+    "glossary": _glossary,
+    "tm": _tm,
+    "review": _review,
+    "requests": _requests,
+    "objects": _objects,
+}
+
+
+def _register_groups(names: Iterable[str] | None = None) -> None:
+    for name in _GROUPS if names is None else names:
+        if name in _GROUPS and name not in cli.commands:
+            cli.add_command(_GROUPS[name](), name)
+
+
+def _named_group(argv: list[str]) -> list[str] | None:
+    """The group an invocation names (after the root options), or None: load them all."""
+    args = list(argv)
+    while args and args[0].startswith("-"):
+        option = args.pop(0)
+        if option == "--data-dir" and args:
+            args.pop(0)
+    if args and args[0] in _GROUPS:
+        return [args[0]]
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register_groups()
+    _register_groups(_named_group(sys.argv[1:] if argv is None else argv))
     try:
         cli.main(args=argv, standalone_mode=False, prog_name="rogatory")
     except click.exceptions.Abort:

@@ -1,0 +1,132 @@
+"""Streaming ``seal``: SignedData inside AuthEnvelopedData, written as BER while the content
+is still being produced, in bounded memory.
+
+The output has the shape ``openssl cms -sign -stream`` then ``openssl cms -encrypt -stream``
+would give: indefinite-length containers, the signed content and the encrypted content as
+constructed OCTET STRINGs of at most ``SEGMENT_SIZE`` bytes per segment. The message digest
+is only needed in the SignerInfo, which follows the content, so one pass suffices. Readable
+by ``openssl cms -decrypt`` / ``-verify`` and by ``open_sealed_stream``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+from asn1crypto import cms, core
+from cryptography import x509
+
+from gateway.crypto import _primitives
+from gateway.crypto._asn1 import OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_SIGNED_DATA
+from gateway.crypto.envelope import GCM_NONCE_SIZE, gcm_algorithm
+from gateway.crypto.model import SigningPrivateKey
+from gateway.crypto.recipients import build_recipient_info
+from gateway.crypto.signing import signed_data_parts
+
+SEGMENT_SIZE: Final = 1024 * 1024
+_END: Final = b"\x00\x00"  # end-of-contents of an indefinite-length container
+
+
+def _oid(dotted: str) -> bytes:
+    return bytes(core.ObjectIdentifier(dotted).dump())
+
+
+def octet_header(size: int) -> bytes:
+    """The header of one primitive OCTET STRING segment of ``size`` bytes (DER length)."""
+    if size < 0x80:
+        return bytes([4, size])
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([4, 0x80 | len(raw)]) + raw
+
+
+class SealingWriter:
+    """``write`` the content piecewise, then ``finish`` once; sealed bytes go to ``out``.
+
+    Signs with the gateway seal key (SHA-256, signed attributes as ``sign`` writes them)
+    and encrypts with AES-256-GCM to every recipient, like ``seal``. ``out`` receives
+    ciphertext pieces of about SEGMENT_SIZE as they are produced.
+    """
+
+    def __init__(
+        self,
+        out: Callable[[bytes], object],
+        seal_key: SigningPrivateKey,
+        seal_cert: x509.Certificate,
+        recipients: Sequence[x509.Certificate],
+        *,
+        extra_certs: Sequence[x509.Certificate] = (),
+        signing_time: datetime | None = None,
+    ) -> None:
+        if not recipients:
+            raise ValueError("at least one recipient certificate is required")
+        self._out = out
+        self._key, self._cert, self._extra = seal_key, seal_cert, tuple(extra_certs)
+        self._when = signing_time or datetime.now(UTC)
+        self._digest = hashlib.sha256()
+        self.size = 0
+        content_key = os.urandom(32)
+        nonce = os.urandom(GCM_NONCE_SIZE)
+        self._encryptor = _primitives.gcm_stream_encryptor(content_key, nonce)
+        infos = cms.RecipientInfos([build_recipient_info(c, content_key) for c in recipients])
+        out(
+            b"\x30\x80" + _oid(OID_AUTH_ENVELOPED_DATA) + b"\xa0\x80"  # ContentInfo, [0]
+            b"\x30\x80\x02\x01\x00" + infos.dump()  # AuthEnvelopedData v0, recipientInfos
+            + b"\x30\x80" + _oid(OID_DATA) + gcm_algorithm(nonce).dump()  # authEncrypted...
+            + b"\xa0\x80"  # encryptedContent [0] IMPLICIT, constructed, indefinite
+        )  # fmt: skip
+        self._pending = bytearray()  # content short of a whole segment
+        digest_algorithms = cms.DigestAlgorithms([{"algorithm": "sha256"}]).dump()
+        self._encrypt(
+            b"\x30\x80" + _oid(OID_SIGNED_DATA) + b"\xa0\x80"  # ContentInfo, [0]
+            b"\x30\x80\x02\x01\x01" + digest_algorithms  # SignedData v1, digestAlgorithms
+            + b"\x30\x80" + _oid(OID_DATA) + b"\xa0\x80\x24\x80"  # encapContentInfo, eContent
+        )  # fmt: skip
+
+    def _encrypt(self, *plaintexts: bytes | bytearray | memoryview) -> None:
+        """Encrypt SignedData bytes and write them as one segment of encryptedContent."""
+        ciphertexts = [self._encryptor.update(p) for p in plaintexts]
+        self._out(octet_header(sum(map(len, ciphertexts))) + ciphertexts[0])
+        for ciphertext in ciphertexts[1:]:
+            self._out(ciphertext)
+
+    def _segment(self, content: bytes | bytearray | memoryview) -> None:
+        """One segment of the signed content (its OCTET STRING header and bytes)."""
+        self._encrypt(octet_header(len(content)), content)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._digest.update(data)
+        self.size += len(data)
+        view = memoryview(data)
+        if self._pending:
+            missing = SEGMENT_SIZE - len(self._pending)
+            self._pending += view[:missing]
+            view = view[missing:]
+            if len(self._pending) < SEGMENT_SIZE:
+                return len(data)
+            self._segment(self._pending)
+            self._pending.clear()
+        while len(view) >= SEGMENT_SIZE:
+            self._segment(view[:SEGMENT_SIZE])
+            view = view[SEGMENT_SIZE:]
+        self._pending += view
+        return len(data)
+
+    def finish(self) -> None:
+        if self._pending:
+            self._segment(self._pending)
+            self._pending.clear()
+        _, certificates, signer_infos = signed_data_parts(
+            self._digest.digest(), self._key, self._cert, when=self._when, extra=self._extra
+        )
+        # eContent's OCTET STRING and [0], encapContentInfo; then the SignedData trailer
+        self._encrypt(_END * 3 + certificates + signer_infos + _END * 3)
+        self._encryptor.finalize()
+        mac = bytes(core.OctetString(self._encryptor.tag).dump())
+        # encryptedContent, authEncryptedContentInfo; mac; AuthEnvelopedData, [0], ContentInfo
+        self._out(_END * 2 + mac + _END * 3)
+
+
+__all__ = ["SEGMENT_SIZE", "SealingWriter", "octet_header"]
