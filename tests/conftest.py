@@ -5,7 +5,6 @@ A service these tests need that is not running fails the test loudly; nothing sk
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from process_support import GatewayProcess, WorkerProcess
+from process_support import GatewayProcess, WorkerProcess, private_redis_url
 
 from gateway.config import Settings, load_settings
 from gateway.runtime.broker import stop_embedded_broker
@@ -62,7 +61,7 @@ def redis_broker_url() -> str:
     client = redis.Redis.from_url(f"{REDIS_URL}/0")
     _require("Redis at 127.0.0.1:6379", client.ping)
     client.close()
-    return f"{REDIS_URL}/{7 + os.getpid() % 8}"
+    return private_redis_url("broker")
 
 
 @pytest.fixture(scope="session")

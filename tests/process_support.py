@@ -153,3 +153,14 @@ class GatewayProcess(_OwnProcess):
             time.sleep(0.2)
         self.stop()  # no orphaned server, no unclosed log, whatever happened
         raise AssertionError(f"gateway did not start:\n{self.log_path.read_text()[-3000:]}")
+
+
+# Redis databases (0-15) by purpose, one per pytest-xdist process: the tests of one process
+# run one at a time, so a test's queues are never read by another test's workers.
+_REDIS_DB_BASE = {"run-once": 1, "cluster": 5, "broker": 10}
+
+
+def private_redis_url(purpose: str) -> str:
+    """A Redis database for `purpose` ("broker", "run-once", "cluster") no concurrent test uses."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # "gw0", "gw1", ...
+    return f"redis://127.0.0.1:6379/{_REDIS_DB_BASE[purpose] + int(worker[2:] or 0) % 4}"

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
-from process_support import WorkerProcess, wait_for
+from process_support import WorkerProcess, private_redis_url, wait_for
 
 from gateway.config import Settings
 from gateway.persistence import outbox_store
@@ -108,8 +108,7 @@ def test_two_workers_send_each_row_once_and_run_each_job_once_per_period(
     start_worker: Callable[..., WorkerProcess],
 ) -> None:
     # a Redis database of this test's own: the probe queue is counted there
-    db = 1 + int(redis_broker_url.rsplit("/", 1)[1]) % 6
-    broker = f"{redis_broker_url.rsplit('/', 1)[0]}/{db}"
+    broker = private_redis_url("run-once")
     client = redis.Redis.from_url(broker)
     client.delete(*client.keys("translate*") or ["translate"])
     settings = make_settings(

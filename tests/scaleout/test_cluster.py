@@ -19,7 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from foundation_support import sealed_submission
-from process_support import REPO, WorkerProcess, settings_env, wait_for
+from process_support import REPO, WorkerProcess, private_redis_url, settings_env, wait_for
 from server_support import GatewayProcess
 
 from gateway.audit.entries import decode_entry
@@ -49,8 +49,8 @@ def rabbitmq_vhost(amqp_broker_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def redis_cluster_broker(redis_broker_url: str) -> str:
-    """A Redis database number apart from the one other tests of this session use."""
-    return redis_broker_url.rsplit("/", 1)[0] + f"/{1 + os.getpid() % 6}"
+    """A Redis database number apart from the ones other tests use at the same time."""
+    return private_redis_url("cluster")
 
 
 def _states(engine: sa.Engine, ids: list[str]) -> dict[str, str]:
