@@ -14,12 +14,14 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import NoReturn
 
 from cryptography import x509
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from gateway.audit import ledger
 from gateway.config import Settings
 from gateway.crypto import (
     CryptoError,
@@ -32,14 +34,25 @@ from gateway.domain.errors import DomainError, FieldProblem, NotFound
 from gateway.domain.forms import RequestForm, completeness_warnings, validate_form
 from gateway.domain.reply_kinds import ReplyNotApplicable, check_reply, reply_kind
 from gateway.domain.request_types import RequestType
-from gateway.domain.states import Event, State
+from gateway.domain.states import Event, State, next_state
 from gateway.domain.submission import Submission, parse_submission
-from gateway.persistence import authorities_store, outbox_store, requests_store
-from gateway.persistence.blobs import BlobStore, PreparedObject
-from gateway.persistence.db import transaction
+from gateway.persistence import authorities_store, exchange_store, outbox_store, requests_store
+from gateway.persistence.authorities_store import Authority
+from gateway.persistence.blobs import BlobStore, PreparedObject, commit_prepared
+from gateway.persistence.db import read_transaction, transaction
+from gateway.persistence.group_commit import GroupCommitter
+from gateway.persistence.outbox_store import OutboxMessage
 from gateway.persistence.storage_errors import is_out_of_space
-from gateway.services import legal_workflow, rejections
-from gateway.services.lifecycle import advance, record
+from gateway.services import (
+    evidences,
+    legal_clocks,
+    legal_workflow,
+    rejections,
+    upload_capabilities,
+)
+from gateway.services.evidences import Evidence, Sealer
+from gateway.services.lifecycle import AUDIT_EVENT, audit_entry, record
+from gateway.services.upload_capabilities import UploadCapability
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +75,12 @@ class Accepted:
     duplicate: bool
     # pre-flight warnings: reported in the 202 answer, never a refusal
     warnings: tuple[FieldProblem, ...] = ()
+    # issued in the intake transaction when a sealer was given (None for a duplicate)
+    receipt: Evidence | None = None
+    upload: UploadCapability | None = None
+    # the first task, claimed by this caller to send after commit (dispatch.send_claimed)
+    task: OutboxMessage | None = None
+    urgent: bool = False
 
 
 _STATUS_FOR_CODE = {
@@ -91,7 +110,12 @@ def accept_submission(
     trust: TrustConfig,
     now: datetime | None = None,
     client: str = "unknown",
+    sealer: Sealer | None = None,
+    committer: GroupCommitter | None = None,
 ) -> Accepted:
+    """Accept `data` or raise IntakeRefused. With `sealer`, the SubmissionAcceptance
+    receipt is signed, stored and audited in the same transaction as the request; with
+    `committer`, that transaction is shared with concurrent submissions (group commit)."""
     now = now or datetime.now(UTC)
     envelope_sha256 = hashlib.sha256(data).hexdigest()
     if not data:
@@ -126,14 +150,22 @@ def accept_submission(
     try:
         # encrypt and fsync before the write transaction: the lock is held for rows only
         prepared = _prepare_objects(blobs, request_id, submission, verified.signed_data_der)
-        with transaction(engine) as conn:
-            duplicate = _duplicate(conn, submission, message_sha256)
-            if duplicate is not None:
-                _discard(prepared)
-                return duplicate
-            form = _check(conn, settings, submission, verified.signer)
-            _store(conn, request_id, submission, form, prepared, message_sha256, verified.signer)
-            legal_workflow.on_intake(conn, request_id, form, now)
+        write = partial(
+            _write,
+            settings=settings,
+            verified=_Verified(request_id, submission, message_sha256, verified.signer),
+            prepared=prepared,
+            sealer=sealer,
+            now=now,
+        )
+        if committer is None:
+            with transaction(engine) as conn:
+                accepted = write(conn)
+        else:  # in one transaction with other threads' submissions (group commit)
+            accepted = committer.run(write)
+        if accepted.duplicate:
+            _discard(prepared)
+            return accepted
     except IntegrityError:
         # A concurrent intake of the same message id committed first (PostgreSQL lets both
         # read "absent"); the unique key decides, and the first message's answer stands.
@@ -150,14 +182,61 @@ def accept_submission(
             _refuse_out_of_space(engine, envelope_sha256, exc)
         raise
     log.info("submission accepted", extra={"request_id": request_id})
-    warnings = tuple(completeness_warnings(form, today=now.astimezone(UTC).date()))
+    return accepted
+
+
+@dataclass(frozen=True)
+class _Verified:
+    request_id: str
+    submission: Submission
+    message_sha256: str
+    signer: x509.Certificate
+
+
+def _write(
+    conn: Connection,
+    *,
+    settings: Settings,
+    verified: _Verified,
+    prepared: list[PreparedObject],
+    sealer: Sealer | None,
+    now: datetime,
+) -> Accepted:
+    """The write step of an intake: its only database writes, in `conn`'s transaction."""
+    submission, request_id = verified.submission, verified.request_id
+    duplicate = _duplicate(conn, submission, verified.message_sha256)
+    if duplicate is not None:
+        return duplicate
+    form, executing = _check(conn, settings, submission, verified.signer)
+    receipt, task = _store(
+        conn,
+        _NewRequest(request_id, submission, form, executing, verified.message_sha256),
+        prepared,
+        verified.signer,
+        sealer,
+        now,
+    )
+    legal_workflow.on_intake(conn, request_id, form, now)
+    upload = (
+        upload_capabilities.issue(conn, request_id, now)
+        if any(ref.inline is None for ref in submission.attachments)
+        else None
+    )
     return Accepted(
-        request_id, submission.message_id, message_sha256, duplicate=False, warnings=warnings
+        request_id,
+        submission.message_id,
+        verified.message_sha256,
+        duplicate=False,
+        warnings=tuple(completeness_warnings(form, today=now.astimezone(UTC).date())),
+        receipt=receipt,
+        upload=upload,
+        task=task,
+        urgent=_urgent(form),
     )
 
 
 def _resend_of_accepted(engine: Engine, message_sha256: str) -> Accepted | None:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         existing = requests_store.find_by_message_sha256(conn, message_sha256)
     if existing is None:
         return None
@@ -218,7 +297,7 @@ def _duplicate(conn: Connection, submission: Submission, message_sha256: str) ->
 
 def _check(
     conn: Connection, settings: Settings, submission: Submission, signer: x509.Certificate
-) -> RequestForm:
+) -> tuple[RequestForm, Authority]:
     if submission.gateway != settings.gateway_id:
         raise IntakeRefused("wrong-recipient", "the message names another gateway", status=422)
     form = validate_form(submission.request)
@@ -245,7 +324,7 @@ def _check(
             "the signer is not registered for the issuing authority",
             status=403,
         )
-    return form
+    return form, executing
 
 
 def _check_reply(conn: Connection, form: RequestForm) -> None:
@@ -312,63 +391,122 @@ def _discard(prepared: list[PreparedObject]) -> None:
         item.discard()
 
 
+@dataclass(frozen=True)
+class _NewRequest:
+    id: str
+    submission: Submission
+    form: RequestForm
+    executing: Authority
+    message_sha256: str
+
+
 def _store(
     conn: Connection,
-    request_id: str,
-    submission: Submission,
-    form: RequestForm,
+    new: _NewRequest,
     prepared: list[PreparedObject],
-    message_sha256: str,
     signer: x509.Certificate,
-) -> None:
-    executing = authorities_store.get(conn, form.executing_authority)
-    deadline = (
-        form.data["sections"].get("B", {}).get("deadline")
-        if isinstance(form.data["sections"].get("B"), dict)
-        else None
-    )
+    sealer: Sealer | None,
+    now: datetime,
+) -> tuple[Evidence | None, OutboxMessage | None]:
+    """The request row (received, then verified), its objects, its audit entries in one
+    append, the receipt and the first task: a handful of statements, one head update."""
+    form, submission = new.form, new.submission
+    section_b = form.data["sections"].get("B")
+    deadline = section_b.get("deadline") if isinstance(section_b, dict) else None
+    artefacts: dict[str, str] = {}
+    attachments = 0
+    for item in prepared:
+        if item.kind == "form":
+            artefacts["form"] = item.sha256
+        elif item.kind == "attachment":
+            # numbered, not named: file names are free text and stay out of the log
+            attachments += 1
+            artefacts[f"attachment:{attachments}"] = item.sha256
+    parties = (form.issuing_authority, form.executing_authority)
+    # received -> verified by the transition table, recorded as two entries as ever
+    state = next_state(State.RECEIVED, Event.VERIFY)
+    entries = [
+        audit_entry(
+            new.id,
+            parties,
+            "received",
+            actor=f"authority:{form.issuing_authority}",
+            artefacts={"signed-request": new.message_sha256},
+        ),
+        audit_entry(
+            new.id,
+            parties,
+            AUDIT_EVENT[Event.VERIFY],
+            actor="gateway:intake",
+            artefacts=artefacts,
+            detail={"from": State.RECEIVED.value, "to": state.value},
+        ),
+    ]
+    received_index = ledger.next_index(conn)
     requests_store.insert(
         conn,
-        id=request_id,
+        id=new.id,
         message_id=submission.message_id,
-        message_sha256=message_sha256,
+        message_sha256=new.message_sha256,
         request_type=form.request_type.value,
         issuing_authority_id=form.issuing_authority,
         executing_authority_id=form.executing_authority,
         source_language=form.language,
-        target_language=executing.working_language,
-        state=State.RECEIVED.value,
+        target_language=new.executing.working_language,
+        state=state.value,
         attempts=0,
         progress_done=0,
         progress_total=0,
         signer_fingerprint=authorities_store.fingerprint(signer),
         deadline=datetime.fromisoformat(deadline).date() if deadline else None,
         in_reply_to=reply_target(form) if form.request_type is RequestType.REPLY else None,
+        received_audit_index=received_index,
     )
-    request = requests_store.get(conn, request_id)
-    index = record(
-        conn,
-        request,
-        "received",
-        actor=f"authority:{form.issuing_authority}",
-        artefacts={"signed-request": message_sha256},
-    )
-    requests_store.set_received_audit_index(conn, request_id, index)
-    request = requests_store.get(conn, request_id)
-    artefacts: dict[str, str] = {}
-    attachments = 0
-    for item in prepared:
-        stored = item.commit(conn)
-        if stored.kind == "form":
-            artefacts["form"] = stored.sha256
-        elif stored.kind == "attachment":
-            # numbered, not named: file names are free text and stay out of the log
-            attachments += 1
-            artefacts[f"attachment:{attachments}"] = stored.sha256
-    advance(conn, request, Event.VERIFY, actor="gateway:intake", artefacts=artefacts)
+    commit_prepared(conn, prepared)  # their rows name the request's row
+    receipt = None
+    if sealer is not None:
+        # signed under the log's head lock: the receipt names the index of `received`
+        receipt = evidences.sign_first(
+            sealer,
+            evidences.SUBMISSION_ACCEPTANCE,
+            request_id=new.id,
+            message_id=submission.message_id,
+            message_sha256=new.message_sha256,
+            audit_index=received_index,
+            now=now,
+        )
+        entries.append(
+            audit_entry(
+                new.id,
+                parties,
+                "evidence_issued",
+                actor="gateway:evidence",
+                artefacts={"evidence": receipt.sha256},
+                detail={"kind": receipt.kind},
+            )
+        )
+    appended = ledger.append_many(conn, entries)
+    if appended[0].index != received_index:
+        raise RuntimeError("the audit log head moved under its lock")
+    if receipt is not None:
+        exchange_store.add_evidence(conn, new.id, receipt.kind, receipt.sha256, receipt.der, now)
     # Large attachments arrive later (services/attachments.py); the last one queues this.
+    task = None
     if all(ref.inline is not None for ref in submission.attachments):
-        outbox_store.enqueue(conn, "rogatory.translate", {"request_id": request_id})
+        task = outbox_store.enqueue_claimed(
+            conn, "rogatory.translate", {"request_id": new.id}, now=now
+        )
+    return receipt, task
+
+
+def _urgent(form: RequestForm) -> bool:
+    """As legal_clocks.urgent_among will judge the request from its stored terms."""
+    if form.request_type is RequestType.REPLY:
+        return False
+    section_b = form.data["sections"].get("B")
+    urgency = section_b.get("urgency", "normal") if isinstance(section_b, dict) else "normal"
+    handling = [str(label) for label in form.data.get("handling", ())]
+    return legal_clocks.is_urgent(str(urgency), handling)
 
 
 def _form_bytes(submission: Submission) -> bytes:
