@@ -17,7 +17,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -56,7 +56,7 @@ class GroupCommitter:
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
-        return pending.result  # type: ignore[return-value]  (set when error is None)
+        return cast(T, pending.result)  # set whenever error is None
 
     def close(self) -> None:
         with self._start_lock:

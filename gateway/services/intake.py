@@ -112,10 +112,13 @@ def accept_submission(
     client: str = "unknown",
     sealer: Sealer | None = None,
     committer: GroupCommitter | None = None,
+    sends_first_task: bool = False,
 ) -> Accepted:
     """Accept `data` or raise IntakeRefused. With `sealer`, the SubmissionAcceptance
     receipt is signed, stored and audited in the same transaction as the request; with
-    `committer`, that transaction is shared with concurrent submissions (group commit)."""
+    `committer`, that transaction is shared with concurrent submissions (group commit);
+    with `sends_first_task`, the first task's outbox row is claimed for the caller, who
+    sends it right after (Accepted.task), else it waits for the next outbox flush."""
     now = now or datetime.now(UTC)
     envelope_sha256 = hashlib.sha256(data).hexdigest()
     if not data:
@@ -156,6 +159,7 @@ def accept_submission(
             verified=_Verified(request_id, submission, message_sha256, verified.signer),
             prepared=prepared,
             sealer=sealer,
+            claim_task=sends_first_task,
             now=now,
         )
         if committer is None:
@@ -200,6 +204,7 @@ def _write(
     verified: _Verified,
     prepared: list[PreparedObject],
     sealer: Sealer | None,
+    claim_task: bool,
     now: datetime,
 ) -> Accepted:
     """The write step of an intake: its only database writes, in `conn`'s transaction."""
@@ -214,6 +219,7 @@ def _write(
         prepared,
         verified.signer,
         sealer,
+        claim_task,
         now,
     )
     legal_workflow.on_intake(conn, request_id, form, now)
@@ -406,6 +412,7 @@ def _store(
     prepared: list[PreparedObject],
     signer: x509.Certificate,
     sealer: Sealer | None,
+    claim_task: bool,
     now: datetime,
 ) -> tuple[Evidence | None, OutboxMessage | None]:
     """The request row (received, then verified), its objects, its audit entries in one
@@ -493,9 +500,11 @@ def _store(
     # Large attachments arrive later (services/attachments.py); the last one queues this.
     task = None
     if all(ref.inline is not None for ref in submission.attachments):
-        task = outbox_store.enqueue_claimed(
-            conn, "rogatory.translate", {"request_id": new.id}, now=now
-        )
+        payload = {"request_id": new.id}
+        if claim_task:
+            task = outbox_store.enqueue_claimed(conn, "rogatory.translate", payload, now=now)
+        else:
+            outbox_store.enqueue(conn, "rogatory.translate", payload)
     return receipt, task
 
 

@@ -37,6 +37,7 @@ def submit_sealed(
             client=client,
             sealer=rt.sealer(),
             committer=rt.committer,
+            sends_first_task=True,
         )
     )
     try:
