@@ -129,12 +129,17 @@ def accept_submission(
         inner, mode = decrypt_envelope_mode(
             data, recipient_keys, allow_legacy_cbc=settings.allow_legacy_cbc
         )
-        # A byte-identical resend gets its original receipt whenever it arrives: the
-        # SignedData was fully verified when it was accepted, so freshness is not re-judged.
-        resend = _resend_of_accepted(engine, hashlib.sha256(inner).hexdigest())
-        if resend is not None:
-            return resend
-        verified = verify_decrypted(inner, mode, trust, now=now)
+        try:
+            verified = verify_decrypted(inner, mode, trust, now=now)
+        except CryptoError:
+            # A byte-identical resend gets its original receipt whenever it arrives: the
+            # SignedData was fully verified when it was accepted, so freshness (or a
+            # revocation since) is not re-judged. (One that verifies again is found as a
+            # duplicate by the write step.)
+            resend = _resend_of_accepted(engine, hashlib.sha256(inner).hexdigest())
+            if resend is not None:
+                return resend
+            raise
     except CryptoError as exc:
         if exc.code in rejections.ANONYMOUS_CODES:
             # no verified signer yet: nothing permanent may be written for this caller
