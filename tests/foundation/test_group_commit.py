@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from foundation_support import sealed_submission
+from foundation_support import intake, sealed_submission
 from process_support import settings_env, wait_for
 
 from gateway.audit import ledger
@@ -34,7 +34,7 @@ from gateway.persistence.group_commit import GroupCommitter
 from gateway.persistence.tables import requests
 from gateway.runtime.container import Runtime, build_runtime
 from gateway.services import evidences
-from gateway.services.intake import Accepted, IntakeRefused, accept_submission
+from gateway.services.intake import Accepted, IntakeRefused
 
 BATCH = 12
 
@@ -53,17 +53,7 @@ def runtime(
 
 
 def _intake(rt: Runtime, committer: GroupCommitter, data: bytes) -> Accepted:
-    keys = rt.keys
-    return accept_submission(
-        rt.engine,
-        rt.blobs,
-        rt.settings,
-        data,
-        recipient_keys=keys.intake,
-        trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
-        sealer=rt.sealer(),
-        committer=committer,
-    )
+    return intake(rt, data, sealer=rt.sealer(), committer=committer)
 
 
 class HeldCommitter:
