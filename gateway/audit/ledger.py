@@ -91,14 +91,25 @@ def append(conn: Connection, entry: AuditEntry) -> AppendResult:
     return append_many(conn, [entry])[0]
 
 
-def append_many(conn: Connection, entries: Sequence[AuditEntry]) -> list[AppendResult]:
-    """Append entries in order, in the caller's transaction, under one head lock."""
+def _locked_head(conn: Connection) -> Head:
     head = _read_head(conn, lock=True)
     if head is None:
         initialise(conn)  # a concurrent first append may have created it: lock what exists
         head = _read_head(conn, lock=True)
         if head is None:
             raise LedgerError("no-head", "the log head could not be created")
+    return head
+
+
+def next_index(conn: Connection) -> int:
+    """The leaf index the next append gets, held for the caller's transaction by the head
+    lock (for an entry whose content must name its own index, e.g. a signed receipt)."""
+    return _locked_head(conn).size
+
+
+def append_many(conn: Connection, entries: Sequence[AuditEntry]) -> list[AppendResult]:
+    """Append entries in order, in the caller's transaction, under one head lock."""
+    head = _locked_head(conn)
     size, frontier = head.size, head.frontier
     results: list[AppendResult] = []
     leaf_rows: list[dict[str, object]] = []

@@ -86,8 +86,18 @@ class StagedObject:
         ``sha256`` is the plaintext's hash as computed by whoever fed ``write``.
         """
         self.finish()
+        stored = self.stored(sha256)
+        conn.execute(stored_objects.insert().values(**stored.__dict__))
+        conn.execute(data_keys.insert().values(**self.wrapped_key_row()))
+        return stored
+
+    @property
+    def description(self) -> dict[str, str | None]:
+        return self._description
+
+    def stored(self, sha256: str) -> StoredObject:
         d = self._description
-        stored = StoredObject(
+        return StoredObject(
             self.id,
             d["request_id"],
             str(d["kind"]),
@@ -96,14 +106,10 @@ class StagedObject:
             self.size,
             sha256,
         )
-        conn.execute(stored_objects.insert().values(**stored.__dict__))
+
+    def wrapped_key_row(self) -> dict[str, object]:
         kek = self._store.kek
-        conn.execute(
-            data_keys.insert().values(
-                object_id=self.id, kek_id=kek.key_id, wrapped_key=kek.wrap(self._data_key)
-            )
-        )
-        return stored
+        return {"object_id": self.id, "kek_id": kek.key_id, "wrapped_key": kek.wrap(self._data_key)}
 
     def discard(self) -> None:
         """Forget the data key and remove whatever reached the disk (idempotent)."""
@@ -118,11 +124,29 @@ class PreparedObject:
     staged: StagedObject
     sha256: str
 
+    @property
+    def kind(self) -> str:
+        return str(self.staged.description["kind"])
+
     def commit(self, conn: Connection) -> StoredObject:
         return self.staged.commit(conn, sha256=self.sha256)
 
     def discard(self) -> None:
         self.staged.discard()
+
+
+def commit_prepared(conn: Connection, prepared: list[PreparedObject]) -> list[StoredObject]:
+    """Record several prepared objects in ``conn``'s transaction: one insert per table."""
+    stored, keys = [], []
+    for item in prepared:
+        staged = item.staged
+        staged.finish()
+        stored.append(staged.stored(item.sha256))
+        keys.append(staged.wrapped_key_row())
+    if stored:
+        conn.execute(stored_objects.insert(), [obj.__dict__ for obj in stored])
+        conn.execute(data_keys.insert(), keys)
+    return stored
 
 
 class BlobStore:

@@ -98,6 +98,7 @@ class _FileWriter:
         self._file.close()
         self._final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._staging.replace(self._final)
+        _fsync_directory(self._final.parent)  # the new name is durable too, not only the bytes
 
     def discard(self) -> None:
         if not self._file.closed:
@@ -106,6 +107,14 @@ class _FileWriter:
                 self._file.close()
         self._staging.unlink(missing_ok=True)
         self._final.unlink(missing_ok=True)
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class DatabaseObjects:

@@ -23,6 +23,17 @@ def enqueue(conn: Connection, task: str, payload: dict[str, Any]) -> None:
     conn.execute(outbox.insert().values(task=task, payload=payload))
 
 
+def enqueue_claimed(
+    conn: Connection, task: str, payload: dict[str, Any], *, now: datetime
+) -> OutboxMessage:
+    """A row its writer sends itself right after commit (no claim transaction); if the
+    writer dies first, the claim times out and any flusher sends it (CLAIM_TIMEOUT)."""
+    result = conn.execute(outbox.insert().values(task=task, payload=payload, claimed_at=now))
+    key = result.inserted_primary_key
+    assert key is not None  # noqa: S101  (autoincrement always yields a key)
+    return OutboxMessage(int(key[0]), task, payload)
+
+
 def pending(conn: Connection, *, limit: int = 100) -> list[OutboxMessage]:
     rows = conn.execute(
         sa.select(outbox.c.id, outbox.c.task, outbox.c.payload)

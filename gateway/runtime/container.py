@@ -17,6 +17,7 @@ from gateway.crypto import TrustConfig, at_rest
 from gateway.crypto.pkcs11_kek import TokenLocation
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import make_engine
+from gateway.persistence.group_commit import GroupCommitter
 from gateway.persistence.object_backends import make_backend
 from gateway.runtime.celery_sender import CelerySender
 from gateway.runtime.keyring import KeyRing, load_keyring
@@ -51,9 +52,16 @@ class Runtime:
     def sender(self) -> CelerySender:
         return CelerySender(self.settings)
 
+    @functools.cached_property
+    def committer(self) -> GroupCommitter:
+        """This process's group committer for intake (gateway/persistence/group_commit.py)."""
+        return GroupCommitter(self.engine)
+
     def close(self) -> None:
         if "sender" in self.__dict__:
             self.sender.close()
+        if "committer" in self.__dict__:
+            self.committer.close()
         self.engine.dispose()
 
 

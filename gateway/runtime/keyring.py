@@ -59,7 +59,7 @@ class KeyRing:
 
     def crls(self) -> list[x509.CertificateRevocationList]:
         """The cached CRL files as they are now (the refresh job replaces them)."""
-        return [load_crl(path) for path in self.crl_paths]
+        return [_current_crl(path) for path in self.crl_paths]
 
     @property
     def issuers(self) -> list[x509.Certificate]:
@@ -74,6 +74,22 @@ class KeyRing:
         labelled.update({f"intermediate:{i}": c for i, c in enumerate(self.intermediates)})
         labelled.update({f"seal-chain:{i}": cert for i, cert in enumerate(self.seal_chain)})
         return labelled
+
+
+_parsed_crls: dict[Path, tuple[tuple[int, int, int], x509.CertificateRevocationList]] = {}
+
+
+def _current_crl(path: Path) -> x509.CertificateRevocationList:
+    """The CRL file parsed once per version: every submission checks revocation, and the
+    refresh job replaces the file (rename: a new inode), which a stat notices."""
+    info = path.stat()
+    version = (info.st_ino, info.st_mtime_ns, info.st_size)
+    cached = _parsed_crls.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    crl = load_crl(path)
+    _parsed_crls[path] = (version, crl)  # one dict store: safe across request threads
+    return crl
 
 
 def keyring_path(keys_dir: Path) -> Path:

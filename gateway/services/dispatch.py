@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from gateway.persistence import outbox_store
 from gateway.persistence.db import transaction
+from gateway.persistence.group_commit import GroupCommitter
+from gateway.persistence.outbox_store import OutboxMessage
 from gateway.services.legal_clocks import urgent_among
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,33 @@ def flush_outbox(engine: Engine, sender: TaskSender, *, limit: int = 100) -> int
         urgent = urgent_among(conn, {str(m.payload.get("request_id")) for m in messages})
     if not messages:
         return 0
+    return _send_claimed(engine, sender, messages, urgent)
+
+
+def send_claimed(
+    engine: Engine,
+    sender: TaskSender,
+    message: OutboxMessage,
+    *,
+    urgent: bool,
+    committer: GroupCommitter | None = None,
+) -> int:
+    """Send one row its writer claimed in its own transaction (intake's first task); with
+    `committer`, marking it sent shares a transaction with other threads' writes."""
+    request_id = str(message.payload.get("request_id"))
+    return _send_claimed(
+        engine, sender, [message], {request_id} if urgent else set(), committer=committer
+    )
+
+
+def _send_claimed(
+    engine: Engine,
+    sender: TaskSender,
+    messages: list[OutboxMessage],
+    urgent: set[str],
+    *,
+    committer: GroupCommitter | None = None,
+) -> int:
     sent: list[int] = []
     try:
         for message in messages:
@@ -54,12 +83,19 @@ def flush_outbox(engine: Engine, sender: TaskSender, *, limit: int = 100) -> int
             sent.append(message.id)
     finally:
         unsent = [m.id for m in messages if m.id not in set(sent)]
-        # one short transaction for the batch, even when a later send failed
-        with transaction(engine) as conn:
+
+        def settle(conn: Connection) -> None:
             if sent:
                 outbox_store.mark_sent(conn, sent)
             if unsent:
                 outbox_store.release(conn, unsent)
+
+        # one short transaction for the batch, even when a later send failed
+        if committer is not None:
+            committer.run(settle)
+        else:
+            with transaction(engine) as conn:
+                settle(conn)
         if sent:
             log.info("outbox flushed", extra={"sent": len(sent)})
     return len(sent)

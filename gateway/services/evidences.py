@@ -27,7 +27,7 @@ from gateway.crypto import TrustConfig, sign, verify_signed
 from gateway.crypto.signing import check_signature, load_signed_data
 from gateway.persistence import exchange_store, requests_store
 from gateway.persistence.audit_tables import audit_leaf
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.services.lifecycle import record
 
@@ -163,6 +163,33 @@ def issue(
     return Evidence(kind, digest, der)
 
 
+def sign_first(
+    sealer: Sealer,
+    kind: str,
+    *,
+    request_id: str,
+    message_id: str,
+    message_sha256: str,
+    audit_index: int,
+    now: datetime,
+) -> Evidence:
+    """The first evidence of a request that is being stored (no previous evidence); the
+    caller stores it and audits it in that same transaction (intake does)."""
+    body = _body(
+        sealer,
+        kind,
+        request_id=request_id,
+        message_id=message_id,
+        message_sha256=message_sha256,
+        previous=None,
+        audit_index=audit_index,
+        detail={},
+        now=now,
+    )
+    der = sign(body, sealer.key, sealer.cert, signing_time=now)
+    return Evidence(kind, hashlib.sha256(der).hexdigest(), der)
+
+
 def find(conn: Connection, request_id: str, kind: str) -> Evidence | None:
     for row in exchange_store.evidences_of(conn, request_id):
         if row.kind == kind:
@@ -182,7 +209,14 @@ def issue_once(
 
 
 def submission_receipt(engine: Engine, request_id: str, sealer: Sealer) -> Evidence:
-    """SubmissionAcceptance for an accepted (or duplicate) submission; the same one each time."""
+    """SubmissionAcceptance for an accepted (or duplicate) submission; the same one each time.
+
+    Intake issues it in its own transaction, so this is normally a read; the write path
+    remains for requests stored without one (before the receipt moved into intake)."""
+    with read_transaction(engine) as conn:
+        found = find(conn, request_id, SUBMISSION_ACCEPTANCE)
+    if found is not None:
+        return found
     with transaction(engine) as conn:
         # concurrent duplicates queue here, so exactly one receipt is ever signed
         requests_store.lock(conn, request_id)

@@ -14,6 +14,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import NoReturn
 
 from cryptography import x509
@@ -32,14 +33,23 @@ from gateway.domain.errors import DomainError, FieldProblem, NotFound
 from gateway.domain.forms import RequestForm, completeness_warnings, validate_form
 from gateway.domain.reply_kinds import ReplyNotApplicable, check_reply, reply_kind
 from gateway.domain.request_types import RequestType
-from gateway.domain.states import Event, State
 from gateway.domain.submission import Submission, parse_submission
-from gateway.persistence import authorities_store, outbox_store, requests_store
+from gateway.persistence import authorities_store, requests_store
+from gateway.persistence.authorities_store import Authority
 from gateway.persistence.blobs import BlobStore, PreparedObject
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
+from gateway.persistence.group_commit import GroupCommitter
+from gateway.persistence.outbox_store import OutboxMessage
 from gateway.persistence.storage_errors import is_out_of_space
-from gateway.services import legal_workflow, rejections
-from gateway.services.lifecycle import advance, record
+from gateway.services import (
+    legal_workflow,
+    rejections,
+    upload_capabilities,
+)
+from gateway.services.evidences import Evidence, Sealer
+from gateway.services.intake_records import NewRequest, reply_target, store, urgent
+from gateway.services.lifecycle import record
+from gateway.services.upload_capabilities import UploadCapability
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +72,12 @@ class Accepted:
     duplicate: bool
     # pre-flight warnings: reported in the 202 answer, never a refusal
     warnings: tuple[FieldProblem, ...] = ()
+    # issued in the intake transaction when a sealer was given (None for a duplicate)
+    receipt: Evidence | None = None
+    upload: UploadCapability | None = None
+    # the first task, claimed by this caller to send after commit (dispatch.send_claimed)
+    task: OutboxMessage | None = None
+    urgent: bool = False
 
 
 _STATUS_FOR_CODE = {
@@ -91,7 +107,15 @@ def accept_submission(
     trust: TrustConfig,
     now: datetime | None = None,
     client: str = "unknown",
+    sealer: Sealer | None = None,
+    committer: GroupCommitter | None = None,
+    sends_first_task: bool = False,
 ) -> Accepted:
+    """Accept `data` or raise IntakeRefused. With `sealer`, the SubmissionAcceptance
+    receipt is signed, stored and audited in the same transaction as the request; with
+    `committer`, that transaction is shared with concurrent submissions (group commit);
+    with `sends_first_task`, the first task's outbox row is claimed for the caller, who
+    sends it right after (Accepted.task), else it waits for the next outbox flush."""
     now = now or datetime.now(UTC)
     envelope_sha256 = hashlib.sha256(data).hexdigest()
     if not data:
@@ -102,12 +126,17 @@ def accept_submission(
         inner, mode = decrypt_envelope_mode(
             data, recipient_keys, allow_legacy_cbc=settings.allow_legacy_cbc
         )
-        # A byte-identical resend gets its original receipt whenever it arrives: the
-        # SignedData was fully verified when it was accepted, so freshness is not re-judged.
-        resend = _resend_of_accepted(engine, hashlib.sha256(inner).hexdigest())
-        if resend is not None:
-            return resend
-        verified = verify_decrypted(inner, mode, trust, now=now)
+        try:
+            verified = verify_decrypted(inner, mode, trust, now=now)
+        except CryptoError:
+            # A byte-identical resend gets its original receipt whenever it arrives: the
+            # SignedData was fully verified when it was accepted, so freshness (or a
+            # revocation since) is not re-judged. (One that verifies again is found as a
+            # duplicate by the write step.)
+            resend = _resend_of_accepted(engine, hashlib.sha256(inner).hexdigest())
+            if resend is not None:
+                return resend
+            raise
     except CryptoError as exc:
         if exc.code in rejections.ANONYMOUS_CODES:
             # no verified signer yet: nothing permanent may be written for this caller
@@ -126,14 +155,23 @@ def accept_submission(
     try:
         # encrypt and fsync before the write transaction: the lock is held for rows only
         prepared = _prepare_objects(blobs, request_id, submission, verified.signed_data_der)
-        with transaction(engine) as conn:
-            duplicate = _duplicate(conn, submission, message_sha256)
-            if duplicate is not None:
-                _discard(prepared)
-                return duplicate
-            form = _check(conn, settings, submission, verified.signer)
-            _store(conn, request_id, submission, form, prepared, message_sha256, verified.signer)
-            legal_workflow.on_intake(conn, request_id, form, now)
+        write = partial(
+            _write,
+            settings=settings,
+            verified=_Verified(request_id, submission, message_sha256, verified.signer),
+            prepared=prepared,
+            sealer=sealer,
+            claim_task=sends_first_task,
+            now=now,
+        )
+        if committer is None:
+            with transaction(engine) as conn:
+                accepted = write(conn)
+        else:  # in one transaction with other threads' submissions (group commit)
+            accepted = committer.run(write)
+        if accepted.duplicate:
+            _discard(prepared)
+            return accepted
     except IntegrityError:
         # A concurrent intake of the same message id committed first (PostgreSQL lets both
         # read "absent"); the unique key decides, and the first message's answer stands.
@@ -150,14 +188,63 @@ def accept_submission(
             _refuse_out_of_space(engine, envelope_sha256, exc)
         raise
     log.info("submission accepted", extra={"request_id": request_id})
-    warnings = tuple(completeness_warnings(form, today=now.astimezone(UTC).date()))
+    return accepted
+
+
+@dataclass(frozen=True)
+class _Verified:
+    request_id: str
+    submission: Submission
+    message_sha256: str
+    signer: x509.Certificate
+
+
+def _write(
+    conn: Connection,
+    *,
+    settings: Settings,
+    verified: _Verified,
+    prepared: list[PreparedObject],
+    sealer: Sealer | None,
+    claim_task: bool,
+    now: datetime,
+) -> Accepted:
+    """The write step of an intake: its only database writes, in `conn`'s transaction."""
+    submission, request_id = verified.submission, verified.request_id
+    duplicate = _duplicate(conn, submission, verified.message_sha256)
+    if duplicate is not None:
+        return duplicate
+    form, executing = _check(conn, settings, submission, verified.signer)
+    receipt, task = store(
+        conn,
+        NewRequest(request_id, submission, form, executing, verified.message_sha256),
+        prepared,
+        verified.signer,
+        sealer,
+        claim_task,
+        now,
+    )
+    legal_workflow.on_intake(conn, request_id, form, now)
+    upload = (
+        upload_capabilities.issue(conn, request_id, now)
+        if any(ref.inline is None for ref in submission.attachments)
+        else None
+    )
     return Accepted(
-        request_id, submission.message_id, message_sha256, duplicate=False, warnings=warnings
+        request_id,
+        submission.message_id,
+        verified.message_sha256,
+        duplicate=False,
+        warnings=tuple(completeness_warnings(form, today=now.astimezone(UTC).date())),
+        receipt=receipt,
+        upload=upload,
+        task=task,
+        urgent=urgent(form),
     )
 
 
 def _resend_of_accepted(engine: Engine, message_sha256: str) -> Accepted | None:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         existing = requests_store.find_by_message_sha256(conn, message_sha256)
     if existing is None:
         return None
@@ -218,7 +305,7 @@ def _duplicate(conn: Connection, submission: Submission, message_sha256: str) ->
 
 def _check(
     conn: Connection, settings: Settings, submission: Submission, signer: x509.Certificate
-) -> RequestForm:
+) -> tuple[RequestForm, Authority]:
     if submission.gateway != settings.gateway_id:
         raise IntakeRefused("wrong-recipient", "the message names another gateway", status=422)
     form = validate_form(submission.request)
@@ -245,7 +332,7 @@ def _check(
             "the signer is not registered for the issuing authority",
             status=403,
         )
-    return form
+    return form, executing
 
 
 def _check_reply(conn: Connection, form: RequestForm) -> None:
@@ -273,10 +360,6 @@ def _check_reply(conn: Connection, form: RequestForm) -> None:
         legal_workflow.check_reply_allowed(original, section)
     except ReplyNotApplicable as exc:
         raise IntakeRefused(exc.code, exc.message, status=exc.status) from None
-
-
-def reply_target(form: RequestForm) -> str:
-    return str(form.data["sections"]["R"]["in_reply_to"])
 
 
 def _prepare_objects(
@@ -310,65 +393,6 @@ def _prepare_objects(
 def _discard(prepared: list[PreparedObject]) -> None:
     for item in prepared:
         item.discard()
-
-
-def _store(
-    conn: Connection,
-    request_id: str,
-    submission: Submission,
-    form: RequestForm,
-    prepared: list[PreparedObject],
-    message_sha256: str,
-    signer: x509.Certificate,
-) -> None:
-    executing = authorities_store.get(conn, form.executing_authority)
-    deadline = (
-        form.data["sections"].get("B", {}).get("deadline")
-        if isinstance(form.data["sections"].get("B"), dict)
-        else None
-    )
-    requests_store.insert(
-        conn,
-        id=request_id,
-        message_id=submission.message_id,
-        message_sha256=message_sha256,
-        request_type=form.request_type.value,
-        issuing_authority_id=form.issuing_authority,
-        executing_authority_id=form.executing_authority,
-        source_language=form.language,
-        target_language=executing.working_language,
-        state=State.RECEIVED.value,
-        attempts=0,
-        progress_done=0,
-        progress_total=0,
-        signer_fingerprint=authorities_store.fingerprint(signer),
-        deadline=datetime.fromisoformat(deadline).date() if deadline else None,
-        in_reply_to=reply_target(form) if form.request_type is RequestType.REPLY else None,
-    )
-    request = requests_store.get(conn, request_id)
-    index = record(
-        conn,
-        request,
-        "received",
-        actor=f"authority:{form.issuing_authority}",
-        artefacts={"signed-request": message_sha256},
-    )
-    requests_store.set_received_audit_index(conn, request_id, index)
-    request = requests_store.get(conn, request_id)
-    artefacts: dict[str, str] = {}
-    attachments = 0
-    for item in prepared:
-        stored = item.commit(conn)
-        if stored.kind == "form":
-            artefacts["form"] = stored.sha256
-        elif stored.kind == "attachment":
-            # numbered, not named: file names are free text and stay out of the log
-            attachments += 1
-            artefacts[f"attachment:{attachments}"] = stored.sha256
-    advance(conn, request, Event.VERIFY, actor="gateway:intake", artefacts=artefacts)
-    # Large attachments arrive later (services/attachments.py); the last one queues this.
-    if all(ref.inline is not None for ref in submission.attachments):
-        outbox_store.enqueue(conn, "rogatory.translate", {"request_id": request_id})
 
 
 def _form_bytes(submission: Submission) -> bytes:

@@ -84,7 +84,11 @@ def urgent_among(conn: Connection, request_ids: set[str]) -> set[str]:
             request_terms.c.request_id, request_terms.c.urgency, request_terms.c.handling
         ).where(request_terms.c.request_id.in_(sorted(request_ids)))
     ).all()
-    return {r.request_id for r in rows if r.urgency in URGENT or "urgent" in (r.handling or ())}
+    return {r.request_id for r in rows if is_urgent(r.urgency, r.handling or ())}
+
+
+def is_urgent(urgency: str, handling: list[str] | tuple[str, ...]) -> bool:
+    return urgency in URGENT or "urgent" in handling
 
 
 def record_fact(

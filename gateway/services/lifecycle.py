@@ -46,11 +46,26 @@ def record(
     request_id: str | None = None,
 ) -> int:
     """Append one audit entry in the caller's transaction; returns its leaf index."""
-    parties: tuple[str, ...] = ()
     if request is not None:
-        parties = (request.issuing_authority_id, request.executing_authority_id)
+        parties: tuple[str, ...] = (request.issuing_authority_id, request.executing_authority_id)
         request_id = request.id
-    entry = AuditEntry(
+    else:
+        parties = ()
+    entry = audit_entry(request_id, parties, event, actor=actor, artefacts=artefacts, detail=detail)
+    return ledger.append(conn, entry).index
+
+
+def audit_entry(
+    request_id: str | None,
+    parties: tuple[str, ...],
+    event: str,
+    *,
+    actor: str,
+    artefacts: Mapping[str, str] | None = None,
+    detail: Mapping[str, DetailValue] | None = None,
+) -> AuditEntry:
+    """One entry, stamped now, for `ledger.append_many` (several entries, one head update)."""
+    return AuditEntry(
         request_id=request_id,
         event=event,
         actor=actor,
@@ -59,7 +74,6 @@ def record(
         parties=parties,
         detail=dict(detail or {}),
     )
-    return ledger.append(conn, entry).index
 
 
 def advance(

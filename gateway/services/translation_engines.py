@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.config import Settings
 from gateway.persistence import authorities_store, requests_store
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction, transaction
 from gateway.translation.engine_pairs import EnginePairs, engine_for, installed_engines
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def translation_outlook(
 
 
 def request_outlook(db: Engine, settings: Settings, request_id: str) -> Outlook:
-    with transaction(db) as conn:
+    with read_transaction(db) as conn:
         request = requests_store.get(conn, request_id)
         languages = authorities_store.get(conn, request.executing_authority_id).languages
     return translation_outlook(settings, request.source_language, languages)

@@ -52,13 +52,19 @@ def issue_if_awaiting(
         submission = signed_manifest(conn, blobs, request_id)
         if not missing_attachments(conn, blobs, request_id, submission):
             return None
-        token = secrets.token_urlsafe(32)
-        conn.execute(upload_capabilities.delete().where(upload_capabilities.c.expires_at < now))
-        conn.execute(
-            upload_capabilities.insert().values(
-                token_sha256=_digest(token), request_id=request_id, expires_at=now + LIFETIME
-            )
+        return issue(conn, request_id, now)
+
+
+def issue(conn: Connection, request_id: str, now: datetime) -> UploadCapability:
+    """A new capability for `request_id`, in the caller's transaction (intake's own, for a
+    new submission whose manifest lists large attachments)."""
+    token = secrets.token_urlsafe(32)
+    conn.execute(upload_capabilities.delete().where(upload_capabilities.c.expires_at < now))
+    conn.execute(
+        upload_capabilities.insert().values(
+            token_sha256=_digest(token), request_id=request_id, expires_at=now + LIFETIME
         )
+    )
     return UploadCapability(token, now + LIFETIME)
 
 

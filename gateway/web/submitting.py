@@ -10,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy.exc import OperationalError
 
 from gateway.runtime.container import Runtime
-from gateway.services.dispatch import flush_outbox
+from gateway.services.dispatch import flush_outbox, send_claimed
 from gateway.services.evidences import Evidence, submission_receipt
 from gateway.services.intake import Accepted, accept_submission
 from gateway.services.upload_capabilities import UploadCapability, issue_if_awaiting
@@ -24,7 +24,8 @@ _DB_ATTEMPTS = 3
 def submit_sealed(
     rt: Runtime, data: bytes, *, client: str = "unknown"
 ) -> tuple[Accepted, Evidence]:
-    """Intake, then send the first task and issue the signed receipt (the same for a duplicate)."""
+    """Intake (request, audit entries and signed receipt in one transaction), then send
+    the first task; a duplicate gets the receipt of the first answer."""
     accepted = _retrying_lost_connections(
         lambda: accept_submission(
             rt.engine,
@@ -34,15 +35,29 @@ def submit_sealed(
             recipient_keys=rt.keys.intake,
             trust=rt.trust(),
             client=client,
+            sealer=rt.sealer(),
+            committer=rt.committer,
+            sends_first_task=True,
         )
     )
     try:
-        flush_outbox(rt.engine, rt.sender)
+        if accepted.task is not None:  # claimed in the intake transaction: send it now
+            send_claimed(
+                rt.engine,
+                rt.sender,
+                accepted.task,
+                urgent=accepted.urgent,
+                committer=rt.committer,
+            )
+        elif accepted.duplicate:  # whatever an earlier answer may have left unsent
+            flush_outbox(rt.engine, rt.sender)
     except Exception:  # the sweeper sends it later; the submission is safely stored
         log.warning("outbox flush deferred", exc_info=True)
-    receipt = _retrying_lost_connections(
-        lambda: submission_receipt(rt.engine, accepted.request_id, rt.sealer())
-    )
+    receipt = accepted.receipt  # a new request's, signed in its intake transaction
+    if receipt is None:  # a duplicate gets the first answer's receipt
+        receipt = _retrying_lost_connections(
+            lambda: submission_receipt(rt.engine, accepted.request_id, rt.sealer())
+        )
     return accepted, receipt
 
 
@@ -62,4 +77,6 @@ def _retrying_lost_connections(call: Callable[[], T]) -> T:
 
 def upload_capability(rt: Runtime, accepted: Accepted) -> UploadCapability | None:
     """The token for the attachment PUTs, when the signed manifest still awaits some."""
+    if not accepted.duplicate:  # intake issued it with the request, if it needs one
+        return accepted.upload
     return issue_if_awaiting(rt.engine, rt.blobs, accepted.request_id)

@@ -16,7 +16,7 @@ from gateway.crypto.keyfiles import load_certificate, load_private_key
 from gateway.domain.submission import AttachmentRef, build_submission
 from gateway.runtime.container import Runtime
 from gateway.services.dispatch import flush_outbox
-from gateway.services.intake import accept_submission
+from gateway.services.intake import Accepted, accept_submission
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -58,17 +58,23 @@ def sealed_submission(
     return encrypt_envelope(signed, [load_certificate(pki / "gateway-intake.pem")])
 
 
-def accept(rt: Runtime, data: bytes, *, flush: bool = True) -> str:
-    """Run a sealed submission through intake (as the API does); returns the request id."""
+def intake(rt: Runtime, data: bytes, **options: Any) -> Accepted:
+    """accept_submission with the runtime's keys and trust (options: now, sealer, ...)."""
     keys = rt.keys
-    accepted = accept_submission(
+    return accept_submission(
         rt.engine,
         rt.blobs,
         rt.settings,
         data,
         recipient_keys=keys.intake,
         trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
+        **options,
     )
+
+
+def accept(rt: Runtime, data: bytes, *, flush: bool = True) -> str:
+    """Run a sealed submission through intake (as the API does); returns the request id."""
+    accepted = intake(rt, data)
     if flush:
         flush_outbox(rt.engine, rt.sender)
     return accepted.request_id

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import sqlalchemy as sa
-from foundation_support import accept, sealed_submission
+from foundation_support import accept, intake, sealed_submission
 from process_support import GatewayProcess
 
 from gateway.audit.entries import decode_entry
@@ -28,7 +28,6 @@ from gateway.persistence.audit_tables import audit_leaf
 from gateway.persistence.db import transaction
 from gateway.persistence.tables import requests
 from gateway.runtime.container import build_runtime
-from gateway.services.intake import accept_submission
 
 CONCURRENCY = 50
 
@@ -133,30 +132,13 @@ def test_identical_resend_after_the_freshness_window_gets_the_original_answer(
     rt = build_runtime(settings)
     data = sealed_submission(settings)
     request_id = accept(rt, data, flush=False)
-    keys = rt.keys
     later = datetime.now(UTC) + timedelta(hours=2)  # far past the 600 s signing-time skew
-    again = accept_submission(
-        rt.engine,
-        rt.blobs,
-        rt.settings,
-        data,
-        recipient_keys=keys.intake,
-        trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
-        now=later,
-    )
+    again = intake(rt, data, now=later)
     assert again.request_id == request_id
     assert again.duplicate
     other = sealed_submission(settings)  # a new message that late is still refused as stale
     with pytest.raises(Exception, match="cryptographic checks") as refused:
-        accept_submission(
-            rt.engine,
-            rt.blobs,
-            rt.settings,
-            other,
-            recipient_keys=keys.intake,
-            trust=keys.trust(allow_stale_crl=False, max_skew_seconds=600),
-            now=later,
-        )
+        intake(rt, other, now=later)
     assert getattr(refused.value, "code", None) == "stale"
     with transaction(rt.engine) as conn:
         assert requests_store.get(conn, request_id).message_id
