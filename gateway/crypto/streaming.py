@@ -187,7 +187,7 @@ def load_element(raw: bytes, spec: type[core.Asn1Value]) -> core.Asn1Value:
     return spec.load(raw)
 
 
-class _Handoff:
+class Handoff:
     """Hashes plaintext and feeds ``sink`` on a second thread, through a bounded queue.
 
     GCM decryption (this thread) overlaps SHA-256 + at-rest encryption + disk writes
@@ -232,7 +232,7 @@ class _Handoff:
 class _Decrypting:
     """Batches ciphertext, decrypts and hands plaintext on; enforces the size cap."""
 
-    def __init__(self, decryptor: object, handoff: _Handoff, max_size: int) -> None:
+    def __init__(self, decryptor: object, handoff: Handoff, max_size: int) -> None:
         self._decryptor = decryptor
         self._handoff = handoff
         self._max_size = max_size
@@ -311,7 +311,7 @@ def open_attachment_stream(
     exception raised by ``sink`` propagates unchanged.
     """
     reader = BerStream(src)
-    handoff = _Handoff(sink, hash_plaintext=hash_plaintext)
+    handoff = Handoff(sink, hash_plaintext=hash_plaintext)
     try:
         size = _open(reader, recipient_keys, handoff, max_size)
     except ASN1_ERRORS as exc:
@@ -325,7 +325,7 @@ def open_attachment_stream(
     return StreamResult(sha256_hex=digest, size=size)
 
 
-def _close_quietly(handoff: _Handoff) -> None:
+def _close_quietly(handoff: Handoff) -> None:
     with contextlib.suppress(Exception):  # the original failure is the one to report
         handoff.close()
 
@@ -333,7 +333,7 @@ def _close_quietly(handoff: _Handoff) -> None:
 def _open(
     reader: BerStream,
     recipient_keys: Sequence[RecipientKey],
-    handoff: _Handoff,
+    handoff: Handoff,
     max_size: int,
 ) -> int:
     outer = reader.open(TAG_SEQUENCE)
