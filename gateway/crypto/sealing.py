@@ -106,16 +106,16 @@ class SealingWriter:
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Sign and encrypt ``data`` now (it is not kept). Small writes are gathered into
         one segment; large ones become segments of at most SEGMENT_SIZE without a copy."""
-        self._digest.update(data)
-        size = len(data)
+        view = memoryview(data).cast("B")
+        self._digest.update(view)
+        size = len(view)
         self.size += size
         if size < _SMALL_WRITE:
             if len(self._pending) + size > SEGMENT_SIZE:
                 self._flush_pending()
-            self._pending += data
+            self._pending += view
             return size
         self._flush_pending()
-        view = memoryview(data).cast("B")
         for start in range(0, size, SEGMENT_SIZE):
             self._segment(view[start : start + SEGMENT_SIZE])
         return size
