@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
+from gateway.crypto import _primitives
 from gateway.crypto.errors import InvalidEnvelope
 from gateway.crypto.keyfiles import check_private_file_mode
 
@@ -62,7 +63,7 @@ class StreamEncryptor:
         if not 0 < chunk_size <= MAX_CHUNK_SIZE:
             raise ValueError("chunk size out of range")
         self._dst = dst
-        self._aead = AESGCM(data_key)
+        self._data_key = data_key
         self._aad = aad
         self._chunk_size = chunk_size
         self._prefix = os.urandom(8)
@@ -73,37 +74,38 @@ class StreamEncryptor:
         self.plaintext_size = 0
         dst.write(self._header)
 
-    def _seal(self, plaintext: bytes | memoryview, final: bool) -> None:
+    def _seal(self, parts: list[memoryview], final: bool) -> None:
+        """Encrypt one chunk given as consecutive parts (no join: GCM is fed part by part;
+        the record is the same as ``AESGCM.encrypt`` of the joined plaintext)."""
         if self._counter >= _MAX_CHUNKS:
             raise ValueError("object too large for one data key")
         nonce = self._prefix + self._counter.to_bytes(4, "big")
-        aad = _chunk_aad(self._header, final, self._aad)
-        self._dst.write(self._aead.encrypt(nonce, plaintext, aad))
+        encryptor = _primitives.gcm_stream_encryptor(self._data_key, nonce)
+        encryptor.authenticate_additional_data(_chunk_aad(self._header, final, self._aad))
+        for part in parts:
+            self._dst.write(encryptor.update(part))
+        encryptor.finalize()
+        self._dst.write(encryptor.tag)
         self._counter += 1
 
-    def _take(self, size: int) -> bytes | memoryview:
-        """The next ``size`` pending bytes; zero-copy when one part holds them all."""
-        first = self._parts[0]
-        if len(first) >= size:
-            self._parts[0] = first[size:]
-            taken: bytes | memoryview = first[:size]
-        else:
-            pieces, needed = [], size
-            while needed:
-                part = self._parts[0]
-                pieces.append(part[:needed])
+    def _take(self, size: int) -> list[memoryview]:
+        """The next ``size`` pending bytes, as views of the queued parts (zero-copy)."""
+        taken, needed = [], size
+        while needed:
+            part = self._parts[0]
+            taken.append(part[:needed])
+            if len(part) > needed:
                 self._parts[0] = part[needed:]
-                needed -= len(pieces[-1])
-                if not len(self._parts[0]):
-                    self._parts.pop(0)
-            taken = b"".join(pieces)
-        if self._parts and not len(self._parts[0]):
-            self._parts.pop(0)
+            else:
+                self._parts.pop(0)
+            needed -= len(taken[-1])
         self._pending -= size
         return taken
 
     def write(self, data: bytes) -> None:
         """Queue plaintext; the caller must not modify ``data`` afterwards."""
+        if not data:
+            return
         self.plaintext_size += len(data)
         self._parts.append(memoryview(data if isinstance(data, bytes) else bytes(data)))
         self._pending += len(data)
@@ -112,8 +114,8 @@ class StreamEncryptor:
             self._seal(self._take(self._chunk_size), final=False)
 
     def finish(self) -> int:
-        self._seal(b"".join(self._parts), final=True)
-        self._parts.clear()
+        self._seal(self._parts, final=True)
+        self._parts = []
         self._pending = 0
         return self.plaintext_size
 

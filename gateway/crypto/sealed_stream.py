@@ -56,17 +56,17 @@ def _der_length(size: int) -> bytes:
 class _HashingSink:
     """Hashes the signed content with every announced digest, then hands it on."""
 
-    def __init__(self, names: list[str], sink: Callable[[bytes], object]) -> None:
+    def __init__(self, names: list[str], sink: Callable[[bytes | memoryview], object]) -> None:
         self.hashes = {name: hashlib.new(name) for name in names}
         self._sink = sink
         self.size = 0
 
     def add(self, data: bytes | memoryview) -> None:
-        piece = bytes(data)
+        """``data`` views immutable bytes: hashed and handed on without a copy."""
         for digest in self.hashes.values():
-            digest.update(piece)
-        self.size += len(piece)
-        self._sink(piece)
+            digest.update(data)
+        self.size += len(data)
+        self._sink(data)
 
     def add_many(self, data: list[memoryview]) -> None:
         self.add(b"".join(data))
@@ -79,7 +79,7 @@ class _Parsed:
     size: int
 
 
-def _parse_signed_data(src: BinaryIO, sink: Callable[[bytes], object]) -> _Parsed:
+def _parse_signed_data(src: BinaryIO, sink: Callable[[bytes | memoryview], object]) -> _Parsed:
     """Read a SignedData ContentInfo, streaming its encapsulated content to ``sink``."""
     reader = BerStream(src)
     outer = reader.open(TAG_SEQUENCE)
@@ -155,7 +155,7 @@ class _Parser(threading.Thread):
     """Runs ``_parse_signed_data`` on the pipe; drains it after any failure so the
     decrypting side never blocks on a full pipe."""
 
-    def __init__(self, pipe: _Pipe, sink: Callable[[bytes], object]) -> None:
+    def __init__(self, pipe: _Pipe, sink: Callable[[bytes | memoryview], object]) -> None:
         super().__init__(name="sealed-signed-data", daemon=True)
         self._pipe = pipe
         self._sink = sink
@@ -178,7 +178,7 @@ def open_sealed_stream(
     src: BinaryIO,
     recipient_keys: Sequence[RecipientKey],
     trust: TrustConfig,
-    content_sink: Callable[[bytes], object],
+    content_sink: Callable[[bytes | memoryview], object],
     *,
     now: datetime,
     max_size: int = DEFAULT_MAX_PACKAGE_SIZE,

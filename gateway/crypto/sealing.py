@@ -27,6 +27,7 @@ from gateway.crypto.recipients import build_recipient_info
 from gateway.crypto.signing import signed_data_parts
 
 SEGMENT_SIZE: Final = 1024 * 1024
+_SMALL_WRITE: Final = 64 * 1024  # writes below this are gathered into one segment
 _END: Final = b"\x00\x00"  # end-of-contents of an indefinite-length container
 
 
@@ -86,38 +87,41 @@ class SealingWriter:
         )  # fmt: skip
 
     def _encrypt(self, *plaintexts: bytes | bytearray | memoryview) -> None:
-        """Encrypt SignedData bytes and write them as one segment of encryptedContent."""
+        """Encrypt SignedData bytes and write them as one segment of encryptedContent
+        (its header, then each ciphertext piece: no concatenation)."""
         ciphertexts = [self._encryptor.update(p) for p in plaintexts]
-        self._out(octet_header(sum(map(len, ciphertexts))) + ciphertexts[0])
-        for ciphertext in ciphertexts[1:]:
+        self._out(octet_header(sum(map(len, ciphertexts))))
+        for ciphertext in ciphertexts:
             self._out(ciphertext)
 
     def _segment(self, content: bytes | bytearray | memoryview) -> None:
         """One segment of the signed content (its OCTET STRING header and bytes)."""
         self._encrypt(octet_header(len(content)), content)
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._digest.update(data)
-        self.size += len(data)
-        view = memoryview(data)
+    def _flush_pending(self) -> None:
         if self._pending:
-            missing = SEGMENT_SIZE - len(self._pending)
-            self._pending += view[:missing]
-            view = view[missing:]
-            if len(self._pending) < SEGMENT_SIZE:
-                return len(data)
             self._segment(self._pending)
             self._pending.clear()
-        while len(view) >= SEGMENT_SIZE:
-            self._segment(view[:SEGMENT_SIZE])
-            view = view[SEGMENT_SIZE:]
-        self._pending += view
-        return len(data)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Sign and encrypt ``data`` now (it is not kept). Small writes are gathered into
+        one segment; large ones become segments of at most SEGMENT_SIZE without a copy."""
+        view = memoryview(data).cast("B")
+        self._digest.update(view)
+        size = len(view)
+        self.size += size
+        if size < _SMALL_WRITE:
+            if len(self._pending) + size > SEGMENT_SIZE:
+                self._flush_pending()
+            self._pending += view
+            return size
+        self._flush_pending()
+        for start in range(0, size, SEGMENT_SIZE):
+            self._segment(view[start : start + SEGMENT_SIZE])
+        return size
 
     def finish(self) -> None:
-        if self._pending:
-            self._segment(self._pending)
-            self._pending.clear()
+        self._flush_pending()
         _, certificates, signer_infos = signed_data_parts(
             self._digest.digest(), self._key, self._cert, when=self._when, extra=self._extra
         )

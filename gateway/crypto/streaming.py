@@ -39,6 +39,7 @@ _READ_SIZE: Final = 1024 * 1024
 _DECRYPT_BATCH: Final = 1024 * 1024
 _HANDOFF_DEPTH: Final = 4  # plaintext batches in flight to the hashing/sink thread
 _MAX_OCTET_NESTING: Final = 4
+_SEPARATE_PIECES: Final = 4  # up to this many pending pieces are decrypted without a join
 
 _CONTEXT: Final = 0x80 << 24
 TAG_INTEGER: Final = 2
@@ -65,14 +66,15 @@ class BerStream:
         available = len(self._buf) - self._pos
         if available >= n:
             return True
-        parts = [self._buf[self._pos :]]
+        parts = [self._buf[self._pos :]] if available else []
         while available < n:
             chunk = self._src.read(max(n - available, _READ_SIZE))
             if not chunk:
                 break
             parts.append(chunk)
             available += len(chunk)
-        self._buf, self._pos = b"".join(parts), 0
+        self._buf = parts[0] if len(parts) == 1 else b"".join(parts)  # one read: no copy
+        self._pos = 0
         return available >= n
 
     def peek(self, n: int) -> bytes:
@@ -86,6 +88,15 @@ class BerStream:
         self._pos += n
         self.offset += n
         return data
+
+    def take(self, n: int) -> memoryview:
+        """Up to ``n`` (at least one) next bytes, as a view of the buffer (no copy)."""
+        if not self._ensure(1):
+            raise _malformed("truncated stream")
+        view = memoryview(self._buf)[self._pos : self._pos + n]
+        self._pos += len(view)
+        self.offset += len(view)
+        return view
 
     def at_eof(self) -> bool:
         return not self._ensure(1)
@@ -187,7 +198,7 @@ def load_element(raw: bytes, spec: type[core.Asn1Value]) -> core.Asn1Value:
     return spec.load(raw)
 
 
-class _Handoff:
+class Handoff:
     """Hashes plaintext and feeds ``sink`` on a second thread, through a bounded queue.
 
     GCM decryption (this thread) overlaps SHA-256 + at-rest encryption + disk writes
@@ -232,7 +243,7 @@ class _Handoff:
 class _Decrypting:
     """Batches ciphertext, decrypts and hands plaintext on; enforces the size cap."""
 
-    def __init__(self, decryptor: object, handoff: _Handoff, max_size: int) -> None:
+    def __init__(self, decryptor: object, handoff: Handoff, max_size: int) -> None:
         self._decryptor = decryptor
         self._handoff = handoff
         self._max_size = max_size
@@ -252,13 +263,17 @@ class _Decrypting:
     def flush(self) -> None:
         if not self._pending:
             return
-        batch = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        plaintext = self._decryptor.update(batch)  # type: ignore[attr-defined]
+        pending = self._pending
+        if len(pending) > _SEPARATE_PIECES:  # many small segments: one update, one hand-off
+            pending = [b"".join(pending)]
         self._pending, self._pending_size = [], 0
-        self.size += len(plaintext)
-        if self.size > self._max_size:
-            raise _malformed(f"attachment exceeds {self._max_size} bytes")
-        self._handoff.put(plaintext)
+        for batch in pending:  # a few large pieces: decrypted one by one, without a join
+            plaintext = self._decryptor.update(batch)  # type: ignore[attr-defined]
+            self.size += len(plaintext)
+            if self.size > self._max_size:
+                raise _malformed(f"attachment exceeds {self._max_size} bytes")
+            if plaintext:
+                self._handoff.put(plaintext)
 
 
 class OctetSink(Protocol):
@@ -276,7 +291,7 @@ def stream_octets(
     if not constructed:
         remaining = length or 0  # parse_header never returns indefinite primitives
         while remaining:
-            piece = reader.read(min(remaining, _DECRYPT_BATCH))
+            piece = reader.take(min(remaining, _DECRYPT_BATCH))
             remaining -= len(piece)
             out.add(piece)
         return
@@ -311,7 +326,7 @@ def open_attachment_stream(
     exception raised by ``sink`` propagates unchanged.
     """
     reader = BerStream(src)
-    handoff = _Handoff(sink, hash_plaintext=hash_plaintext)
+    handoff = Handoff(sink, hash_plaintext=hash_plaintext)
     try:
         size = _open(reader, recipient_keys, handoff, max_size)
     except ASN1_ERRORS as exc:
@@ -325,7 +340,7 @@ def open_attachment_stream(
     return StreamResult(sha256_hex=digest, size=size)
 
 
-def _close_quietly(handoff: _Handoff) -> None:
+def _close_quietly(handoff: Handoff) -> None:
     with contextlib.suppress(Exception):  # the original failure is the one to report
         handoff.close()
 
@@ -333,7 +348,7 @@ def _close_quietly(handoff: _Handoff) -> None:
 def _open(
     reader: BerStream,
     recipient_keys: Sequence[RecipientKey],
-    handoff: _Handoff,
+    handoff: Handoff,
     max_size: int,
 ) -> int:
     outer = reader.open(TAG_SEQUENCE)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 from urllib.parse import quote
 
 import httpx
@@ -237,10 +237,9 @@ def pull_deliveries(
                 continue
             out.mkdir(parents=True, exist_ok=True, mode=0o700)
             with tempfile.TemporaryDirectory(prefix=".rogatory-pull-", dir=out) as staging:
-                package = Path(staging) / "package.p7m"
-                _download(http, request_id, leased.json()["lease_token"], package)
                 archive = Path(staging) / "package.zip"
-                open_package(package, recipient, trust, archive, request_id=request_id)
+                lease_token = leased.json()["lease_token"]
+                _download_and_open(http, request_id, lease_token, recipient, trust, archive)
                 manifest = unpack_package(archive, out / request_id)
             if manifest.get("request_id") != request_id:
                 raise ClientRefusal(f"{request_id}: package is for another request")
@@ -293,33 +292,64 @@ def _access_token(http: httpx.Client, client_id: str, client_key: Path) -> str:
     return str(response.json()["access_token"])
 
 
-def _download(http: httpx.Client, request_id: str, lease_token: str, path: Path) -> None:
-    """GET the sealed package into ``path`` piece by piece."""
-    with (
-        http.stream(
-            "GET",
-            f"/api/v1/requests/{request_id}/package",
-            headers={"Lease-Token": lease_token},
-            timeout=httpx.Timeout(60, read=3600),
-        ) as response,
-        path.open("wb") as sink,
-    ):
+class _BodyReader:
+    """A response body as a readable stream for the streaming decryptor (short reads)."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        self._rest = b""
+
+    def read(self, size: int = -1) -> bytes:
+        piece = self._rest or next(self._pieces, b"")
+        if 0 <= size < len(piece):
+            piece, self._rest = piece[:size], piece[size:]
+        else:
+            self._rest = b""
+        return piece
+
+
+def _download_and_open(
+    http: httpx.Client,
+    request_id: str,
+    lease_token: str,
+    recipient: RecipientKey,
+    trust: TrustConfig,
+    archive: Path,
+) -> None:
+    """GET the sealed package and decrypt and verify it as it arrives into ``archive``
+    (no copy of the ciphertext on disk); see ``open_package``."""
+    with http.stream(
+        "GET",
+        f"/api/v1/requests/{request_id}/package",
+        headers={"Lease-Token": lease_token},
+        timeout=httpx.Timeout(60, read=3600),
+    ) as response:
         if response.status_code != 200:
             raise ClientRefusal(f"{request_id}: retrieval refused")
-        for piece in response.iter_bytes(_PIECE):
-            sink.write(piece)
+        body = _BodyReader(response.iter_bytes(_PIECE))
+        open_package(cast(BinaryIO, body), recipient, trust, archive, request_id=request_id)
 
 
 def open_package(
-    package: Path, recipient: RecipientKey, trust: TrustConfig, archive: Path, *, request_id: str
+    package: Path | BinaryIO,
+    recipient: RecipientKey,
+    trust: TrustConfig,
+    archive: Path,
+    *,
+    request_id: str,
 ) -> None:
-    """Decrypt and verify the sealed ``package`` (streamed) into the ZIP file ``archive``.
+    """Decrypt and verify the sealed ``package`` (a file or a stream, read once) into the
+    ZIP file ``archive``.
 
     Refused packages raise ClientRefusal naming the crypto error code; ``archive`` (which
-    held unauthenticated bytes) is removed then.
+    held unauthenticated bytes) is removed then, as on any other failure.
     """
     try:
-        with package.open("rb") as source, archive.open("wb") as sink:
+        with contextlib.ExitStack() as stack:
+            source = (
+                stack.enter_context(package.open("rb")) if isinstance(package, Path) else package
+            )
+            sink = stack.enter_context(archive.open("wb"))
             open_sealed_stream(source, [recipient], trust, sink.write, now=datetime.now(UTC))
     except CryptoError as exc:
         archive.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ streaming client refuses a tampered package without leaving files behind."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -269,3 +270,81 @@ def test_streaming_client_refuses_a_flipped_signature_byte_with_its_code(make_se
     with pytest.raises(ClientRefusal, match=r"r-1: package refused \(signature-invalid\)"):
         open_package(sealed, recipient, trust, archive, request_id="r-1")
     assert not archive.exists()
+
+
+def test_sealing_writes_of_any_size_open_with_openssl_and_the_streaming_reader(
+    make_settings, tmp_path
+):
+    """Small writes are gathered, large ones cut into segments without a copy: the
+    segment layout varies, the sealed content must not."""
+    settings = make_settings()
+    pki = settings.keys_dir / "dev-pki"
+    writes: list[bytes | bytearray | memoryview] = [
+        b"header",
+        memoryview(os.urandom(3 * MIB + 17)),  # a large write that is no segment multiple
+        *[os.urandom(1000) for _ in range(80)],  # small writes gathered into one segment
+        bytearray(os.urandom(70_000)),
+        b"",
+        os.urandom(MIB),
+        b"trailer",
+    ]
+    content = b"".join(bytes(w) for w in writes)
+    pieces: list[bytes] = []
+    writer = SealingWriter(
+        pieces.append,
+        load_private_key(pki / "gateway-seal.key"),  # type: ignore[arg-type]
+        load_certificate(pki / "gateway-seal.pem"),
+        [load_certificate(pki / "authority-b-enc.pem")],
+    )
+    for data in writes:
+        assert writer.write(data) == len(data)
+    writer.finish()
+    sealed = tmp_path / "sealed.p7m"
+    sealed.write_bytes(b"".join(pieces))
+    recipient, trust = _recipient_and_trust(settings)
+    archive = tmp_path / "content.bin"
+    open_package(sealed, recipient, trust, archive, request_id="r-1")
+    assert archive.read_bytes() == content
+    subprocess.run(
+        ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER", "-in", sealed,
+         "-inkey", pki / "authority-b-enc.key", "-recip", pki / "authority-b-enc.pem",
+         "-out", tmp_path / "signed.der"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", tmp_path / "signed.der",
+         "-CAfile", pki / "ca.pem", "-purpose", "any", "-out", tmp_path / "verified.bin"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    assert (tmp_path / "verified.bin").read_bytes() == content
+
+
+class _CutOff(io.RawIOBase):
+    """A download whose connection drops after ``limit`` bytes."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        self._data, self._limit, self._at = data, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._at >= self._limit:
+            raise ConnectionResetError("connection reset by peer")
+        piece = self._data[self._at : min(self._at + max(size, 1), self._limit)]
+        self._at += len(piece)
+        return piece
+
+
+def test_a_package_streamed_in_and_cut_off_leaves_no_archive(make_settings, tmp_path):
+    """The client decrypts the body as it arrives: an ending or dropped connection must
+    leave nothing behind, like a tampered package."""
+    settings = make_settings()
+    recipient, trust = _recipient_and_trust(settings)
+    sealed = _sealed(settings, os.urandom(3 * MIB))
+    archive = tmp_path / "package.zip"
+    with pytest.raises(ClientRefusal, match=r"r-1: package refused \(malformed\)"):
+        open_package(io.BytesIO(sealed[: 2 * MIB]), recipient, trust, archive, request_id="r-1")
+    assert not archive.exists()
+    with pytest.raises(ConnectionResetError):
+        open_package(_CutOff(sealed, 2 * MIB), recipient, trust, archive, request_id="r-1")
+    assert not archive.exists()
+    open_package(io.BytesIO(sealed), recipient, trust, archive, request_id="r-1")
+    assert archive.stat().st_size == 3 * MIB
