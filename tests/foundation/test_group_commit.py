@@ -167,7 +167,7 @@ def test_detached_steps_join_the_next_batch_and_a_failing_one_rolls_back_alone(
 
     def mark(value: int) -> Callable[[Any], None]:
         def step(conn: Any) -> None:
-            conn.exec_driver_sql(f"INSERT INTO detached_marks (x) VALUES ({value})")
+            conn.execute(sa.text("INSERT INTO detached_marks (x) VALUES (:x)"), {"x": value})
             if value < 0:
                 raise RuntimeError("this mark fails")
 
