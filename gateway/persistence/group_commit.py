@@ -35,6 +35,7 @@ class _Pending(Generic[T]):
     done: threading.Event = field(default_factory=threading.Event)
     result: T | None = None
     error: BaseException | None = None
+    detached: bool = False  # nobody waits for it: a failure is only logged
 
 
 class GroupCommitter:
@@ -57,6 +58,13 @@ class GroupCommitter:
         if pending.error is not None:
             raise pending.error
         return cast(T, pending.result)  # set whenever error is None
+
+    def run_detached(self, step: Callable[[Connection], None]) -> None:
+        """Queue `step` for the next shared transaction without waiting for it: for
+        bookkeeping whose loss is harmless (marking a sent task sent; a lost mark only
+        re-sends the task, as after a crash). `close` still runs what was queued."""
+        self._ensure_thread()
+        self._queue.put(_Pending(step, detached=True))
 
     def close(self) -> None:
         with self._start_lock:
@@ -106,4 +114,6 @@ class GroupCommitter:
                     pending.result, pending.error = None, exc
         finally:
             for pending in batch:
+                if pending.detached and pending.error is not None:
+                    log.warning("detached group-commit step failed", exc_info=pending.error)
                 pending.done.set()

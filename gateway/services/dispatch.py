@@ -90,9 +90,10 @@ def _send_claimed(
             if unsent:
                 outbox_store.release(conn, unsent)
 
-        # one short transaction for the batch, even when a later send failed
+        # one short transaction for the batch, even when a later send failed; with the
+        # committer nobody waits for it (a lost mark re-sends the task, as a crash would)
         if committer is not None:
-            committer.run(settle)
+            committer.run_detached(settle)
         else:
             with transaction(engine) as conn:
                 settle(conn)

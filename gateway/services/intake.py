@@ -78,6 +78,9 @@ class Accepted:
     # the first task, claimed by this caller to send after commit (dispatch.send_claimed)
     task: OutboxMessage | None = None
     urgent: bool = False
+    # what the 202's translation outlook needs, known at intake (None for a duplicate)
+    source_language: str | None = None
+    executing_languages: tuple[str, ...] = ()
 
 
 _STATUS_FOR_CODE = {
@@ -240,6 +243,8 @@ def _write(
         upload=upload,
         task=task,
         urgent=urgent(form),
+        source_language=form.language,
+        executing_languages=tuple(executing.languages),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from gateway.services.translation_engines import request_outlook
+from gateway.services.translation_engines import request_outlook, translation_outlook
 from gateway.web import throttle
 from gateway.web.app import runtime_of
 from gateway.web.hardening import read_body
@@ -39,7 +39,13 @@ def submit() -> Response | tuple[Response, int]:
         "outcome": "duplicate-already-accepted" if accepted.duplicate else "accepted",
     }
     body["receipt"] = receipt.to_json()
-    body["translation"] = request_outlook(rt.engine, rt.settings, accepted.request_id).status
+    if accepted.source_language is not None:  # a new request: no need to read it back
+        outlook = translation_outlook(
+            rt.settings, accepted.source_language, list(accepted.executing_languages)
+        )
+    else:
+        outlook = request_outlook(rt.engine, rt.settings, accepted.request_id)
+    body["translation"] = outlook.status
     body["warnings"] = [
         {"path": w.path, "code": w.code, "message": w.message} for w in accepted.warnings
     ]

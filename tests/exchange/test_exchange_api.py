@@ -17,6 +17,7 @@ from gateway.persistence.db import transaction
 from gateway.persistence.tables import requests
 from gateway.services import exchange
 from gateway.services.tokens import Caller, Unauthorised, authenticate
+from gateway.services.translation_engines import request_outlook
 from gateway.web.api_exchange import RateLimiter
 
 
@@ -104,6 +105,10 @@ def test_duplicate_submission_creates_one_request(gateway: Gateway) -> None:
     assert first["outcome"] == "accepted"
     assert second["outcome"] == "duplicate-already-accepted"
     assert second["request_id"] == first["request_id"]
+    # a new request's outlook comes from intake's own data, a duplicate's is read back
+    rt = gateway.runtime
+    stored = request_outlook(rt.engine, rt.settings, first["request_id"]).status
+    assert first["translation"] == second["translation"] == stored
     with transaction(gateway.runtime.engine) as conn:
         count = conn.execute(
             sa.select(sa.func.count())

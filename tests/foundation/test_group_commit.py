@@ -158,6 +158,35 @@ def test_a_refused_submission_rolls_back_alone_within_its_batch(runtime: Runtime
         assert ledger.verify_database(conn, rt.keys.log_key.public_key()).ok
 
 
+def test_detached_steps_join_the_next_batch_and_a_failing_one_rolls_back_alone(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    rt = runtime
+    with transaction(rt.engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE detached_marks (x INTEGER NOT NULL)")
+
+    def mark(value: int) -> Callable[[Any], None]:
+        def step(conn: Any) -> None:
+            conn.execute(sa.text("INSERT INTO detached_marks (x) VALUES (:x)"), {"x": value})
+            if value < 0:
+                raise RuntimeError("this mark fails")
+
+        return step
+
+    committer = GroupCommitter(rt.engine)
+    held = HeldCommitter(committer)
+    for value in (1, -1, 2):
+        committer.run_detached(mark(value))  # returns at once: nobody waits for these
+    assert held.queued() == 3
+    held.release()
+    committer.close()  # runs what was queued before stopping
+    assert committer.batches == 2  # the holding step's, then the three detached ones
+    with transaction(rt.engine) as conn:
+        marks = [row[0] for row in conn.exec_driver_sql("SELECT x FROM detached_marks")]
+    assert sorted(marks) == [1, 2]  # the failing one rolled back alone
+    assert "detached group-commit step failed" in caplog.text
+
+
 def test_a_failed_commit_answers_no_submission_of_its_batch(runtime: Runtime) -> None:
     rt = runtime
     committer = GroupCommitter(rt.engine)
