@@ -25,7 +25,7 @@ class CountingHasher(PasswordHasher):
         self._lock = threading.Lock()
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-        if hash != accounts._DUMMY_HASH:
+        if hash != accounts._dummy_hash():
             with self._lock:
                 self.checked += 1
         return super().verify(hash, password)
@@ -174,3 +174,16 @@ def test_crlf_in_the_next_parameter_is_a_400(app):
             data={"language": "en", "next": target, "csrf_token": csrf},
         )
         assert answer.status_code == 400, target
+
+
+def test_an_unknown_user_costs_one_argon2_check_with_the_real_parameters() -> None:
+    # the dummy hash checked for unknown users must cost what a real account's check costs
+    real = accounts._HASHER.hash("a password of a real account")
+    dummy = accounts._dummy_hash()
+    assert not accounts._HASHER.check_needs_rehash(dummy)
+    assert argon2_parameters(dummy) == argon2_parameters(real)
+
+
+def argon2_parameters(encoded: str) -> tuple[str, str, str]:
+    algorithm, version, params = encoded.split("$")[1:4]
+    return algorithm, version, params
