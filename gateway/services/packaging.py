@@ -152,6 +152,27 @@ def _translation_summary(data: bytes | None) -> dict[str, object]:
     }
 
 
+def package_meta(request: RequestRow, handling: Sequence[str]) -> dict[str, object]:
+    """What the manifest of every package of `request` says of it, with the issuer's signed
+    use restrictions (`handling`): they travel with each package."""
+    return {
+        "message_sha256": request.message_sha256,
+        "issuing_authority": request.issuing_authority_id,
+        "executing_authority": request.executing_authority_id,
+        "source_language": request.source_language,
+        "target_language": request.target_language,
+        "handling": list(handling),
+    }
+
+
+def attachment_members(conn: Connection, blobs: BlobStore, request_id: str) -> list[PackageMember]:
+    """The request's attachments as package members, under `attachments/`."""
+    return [
+        package_member(conn, blobs, f"attachments/{attachment.name}", attachment)
+        for attachment in blobs.list(conn, request_id, "attachment")
+    ]
+
+
 def run_packaging(
     engine: Engine,
     blobs: BlobStore,
@@ -172,14 +193,12 @@ def run_packaging(
                 members.append(package_member(conn, blobs, name, stored))
                 if kind == "translation":
                     translation = blobs.read(conn, stored.id)  # small: summarised below
-        for attachment in blobs.list(conn, request_id, "attachment"):
-            members.append(
-                package_member(conn, blobs, f"attachments/{attachment.name}", attachment)
-            )
+        members += attachment_members(conn, blobs, request_id)
         recipients = authorities_store.certificates(
             conn, request.executing_authority_id, "encryption"
         )
         handling = list(legal_clocks.handling_of(conn, request_id))
+        meta = {**package_meta(request, handling), **_translation_summary(translation)}
     if not recipients:
         return fail_step(
             engine,
@@ -189,16 +208,6 @@ def run_packaging(
             step="package",
             error="no-encryption-certificate",
         )
-    meta = {
-        "message_sha256": request.message_sha256,
-        "issuing_authority": request.issuing_authority_id,
-        "executing_authority": request.executing_authority_id,
-        "source_language": request.source_language,
-        "target_language": request.target_language,
-        **_translation_summary(translation),
-        # the issuer's signed use restrictions travel with the package
-        "handling": handling,
-    }
     # decrypting, zipping, sealing and syncing happen here, outside any transaction
     package = seal_package(
         blobs, request_id, members, meta, kind="package", name="package.p7m",

@@ -14,8 +14,14 @@ from gateway.domain.errors import NotFound
 from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.blobs import BlobStore, StoredObject
 from gateway.persistence.db import read_transaction, transaction
+from gateway.services import legal_clocks
 from gateway.services.lifecycle import record
-from gateway.services.packaging import package_member, seal_package
+from gateway.services.packaging import (
+    attachment_members,
+    package_member,
+    package_meta,
+    seal_package,
+)
 from gateway.services.pipeline import RenderFn, render_job
 from gateway.services.translation_review import (
     REVIEWED_PACKAGE,
@@ -119,23 +125,14 @@ def _package(
             package_member(conn, blobs, member, _stored(conn, blobs, request_id, kind, stored))
             for member, kind, stored in sources
         ]
-        for attachment in blobs.list(conn, request_id, "attachment"):
-            members.append(
-                package_member(conn, blobs, f"attachments/{attachment.name}", attachment)
-            )
+        members += attachment_members(conn, blobs, request_id)
         recipients = authorities_store.certificates(
             conn, request.executing_authority_id, "encryption"
         )
+        handling = legal_clocks.handling_of(conn, request_id)
+        meta = {**package_meta(request, handling), "translation_version": version}
     if not recipients:
         raise RuntimeError("the executing authority has no encryption certificate")
-    meta = {
-        "message_sha256": request.message_sha256,
-        "issuing_authority": request.issuing_authority_id,
-        "executing_authority": request.executing_authority_id,
-        "source_language": request.source_language,
-        "target_language": request.target_language,
-        "translation_version": version,
-    }
     package = seal_package(
         blobs, request_id, members, meta, kind=REVIEWED_PACKAGE, name=name,
         seal_key=seal_key, seal_cert=seal_cert, recipients=recipients,
