@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import BinaryIO, Final
 
 from asn1crypto import cms, core
-from cryptography.exceptions import UnsupportedAlgorithm
 
 from gateway.crypto._asn1 import OID_SIGNED_DATA
 from gateway.crypto.envelope import ASN1_ERRORS
@@ -34,7 +33,7 @@ from gateway.crypto.streaming import (
     open_attachment_stream,
     stream_octets,
 )
-from gateway.crypto.verify import trusted_chain
+from gateway.crypto.verify import signature_errors, trusted_chain
 
 DEFAULT_MAX_PACKAGE_SIZE: Final = 64 * 1024**3
 _DIGESTS: Final = frozenset({"sha256", "sha384", "sha512"})
@@ -206,12 +205,8 @@ def open_sealed_stream(
     if parser.result is None:
         raise _malformed("SignedData parser ended without a result")
     parsed = parser.result
-    try:
+    with signature_errors():
         checked = check_signature(parsed.signed_data, streamed_digests=parsed.digests)
-    except ASN1_ERRORS as exc:
-        raise _malformed(f"SignedData ASN.1: {type(exc).__name__}") from None
-    except UnsupportedAlgorithm:
-        raise CryptoError(UNSUPPORTED_ALGORITHM, "signer key or signature type") from None
     chain = trusted_chain(checked, trust, now=now)
     return VerifiedStream(
         content_type=checked.content_type,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Final
 
@@ -30,14 +31,21 @@ from gateway.crypto.signing import SignatureCheck, check_signature, load_signed_
 MAX_SIGNED_SIZE: Final = DEFAULT_MAX_ENVELOPE_SIZE
 
 
-def _check_signed(signed_der: bytes) -> SignatureCheck:
-    check_ber_structure(signed_der, max_size=MAX_SIGNED_SIZE)
+@contextmanager
+def signature_errors() -> Iterator[None]:
+    """A signature check's ASN.1 and algorithm failures as the opaque CryptoError codes."""
     try:
-        return check_signature(load_signed_data(cms.ContentInfo.load(signed_der)))
+        yield
     except ASN1_ERRORS as exc:
         raise CryptoError(MALFORMED, f"SignedData ASN.1: {type(exc).__name__}") from None
     except UnsupportedAlgorithm:
         raise CryptoError(UNSUPPORTED_ALGORITHM, "signer key or signature type") from None
+
+
+def _check_signed(signed_der: bytes) -> SignatureCheck:
+    check_ber_structure(signed_der, max_size=MAX_SIGNED_SIZE)
+    with signature_errors():
+        return check_signature(load_signed_data(cms.ContentInfo.load(signed_der)))
 
 
 def verify_signed(signed_der: bytes, trust: TrustConfig, *, now: datetime) -> VerifiedContent:

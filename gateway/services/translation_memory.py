@@ -52,7 +52,12 @@ def pair_of(request: RequestRow) -> Pair:
 
 def memory_for_request(conn: Connection, kek: at_rest.Kek, request: RequestRow) -> MemoryLookup:
     """The TM the request's authorities built for its language pair (read in the step's txn)."""
-    return MemoryLookup(memory_store.load(conn, kek, pair_of(request)))
+    return memory_for_pair(conn, kek, pair_of(request))
+
+
+def memory_for_pair(conn: Connection, kek: at_rest.Kek, pair: Pair) -> MemoryLookup:
+    """The TM two authorities built for one language pair."""
+    return MemoryLookup(memory_store.load(conn, kek, pair))
 
 
 def with_memory(translator: Translator, memory: MemoryLookup) -> Translator:

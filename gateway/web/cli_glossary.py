@@ -18,7 +18,8 @@ from gateway.web.cli import Context, pass_context
 ACTOR = "admin:cli"
 
 
-def _pair_options(function: click.decorators.FC) -> click.decorators.FC:
+def pair_options(function: click.decorators.FC) -> click.decorators.FC:
+    """--issuing/--executing/--source/--target: the authority and language pair (also tm)."""
     for option in reversed(
         [
             click.option("--issuing", required=True, help="Issuing authority id."),
@@ -38,7 +39,7 @@ def glossary() -> None:
 
 @glossary.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_pair_options
+@pair_options
 @click.option(
     "--format",
     "fmt",
@@ -92,7 +93,7 @@ def list_command(ctx: Context) -> None:
 
 
 @glossary.command("remove")
-@_pair_options
+@pair_options
 @pass_context
 def remove_command(ctx: Context, issuing: str, executing: str, source: str, target: str) -> None:
     """Remove the pair's glossary (requests translated later use none)."""

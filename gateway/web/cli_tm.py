@@ -9,21 +9,9 @@ import click
 from gateway.runtime.container import load_kek
 from gateway.services import translation_memory as service
 from gateway.web.cli import Context, pass_context
+from gateway.web.cli_glossary import pair_options
 
 ACTOR = "admin:cli"
-
-
-def _pair_options(function: click.decorators.FC) -> click.decorators.FC:
-    for option in reversed(
-        [
-            click.option("--issuing", required=True, help="Issuing authority id."),
-            click.option("--executing", required=True, help="Executing authority id."),
-            click.option("--source", required=True, help="Source language (ISO 639-1)."),
-            click.option("--target", required=True, help="Target language (ISO 639-1)."),
-        ]
-    ):
-        function = option(function)
-    return function
 
 
 def _pair(issuing: str, executing: str, source: str, target: str) -> service.Pair:
@@ -36,7 +24,7 @@ def tm() -> None:
 
 
 @tm.command("list")
-@_pair_options
+@pair_options
 @pass_context
 def list_command(ctx: Context, issuing: str, executing: str, source: str, target: str) -> None:
     """One line per entry: id, created by, created at, source => target."""
@@ -51,7 +39,7 @@ def list_command(ctx: Context, issuing: str, executing: str, source: str, target
 
 @tm.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_pair_options
+@pair_options
 @pass_context
 def import_command(
     ctx: Context, file: Path, issuing: str, executing: str, source: str, target: str
@@ -68,7 +56,7 @@ def import_command(
 
 @tm.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@_pair_options
+@pair_options
 @pass_context
 def export_command(
     ctx: Context, file: Path, issuing: str, executing: str, source: str, target: str
