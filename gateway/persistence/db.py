@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +56,12 @@ def _make_sqlite_serialisable(engine: Engine) -> None:
         # reads (read_transaction) see one WAL snapshot without blocking any writer
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A timestamp read back from the database, zone-aware (SQLite returns it naive; every
+    timestamp is written in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @contextmanager

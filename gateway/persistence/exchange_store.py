@@ -7,7 +7,7 @@ request id) or by UPDATE ... WHERE expires_at <= now, so two consumers never bot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.domain.errors import Conflict, NotFound
 from gateway.domain.states import State
+from gateway.persistence.db import as_utc
 from gateway.persistence.tables import (
     access_tokens,
     api_clients,
@@ -65,10 +66,6 @@ class AttemptRow:
     outcome: str
     detail: str
     attempted_at: datetime
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 # --- API clients and tokens ---------------------------------------------------------------
@@ -144,7 +141,7 @@ def find_token(conn: Connection, token_sha256: str) -> TokenRow | None:
     ).first()
     if row is None:
         return None
-    return TokenRow(row.client_id, row.authority_id, _utc(row.expires_at))
+    return TokenRow(row.client_id, row.authority_id, as_utc(row.expires_at))
 
 
 def purge_tokens(conn: Connection, now: datetime) -> int:
@@ -226,7 +223,7 @@ def get_lease(conn: Connection, request_id: str) -> LeaseRow | None:
     if row is None:
         return None
     return LeaseRow(
-        row["request_id"], row["authority_id"], row["token_sha256"], _utc(row["expires_at"])
+        row["request_id"], row["authority_id"], row["token_sha256"], as_utc(row["expires_at"])
     )
 
 
@@ -237,7 +234,7 @@ def release_lease(conn: Connection, request_id: str) -> None:
 def expired_leases(conn: Connection, now: datetime) -> list[LeaseRow]:
     rows = conn.execute(sa.select(leases).where(leases.c.expires_at <= now)).mappings()
     return [
-        LeaseRow(r["request_id"], r["authority_id"], r["token_sha256"], _utc(r["expires_at"]))
+        LeaseRow(r["request_id"], r["authority_id"], r["token_sha256"], as_utc(r["expires_at"]))
         for r in rows
     ]
 
@@ -276,7 +273,7 @@ def evidences_of(conn: Connection, request_id: str) -> list[EvidenceRow]:
             r["kind"],
             r["sha256"],
             bytes(r["body"]),
-            _utc(r["created_at"]),
+            as_utc(r["created_at"]),
         )
         for r in rows
     ]
@@ -321,7 +318,7 @@ def attempts_of(conn: Connection, request_id: str) -> list[AttemptRow]:
         .order_by(delivery_attempts.c.id)
     ).mappings()
     return [
-        AttemptRow(r["attempt"], r["outcome"], r["detail"], _utc(r["attempted_at"])) for r in rows
+        AttemptRow(r["attempt"], r["outcome"], r["detail"], as_utc(r["attempted_at"])) for r in rows
     ]
 
 

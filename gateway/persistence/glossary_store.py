@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gateway.persistence.db import as_utc
 from gateway.persistence.translation_tables import glossaries
 from gateway.translation.glossary import Glossary, GlossaryEntry
 
@@ -138,9 +139,7 @@ def _pair(issuing: str, executing: str, source: str, target: str) -> list[sa.Col
 
 
 def _summary(row: sa.RowMapping) -> StoredGlossary:
-    moment = row["imported_at"]
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = as_utc(row["imported_at"])
     return StoredGlossary(
         id=row["id"],
         issuing_authority=row["issuing_authority_id"],

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gateway.crypto import at_rest
+from gateway.persistence.db import as_utc
 from gateway.persistence.memory_tables import translation_memory as tm
 from gateway.translation.memory import MemoryEntry, lookup_key
 
@@ -125,9 +126,7 @@ def _entry(kek: at_rest.Kek, row: sa.RowMapping) -> MemoryEntry:
     text = json.loads(
         at_rest.decrypt_bytes(bytes(row["ciphertext"]), data_key, aad=_aad(row["id"]))
     )
-    moment = row["created_at"]
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = as_utc(row["created_at"])
     return MemoryEntry(
         id=row["id"],
         source=text["source"],

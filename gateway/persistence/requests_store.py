@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.domain.errors import NotFound
 from gateway.domain.states import State
+from gateway.persistence.db import as_utc
 from gateway.persistence.tables import requests
 
 
@@ -121,6 +122,18 @@ def set_progress(conn: Connection, request_id: str, done: int, total: int) -> No
     )
 
 
+def select(
+    conn: Connection,
+    *where: sa.ColumnElement[bool],
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> list[RequestRow]:
+    """The rows matching `where`, in order of receipt (oldest first unless `newest_first`)."""
+    order = requests.c.received_at.desc() if newest_first else requests.c.received_at
+    query = sa.select(*_COLUMNS).where(*where).order_by(order).limit(limit)
+    return [_row(row) for row in conn.execute(query).mappings()]
+
+
 def list_for_authority(
     conn: Connection, authority_id: str, *, limit: int = 100
 ) -> list[RequestRow]:
@@ -142,11 +155,10 @@ def _row(row: sa.RowMapping) -> RequestRow:
     values = dict(row)
     values["state"] = State(values["state"])
     for key in ("received_at", "updated_at", "heartbeat_at"):
-        if values[key] is not None and values[key].tzinfo is None:
-            values[key] = values[key].replace(tzinfo=UTC)
+        if values[key] is not None:
+            values[key] = as_utc(values[key])
     return RequestRow(**values)
 
 
 def replies_to(conn: Connection, request_id: str) -> list[RequestRow]:
-    query = sa.select(*_COLUMNS).where(requests.c.in_reply_to == request_id)
-    return [_row(row) for row in conn.execute(query.order_by(requests.c.received_at)).mappings()]
+    return select(conn, requests.c.in_reply_to == request_id)

@@ -29,7 +29,7 @@ from gateway.crypto.at_rest import Kek
 from gateway.crypto.keyfiles import check_private_file_mode, write_private_file
 from gateway.domain.errors import Conflict, DomainError, NotFound
 from gateway.persistence import authorities_store
-from gateway.persistence.db import transaction
+from gateway.persistence.db import as_utc, transaction
 from gateway.persistence.ui_tables import ui_sessions, ui_users
 from gateway.services import totp_secrets
 
@@ -390,6 +390,4 @@ def _user(row: sa.RowMapping) -> User:
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return None if moment is None else as_utc(moment)

@@ -24,7 +24,7 @@ from gateway.domain.legal_clocks import (
     compute_clocks,
 )
 from gateway.persistence import requests_store
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction
 from gateway.persistence.legal_tables import legal_clocks, legal_facts, request_terms
 from gateway.persistence.requests_store import RequestRow
 from gateway.services.lifecycle import record
@@ -184,7 +184,7 @@ def clocks_of(conn: Connection, request_id: str) -> list[Clock]:
 
 
 def request_clocks(engine: Engine, request_id: str) -> list[Clock]:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         return clocks_of(conn, request_id)
 
 
@@ -192,7 +192,7 @@ def next_due(engine: Engine, request_ids: list[str]) -> dict[str, Clock]:
     """The earliest running clock of each request (for a deadline column in lists)."""
     if not request_ids:
         return {}
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         rows = conn.execute(
             sa.select(legal_clocks)
             .where(
@@ -238,7 +238,7 @@ def party_legal_status(
 ) -> dict[str, Any]:
     """As legal_status, for a party to the request only (NotFound for anyone else)."""
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         try:
             request = requests_store.get(conn, request_id)
         except NotFound:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gateway.persistence.audit_tables import audit_leaf
+from gateway.persistence.db import as_utc
 from gateway.persistence.tables import authority_certificates, outbox, requests
 
 
@@ -44,4 +45,4 @@ def _earliest_expiry(conn: sa.Connection) -> datetime | None:
     ).scalar()
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return as_utc(value)

@@ -18,20 +18,19 @@ from sqlalchemy.engine import Engine
 
 from gateway.domain.errors import DomainError
 from gateway.domain.forms import RequestForm, draft_form
-from gateway.persistence import authorities_store, memory_store
+from gateway.persistence import authorities_store
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import read_transaction, transaction
+from gateway.persistence.db import as_utc, read_transaction, transaction
 from gateway.persistence.memory_store import Pair
 from gateway.persistence.ui_tables import ui_drafts
 from gateway.persistence.ui_tables import ui_translation_previews as previews
 from gateway.services.pipeline import choose_target_language
-from gateway.services.translation_memory import glossary_for_pair, with_memory
+from gateway.services.translation_memory import glossary_for_pair, memory_for_pair, with_memory
 from gateway.services.ui_translation_preview import (
     NO_MT_LABEL,
     PENDING_TIMEOUT,
     PREVIEW_KIND,
 )
-from gateway.translation.memory import MemoryLookup
 from gateway.translation.ports import Translator
 from gateway.translation.request_translation import translate_request
 
@@ -52,8 +51,7 @@ def run_preview(
         row = conn.execute(sa.select(previews).where(previews.c.id == preview_id)).first()
         if row is None or row.state != "pending":
             return row.state if row is not None else "gone"
-        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-        if now - created >= PENDING_TIMEOUT:
+        if now - as_utc(row.created_at) >= PENDING_TIMEOUT:
             return "timed-out"  # the page said so already; the magistrate may ask again
         draft = conn.execute(
             sa.select(ui_drafts.c.form_object_id).where(
@@ -77,7 +75,7 @@ def run_preview(
             )
             pair = Pair(form.issuing_authority, form.executing_authority, form.language, target)
             glossary = glossary_for_pair(conn, pair)
-            memory = MemoryLookup(memory_store.load(conn, blobs.kek, pair))
+            memory = memory_for_pair(conn, blobs.kek, pair)
     if refusal is not None or form is None:
         return fail_preview(db, preview_id, refusal or "draft-incomplete", now)
     try:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.domain.errors import Conflict, NotFound
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.db import as_utc, read_transaction, transaction
 from gateway.persistence.ui_tables import ui_drafts
 from gateway.services.ui_requests import canonical_form_json, save_draft
 
@@ -103,7 +103,7 @@ def save(
 def unsent(engine: Engine, blobs: BlobStore, username: str) -> list[DraftSummary]:
     """This user's drafts not yet submitted, most recently saved first."""
     saved = sa.func.coalesce(ui_drafts.c.updated_at, ui_drafts.c.created_at)
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:  # decrypting each draft holds no write lock
         rows = conn.execute(
             sa.select(ui_drafts.c.id, ui_drafts.c.request_type, ui_drafts.c.form_object_id, saved)
             .where(ui_drafts.c.username == username, ui_drafts.c.request_id.is_(None))
@@ -119,7 +119,7 @@ def unsent(engine: Engine, blobs: BlobStore, username: str) -> list[DraftSummary
                     request_type,
                     str(form.get("case_reference") or ""),
                     str(form.get("executing_authority") or ""),
-                    saved_at if saved_at.tzinfo else saved_at.replace(tzinfo=UTC),
+                    as_utc(saved_at),
                 )
             )
     return found

@@ -13,7 +13,6 @@ import json
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.domain.errors import NotFound
@@ -21,7 +20,7 @@ from gateway.domain.states import State
 from gateway.persistence import requests_store
 from gateway.persistence.authorities_store import Authority
 from gateway.persistence.blobs import BlobStore, StoredObject
-from gateway.persistence.db import read_transaction, transaction
+from gateway.persistence.db import read_transaction
 from gateway.persistence.requests_store import RequestRow
 from gateway.persistence.tables import requests as requests_table
 from gateway.services import ui_requests
@@ -51,24 +50,21 @@ def received_request(conn: Connection, authority_id: str, request_id: str) -> Re
 
 
 def get_received(engine: Engine, authority_id: str, request_id: str) -> RequestRow:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         return received_request(conn, authority_id, request_id)
 
 
 def inbox(engine: Engine, authority_id: str, *, limit: int = 200) -> list[RequestRow]:
     """Requests addressed to this authority and delivered to it, newest first."""
-    with transaction(engine) as conn:
-        ids = conn.execute(
-            sa.select(requests_table.c.id)
-            .where(
-                requests_table.c.executing_authority_id == authority_id,
-                requests_table.c.request_type != REPLY_TYPE,
-                requests_table.c.state.in_([s.value for s in DELIVERED]),
-            )
-            .order_by(requests_table.c.received_at.desc())
-            .limit(limit)
-        ).scalars()
-        return [requests_store.get(conn, request_id) for request_id in list(ids)]
+    with read_transaction(engine) as conn:
+        return requests_store.select(
+            conn,
+            requests_table.c.executing_authority_id == authority_id,
+            requests_table.c.request_type != REPLY_TYPE,
+            requests_table.c.state.in_([s.value for s in DELIVERED]),
+            newest_first=True,
+            limit=limit,
+        )
 
 
 def documents(
@@ -108,19 +104,16 @@ def answers_sent(
     """The replies this authority sent to the request, oldest first, with their forms."""
     with read_transaction(engine) as conn:
         received_request(conn, authority_id, request_id)
-        ids = conn.execute(
-            sa.select(requests_table.c.id)
-            .where(
-                requests_table.c.in_reply_to == request_id,
-                requests_table.c.issuing_authority_id == authority_id,
-            )
-            .order_by(requests_table.c.received_at)
-        ).scalars()
+        replies = requests_store.select(
+            conn,
+            requests_table.c.in_reply_to == request_id,
+            requests_table.c.issuing_authority_id == authority_id,
+        )
         sent = []
-        for reply_id in list(ids):
-            stored = blobs.find(conn, reply_id, "form")
+        for reply in replies:
+            stored = blobs.find(conn, reply.id, "form")
             form = json.loads(blobs.read(conn, stored.id)) if stored is not None else {}
-            sent.append((requests_store.get(conn, reply_id), form))
+            sent.append((reply, form))
         return sent
 
 

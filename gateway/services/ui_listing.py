@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.db import as_utc, read_transaction, transaction
 from gateway.persistence.tables import requests as requests_table
 from gateway.persistence.ui_tables import ui_replies_seen
 from gateway.services import ui_requests
@@ -32,10 +32,6 @@ class ListedRequest:
     last_change: datetime
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _case_reference(conn: Connection, blobs: BlobStore, request_id: str) -> str:
     stored = blobs.find(conn, request_id, "form")
     if stored is None:
@@ -48,7 +44,7 @@ def overview(
 ) -> list[ListedRequest]:
     summaries = ui_requests.list_requests(engine, authority_id)
     ids = [s.request.id for s in summaries]
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:  # the forms are decrypted without a write lock
         replies = conn.execute(
             sa.select(requests_table.c.in_reply_to, requests_table.c.received_at).where(
                 requests_table.c.request_type == REPLY_TYPE,
@@ -68,11 +64,11 @@ def overview(
     listed = []
     for summary in summaries:
         request_id = summary.request.id
-        received = [_aware(r.received_at) for r in replies if r.in_reply_to == request_id]
-        seen_at = _aware(seen[request_id]) if request_id in seen else None
-        changes = [_aware(summary.request.updated_at), *received]
+        received = [as_utc(r.received_at) for r in replies if r.in_reply_to == request_id]
+        seen_at = as_utc(seen[request_id]) if request_id in seen else None
+        changes = [as_utc(summary.request.updated_at), *received]
         if summary.last_event is not None:
-            changes.append(_aware(summary.last_event.time))
+            changes.append(as_utc(summary.last_event.time))
         listed.append(
             ListedRequest(
                 summary,

@@ -80,7 +80,7 @@ def visible_request(conn: Connection, authority_id: str, request_id: str) -> Req
 
 
 def get_request(engine: Engine, authority_id: str, request_id: str) -> RequestRow:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         return visible_request(conn, authority_id, request_id)
 
 
@@ -89,20 +89,15 @@ def get_request(engine: Engine, authority_id: str, request_id: str) -> RequestRo
 
 def list_requests(engine: Engine, authority_id: str, *, limit: int = 200) -> list[RequestSummary]:
     """The authority's own requests, newest first, each with its latest audit event."""
-    with transaction(engine) as conn:
-        ids = list(
-            conn.execute(
-                sa.select(requests_table.c.id)
-                .where(
-                    requests_table.c.issuing_authority_id == authority_id,
-                    requests_table.c.request_type != REPLY_TYPE,
-                )
-                .order_by(requests_table.c.received_at.desc())
-                .limit(limit)
-            ).scalars()
+    with read_transaction(engine) as conn:
+        rows = requests_store.select(
+            conn,
+            requests_table.c.issuing_authority_id == authority_id,
+            requests_table.c.request_type != REPLY_TYPE,
+            newest_first=True,
+            limit=limit,
         )
-        rows = [requests_store.get(conn, request_id) for request_id in ids]
-        last = _last_events(conn, ids)
+        last = _last_events(conn, [row.id for row in rows])
     return [RequestSummary(row, last.get(row.id)) for row in rows]
 
 
@@ -126,7 +121,7 @@ def _last_events(conn: Connection, request_ids: list[str]) -> dict[str, Timeline
 
 
 def timeline(engine: Engine, authority_id: str, request_id: str) -> list[TimelineEvent]:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         visible_request(conn, authority_id, request_id)
         rows = conn.execute(
             sa.select(audit_leaf.c.idx, audit_leaf.c.entry)
@@ -147,7 +142,7 @@ def _event(index: int, raw: bytes) -> TimelineEvent:
 def receipts(
     engine: Engine, authority_id: str, request_id: str
 ) -> list[exchange_store.EvidenceRow]:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         visible_request(conn, authority_id, request_id)
         return exchange_store.evidences_of(conn, request_id)
 
@@ -174,7 +169,7 @@ def documents(
     visible: Visibility = visible_request,
     kinds: frozenset[str] = DOWNLOADABLE_KINDS,
 ) -> list[StoredObject]:
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         visible(conn, authority_id, request_id)
         return [o for o in blobs.list(conn, request_id) if o.kind in kinds]
 
@@ -218,19 +213,13 @@ def read_json_document(
 
 def replies(engine: Engine, authority_id: str, request_id: str) -> list[RequestRow]:
     """Replies of the counterpart to this request (once the reply intake links them)."""
-    if "in_reply_to" not in requests_table.c:
-        return []
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         visible_request(conn, authority_id, request_id)
-        ids = conn.execute(
-            sa.select(requests_table.c.id)
-            .where(
-                requests_table.c.in_reply_to == request_id,
-                requests_table.c.executing_authority_id == authority_id,
-            )
-            .order_by(requests_table.c.received_at)
-        ).scalars()
-        return [requests_store.get(conn, reply_id) for reply_id in ids]
+        return requests_store.select(
+            conn,
+            requests_table.c.in_reply_to == request_id,
+            requests_table.c.executing_authority_id == authority_id,
+        )
 
 
 # --- drafts ------------------------------------------------------------------------------

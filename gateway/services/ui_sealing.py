@@ -27,7 +27,7 @@ from gateway.domain.submission import (
     SUBMISSION_FORMAT,
     parse_submission,
 )
-from gateway.persistence.db import transaction
+from gateway.persistence.db import read_transaction
 from gateway.persistence.tables import authority_certificates
 from gateway.services.ui_requests import Draft, canonical_form_json
 
@@ -60,7 +60,7 @@ class Mismatch:
 
 def registered_signer_fingerprints(engine: Engine, authority_id: str) -> list[str]:
     """SHA-256 fingerprints of the active signing certificates registered for an authority."""
-    with transaction(engine) as conn:
+    with read_transaction(engine) as conn:
         rows = conn.execute(
             sa.select(authority_certificates.c.fingerprint).where(
                 authority_certificates.c.authority_id == authority_id,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gateway.persistence.db import transaction
+from gateway.persistence.db import as_utc, transaction
 from gateway.persistence.ui_tables import ui_sessions, ui_users
 
 ANONYMOUS, PASSWORD, FULL = "anonymous", "password", "full"
@@ -83,7 +83,7 @@ def start(
                 )
             ).first()
             if old is not None and stage != FULL:
-                created_at = _aware(old.created_at)
+                created_at = as_utc(old.created_at)
             if old is not None and language is None:
                 language = old.language
             conn.execute(ui_sessions.delete().where(ui_sessions.c.id_sha256 == _digest(replaces)))
@@ -115,13 +115,13 @@ def load(engine: Engine, session_id: str | None, *, now: datetime | None = None)
         row = conn.execute(query).mappings().first()
         if row is None:
             return None
-        created_at = _aware(row["created_at"])
-        expires_at = _aware(row["expires_at"])
+        created_at = as_utc(row["created_at"])
+        expires_at = as_utc(row["expires_at"])
         user_gone = row["username"] is not None and not row["enabled"]
         if expires_at <= now or created_at + ABSOLUTE_LIFETIME <= now or user_gone:
             conn.execute(ui_sessions.delete().where(ui_sessions.c.id_sha256 == row["id_sha256"]))
             return None
-        if now - _aware(row["last_seen_at"]) >= TOUCH_EVERY:
+        if now - as_utc(row["last_seen_at"]) >= TOUCH_EVERY:
             expires_at = now + IDLE_TIMEOUT[row["stage"]]
             conn.execute(
                 ui_sessions.update()
@@ -151,7 +151,3 @@ def set_language(engine: Engine, session_id: str, language: str) -> None:
 def end(engine: Engine, session_id: str) -> None:
     with transaction(engine) as conn:
         conn.execute(ui_sessions.delete().where(ui_sessions.c.id_sha256 == _digest(session_id)))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

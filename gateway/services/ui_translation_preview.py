@@ -32,7 +32,7 @@ from gateway.config import Settings
 from gateway.domain.errors import NotFound
 from gateway.persistence import authorities_store, outbox_store
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import read_transaction, transaction
+from gateway.persistence.db import as_utc, read_transaction, transaction
 from gateway.persistence.ui_tables import ui_translation_previews as previews
 from gateway.services import ui_requests
 from gateway.services.translation_engines import translation_outlook
@@ -103,7 +103,7 @@ def request_preview(
             if (
                 running is not None
                 and running.form_sha256 == form_sha256
-                and now - _aware(running.created_at) < PENDING_TIMEOUT
+                and now - as_utc(running.created_at) < PENDING_TIMEOUT
             ):
                 return _pending(running)
             _delete(conn, rows)
@@ -148,7 +148,7 @@ def latest_preview(
     with read_transaction(db) as conn:
         rows = _rows(conn, username, draft_id)
         row = rows[0] if rows else None
-        if row is None or _aware(row.expires_at) <= now:
+        if row is None or as_utc(row.expires_at) <= now:
             found = None
         else:
             try:
@@ -168,10 +168,10 @@ def latest_preview(
         "target_language": row.target_language,
         "engine": row.engine,
         "stale": stale,
-        "expires_at": _aware(row.expires_at),
+        "expires_at": as_utc(row.expires_at),
     }
     if row.state == "pending":
-        late = now - _aware(row.created_at) >= PENDING_TIMEOUT
+        late = now - as_utc(row.created_at) >= PENDING_TIMEOUT
         return Preview("timed-out" if late else "pending", **common)
     if row.state == "failed" or result is None:
         return Preview("failed", failure_code=row.failure_code or "engine-error", **common)
@@ -252,10 +252,5 @@ def _pending(row: Any) -> Preview:
         row.source_language,
         row.target_language,
         row.engine,
-        expires_at=_aware(row.expires_at),
+        expires_at=as_utc(row.expires_at),
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

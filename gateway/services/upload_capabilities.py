@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from gateway.domain.states import State
 from gateway.persistence import requests_store
 from gateway.persistence.blobs import BlobStore
-from gateway.persistence.db import transaction
+from gateway.persistence.db import as_utc, transaction
 from gateway.persistence.security_tables import upload_capabilities
 
 LIFETIME = timedelta(hours=48)
@@ -80,7 +80,6 @@ def allows(conn: Connection, request_id: str, token: str | None, now: datetime) 
     ).all()
     found = False
     for stored, expires_at in rows:
-        aware = expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at
-        if hmac.compare_digest(stored, digest) and aware > now:
+        if hmac.compare_digest(stored, digest) and as_utc(expires_at) > now:
             found = True
     return found
