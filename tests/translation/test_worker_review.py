@@ -64,6 +64,7 @@ def test_xliff_round_trip_flags_a_lost_item_then_sign_off_makes_a_reviewed_seale
         "The suspect sold false invoices to a company on 12 January 2026. "
         "The money was sent to a bank account in Madrid."
     )
+    form["handling"] = ["speciality"]  # the issuer's signed use restriction
     request_id = submit(rt, form)
     wait_for(lambda: translated(rt, request_id), timeout=240, what="translation")
     wait_for(
@@ -156,6 +157,9 @@ def test_xliff_round_trip_flags_a_lost_item_then_sign_off_makes_a_reviewed_seale
     with transaction(rt.engine) as conn:
         request = requests_store.get(conn, request_id)
     assert json.loads(latest["manifest.json"])["translation_version"] == 2
+    # the reviewed package carries the issuer's use restrictions like the machine one
+    assert json.loads(latest["manifest.json"])["handling"] == ["speciality"]
+    assert json.loads(machine["manifest.json"])["handling"] == ["speciality"]
     notice = pdf_text(tmp_path, latest["request.pdf"])
     assert "Traducción revisada por un traductor" in notice
     assert "revisada y corregida por Ana Traductora, Fiscalía Provincial de Madrid" in notice
