@@ -182,6 +182,9 @@ _RSA_SIGNATURE: Final = bytes(  # rsaEncryption, as openssl writes it
 )
 _ECDSA_SIGNATURE: Final = bytes(algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}).dump())
 _VERSION_1: Final = bytes(core.Integer(1).dump())
+_SHA256_HASH: Final = hashes.SHA256()
+_PKCS1V15: Final = padding.PKCS1v15()
+_ECDSA_SHA256: Final = ec.ECDSA(_SHA256_HASH)  # ECDSA() imports on every construction
 
 
 def _attribute_der(name: str, value: bytes) -> bytes:
@@ -224,8 +227,8 @@ def _time_der(when: datetime) -> bytes:
 def _sign_bytes(key: SigningPrivateKey, data: bytes) -> tuple[bytes, bytes]:
     """Signature algorithm identifier and signature of ``data`` (SHA-256)."""
     if isinstance(key, rsa.RSAPrivateKey):
-        return _RSA_SIGNATURE, key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    return _ECDSA_SIGNATURE, key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return _RSA_SIGNATURE, key.sign(data, _PKCS1V15, _SHA256_HASH)
+    return _ECDSA_SIGNATURE, key.sign(data, _ECDSA_SHA256)
 
 
 def _signer_infos(digest: bytes, key: SigningPrivateKey, sid: bytes, when: datetime) -> bytes:
