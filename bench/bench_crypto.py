@@ -6,14 +6,19 @@
    like ours (the target's baseline) and, for reference, to /dev/null (cipher only).
 2. Intake: ``open_submission`` (decrypt + verify incl. chain and CRL) against
    ``openssl cms -decrypt`` + ``openssl cms -verify -crl_check`` for 10 KB, 1 MB, 10 MB.
+3. Receipts: ms per signed receipt (``sign`` of an evidence-sized body, what the group
+   commit's write section pays per submission) with an RSA-3072 and an EC P-256 key,
+   against the asn1crypto SignedData builder ``sign`` used before (issue 16; kept as the
+   tests' reference, ``tests/crypto/cms_reference.py``) in the same run.
 
-Run: /tmp/venv/bin/python bench/bench_crypto.py [--quick]
+Run: /tmp/venv/bin/python bench/bench_crypto.py [--quick] [--receipts]
 Targets: stream >= 0.5x openssl throughput at <= 150 MB RSS; open+verify <= 1.5x openssl.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -22,13 +27,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gateway.crypto import RecipientKey, TrustConfig, open_submission  # noqa: E402
+from gateway.crypto import RecipientKey, TrustConfig, open_submission, sign  # noqa: E402
 from gateway.crypto.devpki import DevPki, make_dev_pki  # noqa: E402
 from gateway.crypto.keyfiles import (  # noqa: E402
     load_certificate,
@@ -242,9 +251,61 @@ def bench_open_verify(work: Path, pki: DevPki, size: int, repeats: int) -> None:
     )
 
 
+def _ms_per_call(call: Callable[[], object], count: int, rounds: int) -> float:
+    """Median over ``rounds`` of the mean time of ``count`` calls, in ms."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(count):
+            call()
+        times.append((time.perf_counter() - started) / count)
+    return statistics.median(times) * 1000
+
+
+def bench_receipts(pki: DevPki, count: int) -> None:
+    sys.path.insert(0, str(REPO / "tests" / "crypto"))
+    from cms_reference import reference_sign
+
+    body = json.dumps(
+        {"format": "rogatory.evidence/1", "evidence": "SubmissionAcceptance",
+         "request_id": "0" * 36, "message_sha256": "1" * 64, "audit_index": 123456,
+         "previous_evidence_sha256": None, "time": datetime.now(UTC).isoformat()},
+        sort_keys=True,
+    ).encode()  # fmt: skip
+    when = datetime.now(UTC)
+    measured: dict[str, tuple[float, float]] = {}
+    for label, pair in (("RSA-3072", pki.magistrates["rsa"]), ("EC P-256", pki.magistrates["ec"])):
+        key, cert = load_private_key(pair.key), load_certificate(pair.cert)
+        assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+        new = sign(body, key, cert, signing_time=when)
+        if isinstance(key, rsa.RSAPrivateKey):  # deterministic: the same bytes both ways
+            assert new == reference_sign(body, key, cert, signing_time=when)
+            raw = functools.partial(key.sign, body, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            raw = functools.partial(key.sign, body, ec.ECDSA(hashes.SHA256()))
+        rounds = 5
+        before = functools.partial(reference_sign, body, key, cert, signing_time=when)
+        after = functools.partial(sign, body, key, cert, signing_time=when)
+        old_ms = _ms_per_call(before, count, rounds)
+        new_ms = _ms_per_call(after, count, rounds)
+        raw_ms = _ms_per_call(raw, count, rounds)
+        measured[label] = (old_ms, new_ms)
+        print(
+            f"receipt {label}: sign {new_ms:6.3f} ms   asn1crypto builder (before) {old_ms:6.3f} ms"
+            f"   ratio {new_ms / old_ms:.2f}x   of which the signature alone {raw_ms:6.3f} ms"
+        )
+    old_ms, new_ms = measured["RSA-3072"][0], measured["EC P-256"][1]
+    print(
+        f"receipt as the dev seal signs it: before (RSA-3072, asn1crypto) {old_ms:6.3f} ms, "
+        f"after (P-256, DER) {new_ms:6.3f} ms   ratio {new_ms / old_ms:.2f}x"
+    )
+    print(f"  {len(body)}-byte body, median of {rounds} rounds of {count} receipts each")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="256 MiB stream, fewer repeats")
+    parser.add_argument("--receipts", action="store_true", help="only the receipt signing part")
     parser.add_argument("--worker", nargs=4, metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -253,6 +314,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-crypto-") as tmp:
         work = Path(tmp)
         pki = make_dev_pki(work / "pki")
+        bench_receipts(pki, count=200 if args.quick else 1000)
+        if args.receipts:
+            return
         bench_stream(work, pki, (256 if args.quick else 2048) * MIB)
         for size in (10_000, 1_000_000, 10_000_000):
             bench_open_verify(work, pki, size, repeats=3 if args.quick else 7)

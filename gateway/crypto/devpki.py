@@ -1,8 +1,8 @@
 """A complete throwaway PKI for development and tests (never for production keys).
 
-One CA signs everything: the gateway's intake and seal certificates, two counterpart
-authorities (encryption + signing) and four magistrates (RSA, EC P-256, expired,
-revoked). The CA's CRL lists the revoked magistrate. ``manifest.json`` says what is where.
+One CA signs everything: the gateway's intake (RSA) and seal (EC P-256) certificates,
+two counterpart authorities (encryption + signing) and four magistrates (RSA, EC P-256,
+expired, revoked). The CA's CRL lists the revoked magistrate. ``manifest.json`` says what is where.
 """
 
 from __future__ import annotations
@@ -181,7 +181,10 @@ def make_dev_pki(directory: Path, *, now: datetime | None = None) -> DevPki:
     issuer = _Issuer(now)
     ca = _save(directory, "ca", issuer.key, issuer.cert)
     intake, _ = _issue_and_save(issuer, directory, "gateway-intake", _rsa_key(), _RSA_ENCRYPTION)
-    seal, _ = _issue_and_save(issuer, directory, "gateway-seal", _rsa_key(), _SIGNING)
+    # EC P-256: the seal signs a receipt per submission inside the group commit, and
+    # ECDSA P-256 costs ~0.04 ms a signature against ~0.8 ms for RSA-3072 (keys/README.md)
+    seal_key = ec.generate_private_key(ec.SECP256R1())
+    seal, _ = _issue_and_save(issuer, directory, "gateway-seal", seal_key, _SIGNING)
 
     audit_key = ed25519.Ed25519PrivateKey.generate()
     audit_path, audit_pub_path = directory / "audit-ed25519.key", directory / "audit-ed25519.pub"

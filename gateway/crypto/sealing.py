@@ -19,7 +19,7 @@ from typing import Final
 from asn1crypto import cms, core
 from cryptography import x509
 
-from gateway.crypto import _primitives
+from gateway.crypto import _der, _primitives
 from gateway.crypto._asn1 import OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_SIGNED_DATA
 from gateway.crypto.envelope import GCM_NONCE_SIZE, gcm_algorithm
 from gateway.crypto.model import SigningPrivateKey
@@ -37,10 +37,7 @@ def _oid(dotted: str) -> bytes:
 
 def octet_header(size: int) -> bytes:
     """The header of one primitive OCTET STRING segment of ``size`` bytes (DER length)."""
-    if size < 0x80:
-        return bytes([4, size])
-    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([4, 0x80 | len(raw)]) + raw
+    return _der.header(_der.OCTET_STRING, size)
 
 
 class SealingWriter:

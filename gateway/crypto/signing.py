@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from gateway.crypto import _der
 from gateway.crypto._asn1 import OID_DATA, OID_SIGNED_DATA
 from gateway.crypto._primitives import new_hash
 from gateway.crypto.errors import (
@@ -170,71 +172,88 @@ def check_signature(
     return SignatureCheck(content, content_type, signer, embedded, signing_time.astimezone(UTC))
 
 
-def _signature_algorithm(key: SigningPrivateKey) -> str:
+# The fixed parts of the SignedData ``sign`` writes, DER-encoded once.
+_OID_DATA: Final = bytes(core.ObjectIdentifier(OID_DATA).dump())
+_OID_SIGNED_DATA: Final = bytes(core.ObjectIdentifier(OID_SIGNED_DATA).dump())
+_SHA256: Final = bytes(algos.DigestAlgorithm({"algorithm": "sha256"}).dump())
+_DIGEST_ALGORITHMS: Final = _der.tlv(_der.SET, _SHA256)
+_RSA_SIGNATURE: Final = bytes(  # rsaEncryption, as openssl writes it
+    algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}).dump()
+)
+_ECDSA_SIGNATURE: Final = bytes(algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}).dump())
+_VERSION_1: Final = bytes(core.Integer(1).dump())
+_SHA256_HASH: Final = hashes.SHA256()
+_PKCS1V15: Final = padding.PKCS1v15()
+_ECDSA_SHA256: Final = ec.ECDSA(_SHA256_HASH)  # ECDSA() imports on every construction
+
+
+def _attribute_der(name: str, value: bytes) -> bytes:
+    oid = bytes(cms.CMSAttributeType(name).dump())
+    return _der.tlv(_der.SEQUENCE, oid, _der.tlv(_der.SET, value))
+
+
+_CONTENT_TYPE_ATTRIBUTE: Final = _attribute_der("content_type", _OID_DATA)
+_SIGNING_TIME_HEAD: Final = bytes(cms.CMSAttributeType("signing_time").dump())
+_MESSAGE_DIGEST_HEAD: Final = bytes(cms.CMSAttributeType("message_digest").dump())
+
+
+@dataclass(frozen=True)
+class _SignerParts:
+    """DER that depends only on the signer's certificate and the certificates sent along."""
+
+    certificates: bytes  # certificates [0] IMPLICIT CertificateSet
+    signer_id: bytes  # IssuerAndSerialNumber
+
+
+@functools.lru_cache(maxsize=16)
+def _signer_parts(cert: x509.Certificate, extra: tuple[x509.Certificate, ...]) -> _SignerParts:
+    ders = [c.public_bytes(serialization.Encoding.DER) for c in (cert, *extra)]
+    issuer = asn1_x509.Certificate.load(ders[0])["tbs_certificate"]["issuer"].dump()
+    serial = core.Integer(cert.serial_number).dump()
+    return _SignerParts(
+        certificates=_der.tlv(_der.CONTEXT_0, *sorted(ders)),  # DER sorts a SET OF
+        signer_id=_der.tlv(_der.SEQUENCE, issuer, serial),
+    )
+
+
+def _time_der(when: datetime) -> bytes:
+    """RFC 5652 Time: UTCTime for 1950 through 2049, GeneralizedTime otherwise."""
+    if 1950 <= when.year <= 2049:
+        return _der.tlv(_der.UTC_TIME, when.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    text = f"{when.year:04d}{when:%m%d%H%M%S}Z"
+    return _der.tlv(_der.GENERALIZED_TIME, text.encode("ascii"))
+
+
+def _sign_bytes(key: SigningPrivateKey, data: bytes) -> tuple[bytes, bytes]:
+    """Signature algorithm identifier and signature of ``data`` (SHA-256)."""
     if isinstance(key, rsa.RSAPrivateKey):
-        return "rsassa_pkcs1v15"  # rsaEncryption, as openssl writes it
-    return "sha256_ecdsa"
+        return _RSA_SIGNATURE, key.sign(data, _PKCS1V15, _SHA256_HASH)
+    return _ECDSA_SIGNATURE, key.sign(data, _ECDSA_SHA256)
 
 
-def _sign_bytes(key: SigningPrivateKey, data: bytes) -> bytes:
-    if isinstance(key, rsa.RSAPrivateKey):
-        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    return key.sign(data, ec.ECDSA(hashes.SHA256()))
-
-
-def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
-def _signer_info(
-    digest: bytes, key: SigningPrivateKey, cert: x509.Certificate, when: datetime
-) -> cms.SignerInfo:
-    """One SignerInfo over a content whose SHA-256 is ``digest`` (id-data, signed attrs)."""
+def _signer_infos(digest: bytes, key: SigningPrivateKey, sid: bytes, when: datetime) -> bytes:
+    """SignerInfos holding one SignerInfo over a content whose SHA-256 is ``digest``
+    (id-data, signed attributes content-type, signing-time, message-digest)."""
     when = when.astimezone(UTC).replace(microsecond=0)
-    attributes = [
-        cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
-        cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": when})]}),
-        cms.CMSAttribute({"type": "message_digest", "values": [digest]}),
-    ]
-    # DER orders SET OF by encoding; verifiers re-encode before checking the signature.
-    attributes.sort(key=lambda attr: attr.dump())
-    signed_attrs = cms.CMSAttributes(attributes)
-    signature = _sign_bytes(key, bytes(core.SetOf(contents=signed_attrs.contents).dump()))
-    issuer_serial = cms.IssuerAndSerialNumber(
-        {"issuer": _asn1_cert(cert).issuer, "serial_number": cert.serial_number}
+    signing_time = _der.tlv(_der.SEQUENCE, _SIGNING_TIME_HEAD, _der.tlv(_der.SET, _time_der(when)))
+    message_digest = _der.tlv(
+        _der.SEQUENCE,
+        _MESSAGE_DIGEST_HEAD,
+        _der.tlv(_der.SET, _der.tlv(_der.OCTET_STRING, digest)),
     )
-    return cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(name="issuer_and_serial_number", value=issuer_serial),
-            "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-            "signed_attrs": signed_attrs,
-            "signature_algorithm": {"algorithm": _signature_algorithm(key)},
-            "signature": signature,
-        }
+    # DER orders SET OF by encoding; the signature covers the attributes as a SET OF.
+    attributes = b"".join(sorted((_CONTENT_TYPE_ATTRIBUTE, signing_time, message_digest)))
+    algorithm, signature = _sign_bytes(key, _der.tlv(_der.SET, attributes))
+    signer_info = _der.tlv(
+        _der.SEQUENCE,
+        _VERSION_1,
+        sid,
+        _SHA256,
+        _der.tlv(_der.CONTEXT_0, attributes),  # signedAttrs [0] IMPLICIT
+        algorithm,
+        _der.tlv(_der.OCTET_STRING, signature),
     )
-
-
-def _signed_data(
-    digest: bytes,
-    key: SigningPrivateKey,
-    cert: x509.Certificate,
-    when: datetime,
-    extra_certs: Sequence[x509.Certificate],
-    content: bytes | None,
-) -> cms.SignedData:
-    encap: dict[str, object] = {"content_type": "data"}
-    if content is not None:
-        encap["content"] = content
-    return cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
-            "encap_content_info": encap,
-            "certificates": [_asn1_cert(c) for c in (cert, *extra_certs)],
-            "signer_infos": [_signer_info(digest, key, cert, when)],
-        }
-    )
+    return _der.tlv(_der.SET, signer_info)
 
 
 def sign(
@@ -247,10 +266,23 @@ def sign(
 ) -> bytes:
     """Attached SignedData over ``content`` (id-data, SHA-256), shaped like openssl cms -sign."""
     when = signing_time or datetime.now(UTC)
-    digest = hashlib.sha256(content).digest()
-    signed_data = _signed_data(digest, key, cert, when, extra_certs, content)
-    info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-    return bytes(info.dump())
+    parts = _signer_parts(cert, tuple(extra_certs))
+    encap = _der.wrap(
+        _der.SEQUENCE,
+        [_OID_DATA, *_der.wrap(_der.CONTEXT_0, _der.wrap(_der.OCTET_STRING, [content]))],
+    )
+    signed_data = _der.wrap(
+        _der.SEQUENCE,
+        [
+            _VERSION_1,
+            _DIGEST_ALGORITHMS,
+            *encap,
+            parts.certificates,
+            _signer_infos(hashlib.sha256(content).digest(), key, parts.signer_id, when),
+        ],
+    )
+    info = _der.wrap(_der.SEQUENCE, [_OID_SIGNED_DATA, *_der.wrap(_der.CONTEXT_0, signed_data)])
+    return b"".join(info)
 
 
 def signed_data_parts(
@@ -263,12 +295,9 @@ def signed_data_parts(
 ) -> tuple[bytes, bytes, bytes]:
     """DER of digestAlgorithms, certificates [0] and signerInfos of a SignedData whose
     content's SHA-256 is ``digest``: the pieces a streaming writer puts around the content."""
-    signed_data = _signed_data(digest, key, cert, when, extra, None)
-    return (
-        bytes(signed_data["digest_algorithms"].dump()),
-        bytes(signed_data["certificates"].dump()),
-        bytes(signed_data["signer_infos"].dump()),
-    )
+    parts = _signer_parts(cert, tuple(extra))
+    signer_infos = _signer_infos(digest, key, parts.signer_id, when)
+    return _DIGEST_ALGORITHMS, parts.certificates, signer_infos
 
 
 def load_signed_data(info: cms.ContentInfo) -> cms.SignedData:

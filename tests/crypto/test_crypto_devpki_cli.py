@@ -39,6 +39,9 @@ def test_manifest_names_every_file_and_private_keys_are_owner_only(pki: DevPki) 
 
 def test_key_types_match_their_roles(pki: DevPki) -> None:
     assert isinstance(load_private_key(pki.intake.key), rsa.RSAPrivateKey)
+    seal = load_private_key(pki.seal.key)  # signs a receipt per submission: cheap ECDSA
+    assert isinstance(seal, ec.EllipticCurvePrivateKey)
+    assert isinstance(seal.curve, ec.SECP256R1)
     assert isinstance(load_private_key(pki.audit_key), ed25519.Ed25519PrivateKey)
     assert isinstance(load_private_key(pki.magistrates["ec"].key), ec.EllipticCurvePrivateKey)
     authority_b = load_certificate(pki.authorities["authority-b"]["encryption"].cert)
