@@ -12,13 +12,12 @@ import hashlib
 import json
 import mimetypes
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
 import httpx
@@ -28,6 +27,7 @@ from joserfc.jwk import ECKey, RSAKey, import_key
 
 from gateway.crypto import (
     CryptoError,
+    EnvelopeWriter,
     RecipientKey,
     TrustConfig,
     encrypt_envelope,
@@ -178,27 +178,50 @@ def upload_attachment(
 ) -> GatewayAnswer:
     """Encrypt ATTACHMENT (sealed with --attach-large) as it streams to the gateway.
 
-    ``openssl cms -encrypt -stream`` (AES-256-GCM, RSA-OAEP) writes into the HTTP body;
-    neither side holds the file in memory.
+    AuthEnvelopedData (AES-256-GCM, RSA-OAEP or ECDH), the shape of ``openssl cms -encrypt
+    -stream`` (which the gateway takes as well) in segments of 1 MiB, so its length is known
+    beforehand: the body goes with a Content-Length, read, encrypted and sent piece by
+    piece; neither side holds the file in memory.
     """
-    command = [
-        "openssl", "cms", "-encrypt", "-stream", "-binary", "-aes-256-gcm",
-        "-recip", str(gateway_cert),
-        "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256",
-        "-in", str(attachment), "-outform", "DER",
-    ]  # fmt: skip
-    with subprocess.Popen(command, stdout=subprocess.PIPE) as encrypting:  # noqa: S603
-        stdout: IO[bytes] = encrypting.stdout  # type: ignore[assignment]
-        name = quote(attachment.name, safe="")
-        response = httpx.put(
-            f"{url.rstrip('/')}/api/v1/submissions/{quote(message_id, safe='')}/attachments/{name}",
-            content=iter(lambda: stdout.read(1024 * 1024), b""),
-            headers={"Content-Type": "application/pkcs7-mime", "Upload-Token": token},
-            timeout=httpx.Timeout(60, read=3600),
-        )
-    if encrypting.returncode != 0:
-        raise ClientRefusal(f"openssl could not encrypt {attachment.name}")
+    size = attachment.stat().st_size
+    segments = [_PIECE] * (size // _PIECE) + ([size % _PIECE] if size % _PIECE else [])
+    pending: list[bytes] = []
+    envelope = EnvelopeWriter(pending.append, [load_certificate(gateway_cert)])
+
+    def body() -> Iterator[bytes]:
+        buffer = memoryview(bytearray(_PIECE))
+        with attachment.open("rb", buffering=0) as source:
+            for length in segments:
+                if _read_into(source, buffer[:length]) != length:
+                    raise ClientRefusal(f"{attachment.name} changed while it was uploaded")
+                envelope.segment(buffer[:length])
+                yield from pending
+                pending.clear()
+            if source.read(1):
+                raise ClientRefusal(f"{attachment.name} changed while it was uploaded")
+        envelope.finish()
+        yield from pending
+
+    name = quote(attachment.name, safe="")
+    response = httpx.put(
+        f"{url.rstrip('/')}/api/v1/submissions/{quote(message_id, safe='')}/attachments/{name}",
+        content=body(),
+        headers={
+            "Content-Type": "application/pkcs7-mime",
+            "Content-Length": str(envelope.total_size(segments)),
+            "Upload-Token": token,
+        },
+        timeout=httpx.Timeout(60, read=3600),
+    )
     return GatewayAnswer(response.status_code, response.json())
+
+
+def _read_into(source: BinaryIO, buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``source`` (short reads continued); the bytes read."""
+    filled = 0
+    while filled < len(buffer) and (count := source.readinto(buffer[filled:])):
+        filled += count
+    return filled
 
 
 # --- pulling ----------------------------------------------------------------------------
