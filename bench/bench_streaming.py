@@ -1,13 +1,13 @@
 """A large attachment end to end, streamed: submit -> package -> `rogatory client pull`.
 
 1. submit: `rogatory client seal --attach-large`, `client submit`, `client upload` (the
-   attachment encrypted by `openssl cms -stream` into the HTTP body) to a real
-   `rogatory serve` (gunicorn, one worker).
+   attachment encrypted as CMS AuthEnvelopedData into the HTTP body as it is read) to a
+   real `rogatory serve` (gunicorn, one worker).
 2. package: the translation and render steps are stood in for (as the exchange tests
    do); the package task goes through the broker to a real `rogatory worker` (render
    queue), which decrypts the attachment from the store, zips, signs, encrypts and
    stores the package as one stream.
-3. pull: `rogatory client pull` downloads, decrypts, verifies and unpacks it.
+3. pull: `rogatory client pull` downloads, decrypts, verifies and unpacks it in one pass.
 
 Baseline, same run: `openssl enc -aes-256-ctr` over the same bytes, file to file.
 Prints each phase's throughput and ratio to openssl, the end-to-end ratio, the peak RSS
