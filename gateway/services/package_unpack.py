@@ -43,6 +43,7 @@ _CENTRAL: Final = b"PK\x01\x02"
 _END: Final = b"PK\x05\x06"
 _LOCAL_HEADER: Final = struct.Struct("<HHHHHIIIHH")
 _ZIP64_EXTRA: Final = 0x0001
+_ZIP64_MARK: Final = 0xFFFFFFFF  # the size is in the ZIP64 extra field
 _FLAG_ENCRYPTED: Final = 0x0001
 _FLAG_DESCRIPTOR: Final = 0x0008
 _FLAG_UTF8: Final = 0x0800
@@ -163,7 +164,7 @@ class _LocalEntry:
         self.streamed = bool(self.flags & _FLAG_DESCRIPTOR)
         self.zip64 = _zip64_present(extra)
         self.size: int | None = None if self.streamed else size
-        if self.zip64 and not self.streamed:
+        if self.zip64 and size == _ZIP64_MARK and not self.streamed:
             self.size = struct.unpack_from("<Q", extra, self.zip64)[0]
 
     def end(self, reader: _Reader, size: int) -> None:
