@@ -1,13 +1,13 @@
 """A large attachment end to end, streamed: submit -> package -> `rogatory client pull`.
 
 1. submit: `rogatory client seal --attach-large`, `client submit`, `client upload` (the
-   attachment encrypted by `openssl cms -stream` into the HTTP body) to a real
-   `rogatory serve` (gunicorn, one worker).
+   attachment encrypted as CMS AuthEnvelopedData into the HTTP body as it is read) to a
+   real `rogatory serve` (gunicorn, one worker).
 2. package: the translation and render steps are stood in for (as the exchange tests
    do); the package task goes through the broker to a real `rogatory worker` (render
    queue), which decrypts the attachment from the store, zips, signs, encrypts and
    stores the package as one stream.
-3. pull: `rogatory client pull` downloads, decrypts, verifies and unpacks it.
+3. pull: `rogatory client pull` downloads, decrypts, verifies and unpacks it in one pass.
 
 Baseline, same run: `openssl enc -aes-256-ctr` over the same bytes, file to file.
 Prints each phase's throughput and ratio to openssl, the end-to-end ratio, the peak RSS
@@ -227,7 +227,9 @@ def run(work: Path, size: int) -> dict[str, float]:
             "--cert", pki / "magistrate-rsa.pem", "--gateway-cert", pki / "gateway-intake.pem",
             "--message-id", message_id, "--attach-large", attachment, "-o", work / "sealed.p7m",
         )  # fmt: skip
+        sealed_at = time.perf_counter()
         answer, submit_rss = rogatory(env, "client", "submit", work / "sealed.p7m", "--url", url)
+        submitted_at = time.perf_counter()
         submitted = json.loads(answer)
         request_id = submitted["request_id"]
         _, upload_rss = rogatory(
@@ -236,6 +238,11 @@ def run(work: Path, size: int) -> dict[str, float]:
             "--token", submitted["upload_token"],
         )  # fmt: skip
         submit_seconds = time.perf_counter() - started
+        submit_steps = (
+            sealed_at - started,
+            submitted_at - sealed_at,
+            started + submit_seconds - submitted_at,
+        )
 
         key = ECKey.generate_key("P-256")
         client_key = work / "client.jwk"
@@ -278,6 +285,9 @@ def run(work: Path, size: int) -> dict[str, float]:
     return {
         "baseline": baseline,
         "submit": submit_seconds,
+        "seal_step": submit_steps[0],
+        "submit_step": submit_steps[1],
+        "upload_step": submit_steps[2],
         "package": package_seconds,
         "pull": pull_seconds,
         "gateway_rss": gateway_rss,
@@ -306,6 +316,10 @@ def report(size: int, m: dict[str, float]) -> None:
             f"  {phase:8} {mib / m[phase]:7.1f} MiB/s  ratio {ratio:4.2f} "
             f"[{verdict(ratio >= RATIO_TARGET)}]  ({what})"
         )
+    print(
+        f"    submit = seal {m['seal_step']:.2f} s + submit {m['submit_step']:.2f} s + upload "
+        f"{m['upload_step']:.2f} s (upload alone {mib / m['upload_step']:.0f} MiB/s)"
+    )
     total = m["submit"] + m["package"] + m["pull"]
     ratio = m["baseline"] / total
     server = max(m["gateway_rss"], m["worker_rss"])

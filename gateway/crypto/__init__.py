@@ -21,7 +21,7 @@ from gateway.crypto.model import (
     VerifiedStream,
 )
 from gateway.crypto.sealed_stream import open_sealed_stream
-from gateway.crypto.sealing import SealingWriter
+from gateway.crypto.sealing import EnvelopeWriter, SealingWriter
 from gateway.crypto.signing import sign
 from gateway.crypto.streaming import DEFAULT_MAX_ATTACHMENT_SIZE, open_attachment_stream
 from gateway.crypto.verify import (
@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_MAX_ATTACHMENT_SIZE",
     "ERROR_CODES",
     "CryptoError",
+    "EnvelopeWriter",
     "InvalidEnvelope",
     "RecipientKey",
     "SealingWriter",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Final
 
@@ -29,6 +29,7 @@ from gateway.crypto.signing import signed_data_parts
 SEGMENT_SIZE: Final = 1024 * 1024
 _SMALL_WRITE: Final = 64 * 1024  # writes below this are gathered into one segment
 _END: Final = b"\x00\x00"  # end-of-contents of an indefinite-length container
+_TRAILER_SIZE: Final = 2 * 2 + 18 + 2 * 3  # end-of-contents around the mac (16-byte tag)
 
 
 def _oid(dotted: str) -> bytes:
@@ -38,6 +39,57 @@ def _oid(dotted: str) -> bytes:
 def octet_header(size: int) -> bytes:
     """The header of one primitive OCTET STRING segment of ``size`` bytes (DER length)."""
     return _der.header(_der.OCTET_STRING, size)
+
+
+class EnvelopeWriter:
+    """AuthEnvelopedData (AES-256-GCM, to every recipient) written as BER while the
+    content is produced, one encryptedContent segment per ``segment`` call, then
+    ``finish`` once; the bytes go to ``out`` as they are produced.
+
+    The shape ``openssl cms -encrypt -stream`` gives (indefinite-length containers), so
+    ``total_size`` knows the whole length in advance from the segments' sizes.
+    """
+
+    def __init__(
+        self,
+        out: Callable[[bytes], object],
+        recipients: Sequence[x509.Certificate],
+        *,
+        content_type: str = OID_DATA,
+    ) -> None:
+        if not recipients:
+            raise ValueError("at least one recipient certificate is required")
+        self._out = out
+        content_key = os.urandom(32)
+        nonce = os.urandom(GCM_NONCE_SIZE)
+        self._encryptor = _primitives.gcm_stream_encryptor(content_key, nonce)
+        infos = cms.RecipientInfos([build_recipient_info(c, content_key) for c in recipients])
+        self.header = (
+            b"\x30\x80" + _oid(OID_AUTH_ENVELOPED_DATA) + b"\xa0\x80"  # ContentInfo, [0]
+            b"\x30\x80\x02\x01\x00" + infos.dump()  # AuthEnvelopedData v0, recipientInfos
+            + b"\x30\x80" + _oid(content_type) + gcm_algorithm(nonce).dump()  # authEncrypted...
+            + b"\xa0\x80"  # encryptedContent [0] IMPLICIT, constructed, indefinite
+        )  # fmt: skip
+        out(self.header)
+
+    def total_size(self, segments: Iterable[int]) -> int:
+        """The envelope's length when the content goes in segments of these sizes."""
+        content = sum(len(octet_header(size)) + size for size in segments)
+        return len(self.header) + content + _TRAILER_SIZE
+
+    def segment(self, *plaintexts: bytes | bytearray | memoryview) -> None:
+        """Encrypt ``plaintexts`` as one segment of encryptedContent (its header, then
+        each ciphertext piece: no concatenation)."""
+        ciphertexts = [self._encryptor.update(p) for p in plaintexts]
+        self._out(octet_header(sum(map(len, ciphertexts))))
+        for ciphertext in ciphertexts:
+            self._out(ciphertext)
+
+    def finish(self) -> None:
+        self._encryptor.finalize()
+        mac = bytes(core.OctetString(self._encryptor.tag).dump())
+        # encryptedContent, authEncryptedContentInfo; mac; AuthEnvelopedData, [0], ContentInfo
+        self._out(_END * 2 + mac + _END * 3)
 
 
 class SealingWriter:
@@ -58,42 +110,22 @@ class SealingWriter:
         extra_certs: Sequence[x509.Certificate] = (),
         signing_time: datetime | None = None,
     ) -> None:
-        if not recipients:
-            raise ValueError("at least one recipient certificate is required")
-        self._out = out
+        self._envelope = EnvelopeWriter(out, recipients, content_type=OID_DATA)
         self._key, self._cert, self._extra = seal_key, seal_cert, tuple(extra_certs)
         self._when = signing_time or datetime.now(UTC)
         self._digest = hashlib.sha256()
         self.size = 0
-        content_key = os.urandom(32)
-        nonce = os.urandom(GCM_NONCE_SIZE)
-        self._encryptor = _primitives.gcm_stream_encryptor(content_key, nonce)
-        infos = cms.RecipientInfos([build_recipient_info(c, content_key) for c in recipients])
-        out(
-            b"\x30\x80" + _oid(OID_AUTH_ENVELOPED_DATA) + b"\xa0\x80"  # ContentInfo, [0]
-            b"\x30\x80\x02\x01\x00" + infos.dump()  # AuthEnvelopedData v0, recipientInfos
-            + b"\x30\x80" + _oid(OID_DATA) + gcm_algorithm(nonce).dump()  # authEncrypted...
-            + b"\xa0\x80"  # encryptedContent [0] IMPLICIT, constructed, indefinite
-        )  # fmt: skip
         self._pending = bytearray()  # content short of a whole segment
         digest_algorithms = cms.DigestAlgorithms([{"algorithm": "sha256"}]).dump()
-        self._encrypt(
+        self._envelope.segment(
             b"\x30\x80" + _oid(OID_SIGNED_DATA) + b"\xa0\x80"  # ContentInfo, [0]
             b"\x30\x80\x02\x01\x01" + digest_algorithms  # SignedData v1, digestAlgorithms
             + b"\x30\x80" + _oid(OID_DATA) + b"\xa0\x80\x24\x80"  # encapContentInfo, eContent
         )  # fmt: skip
 
-    def _encrypt(self, *plaintexts: bytes | bytearray | memoryview) -> None:
-        """Encrypt SignedData bytes and write them as one segment of encryptedContent
-        (its header, then each ciphertext piece: no concatenation)."""
-        ciphertexts = [self._encryptor.update(p) for p in plaintexts]
-        self._out(octet_header(sum(map(len, ciphertexts))))
-        for ciphertext in ciphertexts:
-            self._out(ciphertext)
-
     def _segment(self, content: bytes | bytearray | memoryview) -> None:
         """One segment of the signed content (its OCTET STRING header and bytes)."""
-        self._encrypt(octet_header(len(content)), content)
+        self._envelope.segment(octet_header(len(content)), content)
 
     def _flush_pending(self) -> None:
         if self._pending:
@@ -123,11 +155,8 @@ class SealingWriter:
             self._digest.digest(), self._key, self._cert, when=self._when, extra=self._extra
         )
         # eContent's OCTET STRING and [0], encapContentInfo; then the SignedData trailer
-        self._encrypt(_END * 3 + certificates + signer_infos + _END * 3)
-        self._encryptor.finalize()
-        mac = bytes(core.OctetString(self._encryptor.tag).dump())
-        # encryptedContent, authEncryptedContentInfo; mac; AuthEnvelopedData, [0], ContentInfo
-        self._out(_END * 2 + mac + _END * 3)
+        self._envelope.segment(_END * 3 + certificates + signer_infos + _END * 3)
+        self._envelope.finish()
 
 
-__all__ = ["SEGMENT_SIZE", "SealingWriter", "octet_header"]
+__all__ = ["SEGMENT_SIZE", "EnvelopeWriter", "SealingWriter", "octet_header"]

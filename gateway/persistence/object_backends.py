@@ -6,7 +6,8 @@ object: writers take pieces as the encryptor produces them, readers hand them ba
 piece at a time.
 
 - ``filesystem`` (embedded default): one file per object under ``<data>/objects``,
-  written to a staging file, fsynced and renamed into place.
+  written to a staging file (synced early, piece by piece, on a helper thread), fsynced
+  and renamed into place.
 - ``postgresql``: rows of ``object_chunks`` (at most PIECE_SIZE bytes each), inserted in
   one transaction of the writer's own connection and committed (WAL-synced) by
   ``finish``; every gateway and worker node that reaches the database reads them.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -29,6 +31,7 @@ from gateway.persistence.object_tables import object_chunks
 
 PIECE_SIZE = 1024 * 1024
 READ_AHEAD_PIECES = 4
+WRITEBACK_STEP = 64 * 1024 * 1024  # bytes written between two early syncs of a staging file
 
 
 class CiphertextWriter(Protocol):
@@ -82,18 +85,53 @@ class FilesystemObjects:
 
 
 class _FileWriter:
+    """A staging file, fsynced and renamed into place by ``finish``.
+
+    Every WRITEBACK_STEP bytes a helper thread starts an fdatasync of what is written so
+    far, so the disk writes while the stream goes on and ``finish``'s fsync (the
+    durability point, unchanged) waits for the tail only, not for gigabytes at once. An
+    early sync's failure is raised by ``finish``: the kernel may report it only once.
+    """
+
     def __init__(self, staging: Path, final: Path) -> None:
         staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._staging, self._final = staging, final
         self._file = open(staging, "wb")  # noqa: SIM115  (closed by finish/discard)
+        self._unsynced = 0
+        self._syncing: threading.Thread | None = None
+        self._sync_error: OSError | None = None
 
     def write(self, data: bytes) -> int:
-        return self._file.write(data)
+        written = self._file.write(data)
+        self._unsynced += written
+        if self._unsynced >= WRITEBACK_STEP and not (self._syncing and self._syncing.is_alive()):
+            self._file.flush()
+            self._unsynced = 0
+            self._syncing = threading.Thread(
+                target=self._early_sync, name="object-writeback", daemon=True
+            )
+            self._syncing.start()
+        return written
+
+    def _early_sync(self) -> None:
+        try:
+            _fdatasync(self._file.fileno())
+        except OSError as exc:
+            self._sync_error = exc
+
+    def _settle(self) -> None:
+        """Wait for an early sync in flight (it uses the file's descriptor)."""
+        if self._syncing is not None:
+            self._syncing.join()
+            self._syncing = None
 
     def finish(self) -> None:
         if self._file.closed:
             return
         self._file.flush()
+        self._settle()
+        if self._sync_error is not None:
+            raise self._sync_error
         os.fsync(self._file.fileno())
         self._file.close()
         self._final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -101,12 +139,16 @@ class _FileWriter:
         _fsync_directory(self._final.parent)  # the new name is durable too, not only the bytes
 
     def discard(self) -> None:
+        self._settle()
         if not self._file.closed:
             # flushing the buffer fails again on a full disk: remove the file all the same
             with contextlib.suppress(OSError):
                 self._file.close()
         self._staging.unlink(missing_ok=True)
         self._final.unlink(missing_ok=True)
+
+
+_fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
 
 
 def _fsync_directory(path: Path) -> None:

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import mimetypes
 import os
-import subprocess
-import tempfile
 import uuid
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
-from typing import IO, Any, BinaryIO, cast
+from pathlib import Path
+from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
 import httpx
@@ -31,6 +27,7 @@ from joserfc.jwk import ECKey, RSAKey, import_key
 
 from gateway.crypto import (
     CryptoError,
+    EnvelopeWriter,
     RecipientKey,
     TrustConfig,
     encrypt_envelope,
@@ -40,8 +37,9 @@ from gateway.crypto import (
 from gateway.crypto.credentials import load_signing_credentials
 from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key, write_private_file
 from gateway.domain.errors import DomainError
-from gateway.domain.file_names import file_name_problem
 from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, build_submission
+from gateway.services import package_unpack
+from gateway.services.package_unpack import PackageRefused, StreamingUnpacker
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ACK_FORMAT = "rogatory.acknowledgement/1"
@@ -180,27 +178,50 @@ def upload_attachment(
 ) -> GatewayAnswer:
     """Encrypt ATTACHMENT (sealed with --attach-large) as it streams to the gateway.
 
-    ``openssl cms -encrypt -stream`` (AES-256-GCM, RSA-OAEP) writes into the HTTP body;
-    neither side holds the file in memory.
+    AuthEnvelopedData (AES-256-GCM, RSA-OAEP or ECDH), the shape of ``openssl cms -encrypt
+    -stream`` (which the gateway takes as well) in segments of 1 MiB, so its length is known
+    beforehand: the body goes with a Content-Length, read, encrypted and sent piece by
+    piece; neither side holds the file in memory.
     """
-    command = [
-        "openssl", "cms", "-encrypt", "-stream", "-binary", "-aes-256-gcm",
-        "-recip", str(gateway_cert),
-        "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256",
-        "-in", str(attachment), "-outform", "DER",
-    ]  # fmt: skip
-    with subprocess.Popen(command, stdout=subprocess.PIPE) as encrypting:  # noqa: S603
-        stdout: IO[bytes] = encrypting.stdout  # type: ignore[assignment]
-        name = quote(attachment.name, safe="")
-        response = httpx.put(
-            f"{url.rstrip('/')}/api/v1/submissions/{quote(message_id, safe='')}/attachments/{name}",
-            content=iter(lambda: stdout.read(1024 * 1024), b""),
-            headers={"Content-Type": "application/pkcs7-mime", "Upload-Token": token},
-            timeout=httpx.Timeout(60, read=3600),
-        )
-    if encrypting.returncode != 0:
-        raise ClientRefusal(f"openssl could not encrypt {attachment.name}")
+    size = attachment.stat().st_size
+    segments = [_PIECE] * (size // _PIECE) + ([size % _PIECE] if size % _PIECE else [])
+    pending: list[bytes] = []
+    envelope = EnvelopeWriter(pending.append, [load_certificate(gateway_cert)])
+
+    def body() -> Iterator[bytes]:
+        buffer = memoryview(bytearray(_PIECE))
+        with attachment.open("rb", buffering=0) as source:
+            for length in segments:
+                if _read_into(source, buffer[:length]) != length:
+                    raise ClientRefusal(f"{attachment.name} changed while it was uploaded")
+                envelope.segment(buffer[:length])
+                yield from pending
+                pending.clear()
+            if source.read(1):
+                raise ClientRefusal(f"{attachment.name} changed while it was uploaded")
+        envelope.finish()
+        yield from pending
+
+    name = quote(attachment.name, safe="")
+    response = httpx.put(
+        f"{url.rstrip('/')}/api/v1/submissions/{quote(message_id, safe='')}/attachments/{name}",
+        content=body(),
+        headers={
+            "Content-Type": "application/pkcs7-mime",
+            "Content-Length": str(envelope.total_size(segments)),
+            "Upload-Token": token,
+        },
+        timeout=httpx.Timeout(60, read=3600),
+    )
     return GatewayAnswer(response.status_code, response.json())
+
+
+def _read_into(source: BinaryIO, buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``source`` (short reads continued); the bytes read."""
+    filled = 0
+    while filled < len(buffer) and (count := source.readinto(buffer[filled:])):
+        filled += count
+    return filled
 
 
 # --- pulling ----------------------------------------------------------------------------
@@ -236,13 +257,10 @@ def pull_deliveries(
                 yield PullEvent(request_id, "skipped")
                 continue
             out.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with tempfile.TemporaryDirectory(prefix=".rogatory-pull-", dir=out) as staging:
-                archive = Path(staging) / "package.zip"
-                lease_token = leased.json()["lease_token"]
-                _download_and_open(http, request_id, lease_token, recipient, trust, archive)
-                manifest = unpack_package(archive, out / request_id)
-            if manifest.get("request_id") != request_id:
-                raise ClientRefusal(f"{request_id}: package is for another request")
+            lease_token = leased.json()["lease_token"]
+            manifest = _download_and_unpack(
+                http, request_id, lease_token, recipient, trust, out / request_id
+            )
             yield PullEvent(request_id, "written", files=len(manifest["files"]))
             if sign_key and sign_cert:
                 _acknowledge(http, request_id, manifest["message_sha256"], sign_key, sign_cert)
@@ -308,16 +326,16 @@ class _BodyReader:
         return piece
 
 
-def _download_and_open(
+def _download_and_unpack(
     http: httpx.Client,
     request_id: str,
     lease_token: str,
     recipient: RecipientKey,
     trust: TrustConfig,
-    archive: Path,
-) -> None:
-    """GET the sealed package and decrypt and verify it as it arrives into ``archive``
-    (no copy of the ciphertext on disk); see ``open_package``."""
+    target: Path,
+) -> dict[str, Any]:
+    """GET the sealed package and decrypt, verify and unpack it as it arrives (no copy of
+    it on disk); see ``open_and_unpack``."""
     with http.stream(
         "GET",
         f"/api/v1/requests/{request_id}/package",
@@ -326,8 +344,47 @@ def _download_and_open(
     ) as response:
         if response.status_code != 200:
             raise ClientRefusal(f"{request_id}: retrieval refused")
-        body = _BodyReader(response.iter_bytes(_PIECE))
-        open_package(cast(BinaryIO, body), recipient, trust, archive, request_id=request_id)
+        # the pieces as they arrive: gathering them into larger ones would copy each byte
+        body = _BodyReader(response.iter_bytes())
+        return open_and_unpack(
+            cast(BinaryIO, body), recipient, trust, target, request_id=request_id
+        )
+
+
+def open_and_unpack(
+    package: BinaryIO,
+    recipient: RecipientKey,
+    trust: TrustConfig,
+    target: Path,
+    *,
+    request_id: str,
+) -> dict[str, Any]:
+    """Decrypt, verify and unpack the sealed ``package`` (read once) under ``target``; its
+    manifest.
+
+    The ZIP is unpacked while it is decrypted, into hidden partial files that are renamed
+    into place only once the signature, chain and every file's hash verified and the
+    package is for ``request_id``. Refused packages raise ClientRefusal (naming the crypto
+    error code for a package that does not verify) and leave nothing behind, as does any
+    other failure.
+    """
+    unpacker = StreamingUnpacker(target)
+    try:
+        open_sealed_stream(package, [recipient], trust, unpacker.write, now=datetime.now(UTC))
+        manifest = unpacker.close()
+        if manifest.get("request_id") != request_id:
+            raise ClientRefusal(f"{request_id}: package is for another request")
+        unpacker.commit()
+    except CryptoError as exc:
+        unpacker.discard()
+        raise ClientRefusal(f"{request_id}: package refused ({exc.code})") from None
+    except PackageRefused as exc:
+        unpacker.discard()
+        raise ClientRefusal(str(exc)) from None
+    except BaseException:
+        unpacker.discard()
+        raise
+    return manifest
 
 
 def open_package(
@@ -360,92 +417,12 @@ def open_package(
 
 
 def unpack_package(archive: bytes | Path, target: Path) -> dict[str, Any]:
-    """Write the package's files under `target`, checking each against the manifest.
-
-    Decrypted documents are private: every file is created 0600 (folders 0700), only
-    inside `target`, never through a symbolic link, never over an existing file's link.
-    Files are streamed to hidden partial names and renamed into place only when every
-    one matched the manifest; on any refusal nothing new is left behind.
-    """
-    source = io.BytesIO(archive) if isinstance(archive, bytes) else archive
-    output = _PrivateOutput()
+    """Write the package ZIP's files under `target`, checking each against the manifest
+    (see ``package_unpack``); on any refusal nothing new is left behind."""
     try:
-        with zipfile.ZipFile(source) as package:
-            manifest_json = package.read("manifest.json")
-            manifest: dict[str, Any] = json.loads(manifest_json)
-            output.root = output.folder(target)
-            output.write(Path("manifest.json"), [manifest_json])
-            for entry in manifest["files"]:
-                name = PurePosixPath(entry["name"])
-                unsafe = [p for p in name.parts if p in {".", ".."} or file_name_problem(p)]
-                if name.is_absolute() or not name.parts or unsafe:
-                    raise ClientRefusal(f"unsafe file name in package: {name}")
-                with package.open(str(name)) as member:
-                    digest = output.write(Path(*name.parts), iter(lambda: member.read(_PIECE), b""))
-                if digest != entry["sha256"]:
-                    raise ClientRefusal(f"{name} does not match the manifest")
-        output.commit()
-    except (zipfile.BadZipFile, KeyError):
-        output.discard()
-        raise ClientRefusal("the package archive is damaged or incomplete") from None
-    except BaseException:
-        output.discard()
-        raise
-    return manifest
-
-
-class _PrivateOutput:
-    """Files written 0600 under ``root`` (folders 0700) as hidden partials, renamed into
-    place by ``commit``; ``discard`` removes the partials and the folders it created."""
-
-    def __init__(self) -> None:
-        self.root = Path()
-        self._partials: list[tuple[Path, Path]] = []
-        self._folders: list[Path] = []
-
-    def folder(self, path: Path) -> Path:
-        if not path.exists():
-            path.mkdir(parents=True, mode=0o700)
-            self._folders.append(path)
-        return path.resolve()
-
-    def write(self, relative: Path, chunks: Iterable[bytes]) -> str:
-        """Stream ``chunks`` to a partial file for ``root / relative``; their SHA-256."""
-        path = self.root / relative
-        for folder in reversed(path.parents):
-            if folder == self.root or self.root not in folder.parents:
-                continue
-            if not folder.exists() and not folder.is_symlink():
-                folder.mkdir(mode=0o700)
-                self._folders.append(folder)
-            if folder.is_symlink() or not folder.resolve().is_relative_to(self.root):
-                raise ClientRefusal(f"refusing to write outside {self.root}: {path}")
-        if not path.parent.resolve().is_relative_to(self.root):
-            raise ClientRefusal(f"refusing to write outside {self.root}: {path}")
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        descriptor = os.open(partial, flags, 0o600)
-        self._partials.append((partial, path))
-        digest = hashlib.sha256()
-        with os.fdopen(descriptor, "wb") as handle:
-            for chunk in chunks:
-                digest.update(chunk)
-                handle.write(chunk)
-        return digest.hexdigest()
-
-    def commit(self) -> None:
-        for partial, final in self._partials:
-            if final.is_symlink():
-                raise ClientRefusal(f"refusing to replace a symbolic link: {final}")
-            partial.replace(final)  # rename() replaces a link itself, never its target
-        self._partials.clear()
-
-    def discard(self) -> None:
-        for partial, _ in self._partials:
-            partial.unlink(missing_ok=True)
-        for folder in reversed(self._folders):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        return package_unpack.unpack_package(archive, target)
+    except PackageRefused as exc:
+        raise ClientRefusal(str(exc)) from None
 
 
 def _acknowledge(

@@ -15,6 +15,7 @@ from gateway.services.attachments import accept_attachment
 from gateway.services.dispatch import flush_outbox
 from gateway.web import throttle
 from gateway.web.app import runtime_of
+from gateway.web.hardening import body_stream
 from gateway.web.problem import problem
 
 api_attachments = Blueprint("api_attachments", __name__, url_prefix="/api/v1")
@@ -43,7 +44,7 @@ def upload_attachment(message_id: str, name: str) -> Response | tuple[Response, 
         rt.settings,
         message_id,
         name,
-        request.stream,
+        body_stream(),
         recipient_keys=rt.keys.intake,
         upload_token=request.headers.get(UPLOAD_TOKEN_HEADER),
         client=throttle.client_address(),

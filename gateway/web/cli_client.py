@@ -154,8 +154,8 @@ def submit(sealed: Path, url: str) -> None:
 def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str, token: str) -> None:
     """Encrypt ATTACHMENT (sealed with --attach-large) as it streams to the gateway.
 
-    ``openssl cms -encrypt -stream`` (AES-256-GCM, RSA-OAEP) writes into the HTTP body;
-    neither side holds the file in memory.
+    CMS AuthEnvelopedData (AES-256-GCM, RSA-OAEP or ECDH; what ``openssl cms -encrypt
+    -stream`` writes) in 1 MiB segments; neither side holds the file in memory.
     """
     with _refusals_as_click_errors():
         answer = service.upload_attachment(

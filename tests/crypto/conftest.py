@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -63,10 +64,9 @@ class LiveGateway:
     sender: RecordingSender
 
 
-@pytest.fixture
-def live_gateway(make_settings: Callable[..., Settings]) -> Iterator[LiveGateway]:
+@contextlib.contextmanager
+def _serving(settings: Settings) -> Iterator[LiveGateway]:
     """The real WSGI app behind a werkzeug HTTP server in a thread (broker recorded)."""
-    settings = make_settings(max_attachment_bytes=64 * 1024 * 1024)
     runtime = build_runtime(settings)
     sender = RecordingSender()
     runtime.sender = sender  # type: ignore[assignment]
@@ -77,3 +77,16 @@ def live_gateway(make_settings: Callable[..., Settings]) -> Iterator[LiveGateway
     server.shutdown()
     thread.join(timeout=5)
     runtime.engine.dispose()
+
+
+@pytest.fixture
+def live_gateway(make_settings: Callable[..., Settings]) -> Iterator[LiveGateway]:
+    with _serving(make_settings(max_attachment_bytes=64 * 1024 * 1024)) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def small_limit_gateway(make_settings: Callable[..., Settings]) -> Iterator[LiveGateway]:
+    """`live_gateway` taking attachments of at most 1 MiB (bodies of about 2 MiB)."""
+    with _serving(make_settings(max_attachment_bytes=1024 * 1024)) as gateway:
+        yield gateway

@@ -321,3 +321,46 @@ def test_client_seals_with_attach_large_and_streams_the_upload(live_gateway, tmp
     assert answer["sha256"] == hashlib.sha256(large.read_bytes()).hexdigest()
     assert (answer["outcome"], answer["missing"]) == ("accepted", [])
     assert _translate_queued(gw.settings, request_id)
+
+
+def _one_byte_segments(settings: Settings, data: bytes) -> bytes:
+    """A genuine envelope of ``data`` whose ciphertext is cut into 1-byte OCTET STRINGs:
+    three bytes on the wire per byte, far over the gateway's allowance for segment headers."""
+    from gateway.crypto import EnvelopeWriter
+    from gateway.crypto.keyfiles import load_certificate
+
+    pieces: list[bytes] = []
+    writer = EnvelopeWriter(
+        pieces.append, [load_certificate(settings.keys_dir / "dev-pki" / "gateway-intake.pem")]
+    )
+    writer.segment(data)
+    writer.finish()
+    header, _, ciphertext, trailer = pieces
+    return (
+        header
+        + b"".join(b"\x04\x01" + ciphertext[i : i + 1] for i in range(len(ciphertext)))
+        + trailer
+    )
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length"])
+def test_a_body_over_the_size_limit_is_a_413_and_nothing_is_kept(small_limit_gateway, framing: str):
+    """attack: an upload body longer than any genuine envelope of the announced size, with
+    or without a Content-Length to check first"""
+    gw = small_limit_gateway
+    data = os.urandom(1024 * 1024)
+    sealed, message_id = sealed_with_manifest(gw.settings, [manifest_entry("scan.pdf", data)])
+    token = _submit(gw.url, sealed)["upload_token"]
+    before, files_before = row_counts(gw.settings), object_files(gw.settings)
+    body = _one_byte_segments(gw.settings, data)
+    content = (
+        body
+        if framing == "content-length"
+        else (body[at : at + 65536] for at in range(0, len(body), 65536))
+    )
+    response = httpx.put(
+        f"{gw.url}/api/v1/submissions/{message_id}/attachments/scan.pdf",
+        content=content, headers={**CMS, "Upload-Token": str(token)}, timeout=120,
+    )  # fmt: skip
+    assert response.status_code == 413, response.text
+    assert (row_counts(gw.settings), object_files(gw.settings)) == (before, files_before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -300,3 +301,32 @@ def test_openssl_decrypt_writes_output_even_when_the_tag_fails(workdir: Path, pk
     )
     assert result.returncode == 4
     assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("segments", [[], [5], [1024 * 1024, 1024 * 1024, 17], [300] * 4])
+def test_streamed_envelope_has_its_announced_length_and_opens_with_openssl(
+    workdir: Path, pki: DevPki, intake_keys: list[RecipientKey], segments: list[int]
+) -> None:
+    """What `rogatory client upload` sends with a Content-Length: the length computed
+    before the first byte is the length written, and openssl decrypts it."""
+    from gateway.crypto import EnvelopeWriter, open_attachment_stream
+
+    content = REQUEST * (sum(segments) // len(REQUEST) + 1)
+    pieces: list[bytes] = []
+    writer = EnvelopeWriter(pieces.append, [load_certificate(pki.intake.cert)])
+    at = 0
+    for size in segments:
+        writer.segment(memoryview(content)[at : at + size])
+        at += size
+    writer.finish()
+    envelope = b"".join(pieces)
+    assert len(envelope) == writer.total_size(segments)
+    (workdir / "streamed.der").write_bytes(envelope)
+    plaintext = openssl(
+        "cms", "-decrypt", "-binary", "-inform", "DER", "-in", workdir / "streamed.der",
+        "-recip", pki.intake.cert, "-inkey", pki.intake.key,
+    )  # fmt: skip
+    assert plaintext == content[:at]
+    received: list[bytes] = []
+    result = open_attachment_stream(io.BytesIO(envelope), intake_keys, received.append)
+    assert (b"".join(received), result.size) == (content[:at], at)

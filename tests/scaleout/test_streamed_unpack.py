@@ -1,0 +1,205 @@
+"""`rogatory client pull` unpacks the package ZIP while it is decrypted: files land in
+place only once the signature and every manifest hash verified; any refusal (bad
+signature, a file that does not match its manifest entry, a package for another request,
+a damaged archive) leaves nothing behind and says why."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import stat
+import subprocess
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Settings
+from gateway.crypto import RecipientKey, SealingWriter, TrustConfig, encrypt_envelope
+from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key
+from gateway.services.packaging import PackageMember, write_package_zip
+from gateway.services.reference_client import ClientRefusal, open_and_unpack, unpack_package
+
+MIB = 1024 * 1024
+
+
+def _keys(settings: Settings) -> tuple[RecipientKey, TrustConfig]:
+    pki = settings.keys_dir / "dev-pki"
+    recipient = RecipientKey(
+        load_private_key(pki / "authority-b-enc.key"),  # type: ignore[arg-type]
+        load_certificate(pki / "authority-b-enc.pem"),
+    )
+    trust = TrustConfig(
+        anchors=[load_certificate(pki / "ca.pem")], crls=[load_crl(pki / "ca.crl.pem")]
+    )
+    return recipient, trust
+
+
+class _Unseekable(io.RawIOBase):
+    """The packager's sink: write-only, like the sealing stream it writes into."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self.data += data
+        return len(data)
+
+
+def _package_zip(files: dict[str, bytes], *, request_id: str = "r-1", lie: str = "") -> bytes:
+    """The ZIP the packager writes (manifest first, streamed members); `lie` names a file
+    whose manifest hash is wrong."""
+    members = [
+        PackageMember(
+            name,
+            len(data),
+            hashlib.sha256(data + (b"!" if name == lie else b"")).hexdigest(),
+            iter([data[: len(data) // 2], data[len(data) // 2 :]]),
+        )
+        for name, data in files.items()
+    ]
+    out = _Unseekable()
+    write_package_zip(out, request_id, members, {"message_sha256": "0" * 64})  # type: ignore[arg-type]
+    return bytes(out.data)
+
+
+def _seal(settings: Settings, content: bytes) -> bytes:
+    pki = settings.keys_dir / "dev-pki"
+    pieces: list[bytes] = []
+    writer = SealingWriter(
+        pieces.append,
+        load_private_key(pki / "gateway-seal.key"),  # type: ignore[arg-type]
+        load_certificate(pki / "gateway-seal.pem"),
+        [load_certificate(pki / "authority-b-enc.pem")],
+    )
+    writer.write(content)
+    writer.finish()
+    return b"".join(pieces)
+
+
+def _files() -> dict[str, bytes]:
+    return {
+        "request.p7s": os.urandom(5000),
+        "form.json": b'{"a": 1}',
+        "attachments/evidence.bin": os.urandom(3 * MIB + 5),
+    }
+
+
+def _open(settings: Settings, sealed: bytes, target: Path, request_id: str = "r-1") -> dict:
+    recipient, trust = _keys(settings)
+    return open_and_unpack(io.BytesIO(sealed), recipient, trust, target, request_id=request_id)
+
+
+def test_a_package_is_unpacked_as_it_is_decrypted_into_private_files(make_settings, tmp_path):
+    settings = make_settings()
+    files = _files()
+    target = tmp_path / "inbox" / "r-1"
+    manifest = _open(settings, _seal(settings, _package_zip(files)), target)
+    assert [entry["name"] for entry in manifest["files"]] == list(files)
+    for name, data in files.items():
+        assert (target / name).read_bytes() == data
+        assert stat.S_IMODE((target / name).stat().st_mode) == 0o600
+    assert stat.S_IMODE((target / "attachments").stat().st_mode) == 0o700
+    written = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+    assert written == sorted([*files, "manifest.json"])  # no partial file left over
+
+
+def _refused(
+    settings: Settings, tmp_path: Path, sealed: bytes, match: str, *, request_id: str = "r-1"
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with pytest.raises(ClientRefusal, match=match):
+        _open(settings, sealed, inbox / request_id, request_id)
+    assert list(inbox.rglob("*")) == []
+
+
+def test_a_flipped_signature_byte_leaves_no_files_and_gives_its_code(make_settings, tmp_path):
+    settings = make_settings()
+    sealed = _seal(settings, _package_zip(_files()))
+    pki = settings.keys_dir / "dev-pki"
+    signed = subprocess.run(
+        ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER",
+         "-inkey", pki / "authority-b-enc.key", "-recip", pki / "authority-b-enc.pem"],
+        input=sealed, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    at = len(signed) - 6 - 10  # in the signature, before three end-of-contents markers
+    flipped = signed[:at] + bytes([signed[at] ^ 1]) + signed[at + 1 :]
+    resealed = encrypt_envelope(flipped, [load_certificate(pki / "authority-b-enc.pem")])
+    _refused(settings, tmp_path, resealed, r"r-1: package refused \(signature-invalid\)")
+
+
+def test_a_flipped_ciphertext_byte_leaves_no_files(make_settings, tmp_path):
+    settings = make_settings()
+    sealed = bytearray(_seal(settings, _package_zip(_files())))
+    sealed[len(sealed) // 2] ^= 1  # inside the attachment's bytes: GCM refuses at the end
+    _refused(settings, tmp_path, bytes(sealed), r"r-1: package refused \(undecryptable\)")
+
+
+def test_a_signed_file_that_differs_from_its_manifest_entry_leaves_no_files(
+    make_settings, tmp_path
+):
+    settings = make_settings()
+    zipped = _package_zip(_files(), lie="attachments/evidence.bin")
+    _refused(settings, tmp_path, _seal(settings, zipped), "does not match the manifest")
+
+
+def test_a_package_for_another_request_leaves_no_files(make_settings, tmp_path):
+    settings = make_settings()
+    sealed = _seal(settings, _package_zip(_files(), request_id="r-2"))
+    _refused(settings, tmp_path, sealed, "r-1: package is for another request")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda z: z[: len(z) - 200], id="central-directory-cut"),
+        pytest.param(lambda z: z[: len(z) // 2], id="member-cut"),
+        pytest.param(lambda z: z.replace(b"form.json", b"form.jsox", 1), id="member-renamed"),
+        pytest.param(lambda z: b"PK\x03\x04" + b"\x00" * 60, id="garbage"),
+    ],
+)
+def test_a_damaged_archive_in_a_valid_signature_leaves_no_files(
+    make_settings, tmp_path, damage: Callable[[bytes], bytes]
+):
+    settings = make_settings()
+    zipped = damage(_package_zip(_files()))
+    _refused(settings, tmp_path, _seal(settings, zipped), "damaged|does not match|missing")
+
+
+def test_the_packagers_zip_is_read_by_unzip_and_by_unpack_package(tmp_path):
+    files = _files()
+    archive = tmp_path / "package.zip"
+    archive.write_bytes(_package_zip(files))
+    subprocess.run(["unzip", "-tq", archive], check=True, capture_output=True)
+    manifest = unpack_package(archive, tmp_path / "out")
+    assert len(manifest["files"]) == len(files)
+    for name, data in files.items():
+        assert (tmp_path / "out" / name).read_bytes() == data
+
+
+def test_zip64_members_with_and_without_data_descriptors_are_unpacked(tmp_path):
+    """Members over 2 GiB are written with ZIP64 sizes (in the local header or in the
+    data descriptor): forced here on small ones, with a streamed and a seekable writer."""
+    data = os.urandom(70_000)
+    manifest = {
+        "request_id": "r",
+        "files": [
+            {"name": "big.bin", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        ],
+    }
+    for out in (_Unseekable(), io.BytesIO()):
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr("manifest.json", json.dumps(manifest))
+            with archive.open("big.bin", "w", force_zip64=True) as member:
+                member.write(data)
+        zipped = bytes(out.data) if isinstance(out, _Unseekable) else out.getvalue()
+        target = tmp_path / type(out).__name__
+        assert unpack_package(zipped, target)["files"] == manifest["files"]
+        assert (target / "big.bin").read_bytes() == data
