@@ -2,12 +2,15 @@
 
 A request thread hands its step (a function of the connection) to the process's
 committer and waits. The committer thread runs every step waiting at that moment in one
-transaction, each inside a SAVEPOINT so that a step that raises rolls back alone, then
-commits once (one WAL flush on PostgreSQL, one WAL fsync on SQLite with
+transaction, then commits once (one WAL flush on PostgreSQL, one WAL fsync on SQLite with
 synchronous=FULL, one write lock instead of one per request) and only then answers the
-callers. Nothing is acknowledged before it is durable: a step's result is handed back
-only after the commit returned, and when the commit fails (or the process dies before
-it) every step of the batch fails with it and none of their rows exist.
+callers. A step that raises rolls back alone: the batch is first run straight through
+(no SAVEPOINT round-trips while the write lock is held); if a step raised, that attempt
+is rolled back and the batch runs again with each step inside its own SAVEPOINT. Steps
+must therefore be safe to run twice (they only write through the connection).
+Nothing is acknowledged before it is durable: a step's result is handed back only after
+the commit returned, and when the commit fails (or the process dies before it) every
+step of the batch fails with it and none of their rows exist.
 """
 
 from __future__ import annotations
@@ -100,13 +103,10 @@ class GroupCommitter:
     def _commit(self, batch: list[_Pending[Any]]) -> None:
         self.batches += 1
         try:
-            with transaction(self._engine) as conn:
-                for pending in batch:
-                    try:
-                        with conn.begin_nested():
-                            pending.result = pending.step(conn)
-                    except Exception as exc:  # this step alone rolls back
-                        pending.error = exc
+            try:
+                self._straight(batch)
+            except _StepFailed:  # rolled back: again, each step inside its own savepoint
+                self._isolated(batch)
         except BaseException as exc:  # the commit failed: nothing of the batch is stored
             log.warning("group commit failed", extra={"steps": len(batch)}, exc_info=True)
             for pending in batch:
@@ -117,3 +117,27 @@ class GroupCommitter:
                 if pending.detached and pending.error is not None:
                     log.warning("detached group-commit step failed", exc_info=pending.error)
                 pending.done.set()
+
+    def _straight(self, batch: list[_Pending[Any]]) -> None:
+        """Every step in one transaction without savepoints; _StepFailed (after the
+        rollback) when one raised."""
+        with transaction(self._engine) as conn:
+            for pending in batch:
+                try:
+                    pending.result = pending.step(conn)
+                except Exception as exc:
+                    pending.result = None
+                    raise _StepFailed from exc
+
+    def _isolated(self, batch: list[_Pending[Any]]) -> None:
+        with transaction(self._engine) as conn:
+            for pending in batch:
+                try:
+                    with conn.begin_nested():
+                        pending.result = pending.step(conn)
+                except Exception as exc:  # this step alone rolls back
+                    pending.result, pending.error = None, exc
+
+
+class _StepFailed(Exception):
+    """A step raised during the straight attempt (its transaction is rolled back)."""

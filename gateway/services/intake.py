@@ -158,10 +158,15 @@ def accept_submission(
     try:
         # encrypt and fsync before the write transaction: the lock is held for rows only
         prepared = _prepare_objects(blobs, request_id, submission, verified.signed_data_der)
+        # a duplicate and the checks are answered from a read, outside the write lock
+        admitted = _admit(engine, settings, submission, message_sha256, verified.signer)
+        if isinstance(admitted, Accepted):
+            _discard(prepared)
+            return admitted
         write = partial(
             _write,
-            settings=settings,
             verified=_Verified(request_id, submission, message_sha256, verified.signer),
+            checked=admitted,
             prepared=prepared,
             sealer=sealer,
             claim_task=sends_first_task,
@@ -172,9 +177,6 @@ def accept_submission(
                 accepted = write(conn)
         else:  # in one transaction with other threads' submissions (group commit)
             accepted = committer.run(write)
-        if accepted.duplicate:
-            _discard(prepared)
-            return accepted
     except IntegrityError:
         # A concurrent intake of the same message id committed first (PostgreSQL lets both
         # read "absent"); the unique key decides, and the first message's answer stands.
@@ -202,11 +204,28 @@ class _Verified:
     signer: x509.Certificate
 
 
+def _admit(
+    engine: Engine,
+    settings: Settings,
+    submission: Submission,
+    message_sha256: str,
+    signer: x509.Certificate,
+) -> Accepted | tuple[RequestForm, Authority]:
+    """The first answer to an earlier message with this id, or the checked form and the
+    executing authority (IntakeRefused otherwise); read-only, so it runs in the request
+    thread. A concurrent first intake of the same id is caught by the write's unique key."""
+    with read_transaction(engine) as conn:
+        duplicate = _duplicate(conn, submission, message_sha256)
+        if duplicate is not None:
+            return duplicate
+        return _check(conn, settings, submission, signer)
+
+
 def _write(
     conn: Connection,
     *,
-    settings: Settings,
     verified: _Verified,
+    checked: tuple[RequestForm, Authority],
     prepared: list[PreparedObject],
     sealer: Sealer | None,
     claim_task: bool,
@@ -214,10 +233,9 @@ def _write(
 ) -> Accepted:
     """The write step of an intake: its only database writes, in `conn`'s transaction."""
     submission, request_id = verified.submission, verified.request_id
-    duplicate = _duplicate(conn, submission, verified.message_sha256)
-    if duplicate is not None:
-        return duplicate
-    form, executing = _check(conn, settings, submission, verified.signer)
+    form, executing = checked
+    if form.request_type is RequestType.REPLY:
+        _check_reply(conn, form)  # again: the original may have moved since the read
     receipt, task = store(
         conn,
         NewRequest(request_id, submission, form, executing, verified.message_sha256),

@@ -83,7 +83,8 @@ def store(
             detail={"from": State.RECEIVED.value, "to": state.value},
         ),
     ]
-    received_index = ledger.next_index(conn)
+    head = ledger.locked_head(conn)
+    received_index = head.size
     requests_store.insert(
         conn,
         id=new.id,
@@ -126,7 +127,7 @@ def store(
                 detail={"kind": receipt.kind},
             )
         )
-    appended = ledger.append_many(conn, entries)
+    appended = ledger.append_many(conn, entries, head=head)
     if appended[0].index != received_index:
         raise RuntimeError("the audit log head moved under its lock")
     if receipt is not None:
