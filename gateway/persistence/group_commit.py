@@ -20,6 +20,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.engine import Connection, Engine
@@ -29,6 +30,7 @@ from gateway.persistence.db import transaction
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 MAX_BATCH = 32  # steps per transaction: bounds how long one commit keeps the others waiting
 
 
@@ -39,6 +41,10 @@ class _Pending(Generic[T]):
     result: T | None = None
     error: BaseException | None = None
     detached: bool = False  # nobody waits for it: a failure is only logged
+    # run_together: `step` is many(conn, [item])[0]; the straight attempt calls `many`
+    # once for every item of the batch that shares it
+    many: Callable[[Connection, list[Any]], list[T]] | None = None
+    item: Any = None
 
 
 class GroupCommitter:
@@ -61,6 +67,19 @@ class GroupCommitter:
         if pending.error is not None:
             raise pending.error
         return cast(T, pending.result)  # set whenever error is None
+
+    def run_together(self, many: Callable[[Connection, list[ItemT]], list[T]], item: ItemT) -> T:
+        """Like `run` for `many(conn, [item])[0]`, but the items of one batch that share
+        `many` are handed to it in one call (one statement per table for all of them);
+        `many` returns one result per item, in order. If it raises, each item is retried
+        alone and only the failing one fails."""
+        pending: _Pending[T] = _Pending(partial(_first_of, many, item), many=many, item=item)
+        self._ensure_thread()
+        self._queue.put(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return cast(T, pending.result)
 
     def run_detached(self, step: Callable[[Connection], None]) -> None:
         """Queue `step` for the next shared transaction without waiting for it: for
@@ -122,11 +141,16 @@ class GroupCommitter:
         """Every step in one transaction without savepoints; _StepFailed (after the
         rollback) when one raised."""
         with transaction(self._engine) as conn:
-            for pending in batch:
+            for group in _together(batch):
                 try:
-                    pending.result = pending.step(conn)
+                    many = group[0].many
+                    if many is None:
+                        group[0].result = group[0].step(conn)
+                        continue
+                    results = many(conn, [pending.item for pending in group])
+                    for pending, result in zip(group, results, strict=True):
+                        pending.result = result
                 except Exception as exc:
-                    pending.result = None
                     raise _StepFailed from exc
 
     def _isolated(self, batch: list[_Pending[Any]]) -> None:
@@ -137,6 +161,28 @@ class GroupCommitter:
                         pending.result = pending.step(conn)
                 except Exception as exc:  # this step alone rolls back
                     pending.result, pending.error = None, exc
+
+
+def _first_of(
+    many: Callable[[Connection, list[ItemT]], list[T]], item: ItemT, conn: Connection
+) -> T:
+    return many(conn, [item])[0]
+
+
+def _together(batch: list[_Pending[Any]]) -> list[list[_Pending[Any]]]:
+    """The batch's steps in order, those of run_together grouped by their `many` (at the
+    place of the first)."""
+    groups: list[list[_Pending[Any]]] = []
+    shared: dict[Any, list[_Pending[Any]]] = {}
+    for pending in batch:
+        if pending.many is None:
+            groups.append([pending])
+        elif pending.many in shared:
+            shared[pending.many].append(pending)
+        else:
+            shared[pending.many] = [pending]
+            groups.append(shared[pending.many])
+    return groups
 
 
 class _StepFailed(Exception):

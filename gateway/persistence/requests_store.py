@@ -45,9 +45,10 @@ class RequestRow:
 _COLUMNS = [c for c in requests.c if c.name != "signer_fingerprint"]
 
 
-def insert(conn: Connection, **values: Any) -> None:
+def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """New requests' rows (column values), received and updated now: one executemany."""
     now = datetime.now(UTC)
-    conn.execute(requests.insert().values(received_at=now, updated_at=now, **values))
+    conn.execute(requests.insert(), [{"received_at": now, "updated_at": now, **r} for r in rows])
 
 
 def get(conn: Connection, request_id: str) -> RequestRow:

@@ -14,7 +14,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import NoReturn
 
 from cryptography import x509
@@ -47,7 +46,7 @@ from gateway.services import (
     upload_capabilities,
 )
 from gateway.services.evidences import Evidence, Sealer
-from gateway.services.intake_records import NewRequest, reply_target, store, urgent
+from gateway.services.intake_records import NewRequest, Stored, reply_target, store_many, urgent
 from gateway.services.lifecycle import record
 from gateway.services.upload_capabilities import UploadCapability
 
@@ -163,9 +162,8 @@ def accept_submission(
         if isinstance(admitted, Accepted):
             _discard(prepared)
             return admitted
-        write = partial(
-            _write,
-            verified=_Verified(request_id, submission, message_sha256, verified.signer),
+        write = _Write(
+            _Verified(request_id, submission, message_sha256, verified.signer),
             checked=admitted,
             prepared=prepared,
             sealer=sealer,
@@ -174,9 +172,9 @@ def accept_submission(
         )
         if committer is None:
             with transaction(engine) as conn:
-                accepted = write(conn)
-        else:  # in one transaction with other threads' submissions (group commit)
-            accepted = committer.run(write)
+                accepted = _write_many(conn, [write])[0]
+        else:  # with other threads' submissions: one transaction, one insert per table
+            accepted = committer.run_together(_write_many, write)
     except IntegrityError:
         # A concurrent intake of the same message id committed first (PostgreSQL lets both
         # read "absent"); the unique key decides, and the first message's answer stands.
@@ -221,45 +219,58 @@ def _admit(
         return _check(conn, settings, submission, signer)
 
 
-def _write(
-    conn: Connection,
-    *,
-    verified: _Verified,
-    checked: tuple[RequestForm, Authority],
-    prepared: list[PreparedObject],
-    sealer: Sealer | None,
-    claim_task: bool,
-    now: datetime,
-) -> Accepted:
-    """The write step of an intake: its only database writes, in `conn`'s transaction."""
-    submission, request_id = verified.submission, verified.request_id
-    form, executing = checked
-    if form.request_type is RequestType.REPLY:
-        _check_reply(conn, form)  # again: the original may have moved since the read
-    receipt, task = store(
-        conn,
-        NewRequest(request_id, submission, form, executing, verified.message_sha256),
-        prepared,
-        verified.signer,
-        sealer,
-        claim_task,
-        now,
-    )
-    legal_workflow.on_intake(conn, request_id, form, now)
+@dataclass(frozen=True)
+class _Write:
+    verified: _Verified
+    checked: tuple[RequestForm, Authority]
+    prepared: list[PreparedObject]
+    sealer: Sealer | None
+    claim_task: bool
+    now: datetime
+
+
+def _write_many(conn: Connection, writes: list[_Write]) -> list[Accepted]:
+    """The write step of intakes: their only database writes, in `conn`'s transaction (for
+    several submissions of one group commit at once)."""
+    for write in writes:
+        form = write.checked[0]
+        if form.request_type is RequestType.REPLY:
+            _check_reply(conn, form)  # again: the original may have moved since the read
+    news = [
+        NewRequest(
+            w.verified.request_id,
+            w.verified.submission,
+            *w.checked,
+            w.verified.message_sha256,
+            w.prepared,
+            w.verified.signer,
+            w.sealer,
+            w.claim_task,
+            w.now,
+        )
+        for w in writes
+    ]
+    stored = store_many(conn, news)
+    legal_workflow.on_intake_many(conn, [(new.id, new.form, new.now) for new in news])
+    return [_accepted(conn, new, kept) for new, kept in zip(news, stored, strict=True)]
+
+
+def _accepted(conn: Connection, new: NewRequest, stored: Stored) -> Accepted:
+    form, executing, now = new.form, new.executing, new.now
     upload = (
-        upload_capabilities.issue(conn, request_id, now)
-        if any(ref.inline is None for ref in submission.attachments)
+        upload_capabilities.issue(conn, new.id, now)
+        if any(ref.inline is None for ref in new.submission.attachments)
         else None
     )
     return Accepted(
-        request_id,
-        submission.message_id,
-        verified.message_sha256,
+        new.id,
+        new.submission.message_id,
+        new.message_sha256,
         duplicate=False,
         warnings=tuple(completeness_warnings(form, today=now.astimezone(UTC).date())),
-        receipt=receipt,
+        receipt=stored.receipt,
         upload=upload,
-        task=task,
+        task=stored.task,
         urgent=urgent(form),
         source_language=form.language,
         executing_languages=tuple(executing.languages),
