@@ -88,6 +88,16 @@ class GroupCommitter:
         self._ensure_thread()
         self._queue.put(_Pending(step, detached=True))
 
+    def run_detached_together(
+        self, many: Callable[[Connection, list[ItemT]], list[None]], item: ItemT
+    ) -> None:
+        """`run_detached` for `many(conn, [item])`, handed in one call with the other
+        items of its batch that share `many` (as `run_together`)."""
+        self._ensure_thread()
+        self._queue.put(
+            _Pending(partial(_first_of, many, item), detached=True, many=many, item=item)
+        )
+
     def close(self) -> None:
         with self._start_lock:
             if self._thread is not None:
