@@ -8,6 +8,8 @@ callers. A step that raises rolls back alone: the batch is first run straight th
 (no SAVEPOINT round-trips while the write lock is held); if a step raised, that attempt
 is rolled back and the batch runs again with each step inside its own SAVEPOINT. Steps
 must therefore be safe to run twice (they only write through the connection).
+On SQLite the committers of a host's processes queue for the write lock in an OS lock
+(db.WriterTurn), handed over the moment the holder commits.
 Nothing is acknowledged before it is durable: a step's result is handed back only after
 the commit returned, and when the commit fails (or the process dies before it) every
 step of the batch fails with it and none of their rows exist.
@@ -25,7 +27,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.engine import Connection, Engine
 
-from gateway.persistence.db import transaction
+from gateway.persistence.db import WriterTurn, transaction
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,13 @@ class GroupCommitter:
                 self._thread.start()
 
     def _loop(self) -> None:
+        turn = WriterTurn(self._engine)  # SQLite: this process's place in the writers' line
+        try:
+            self._drain(turn)
+        finally:
+            turn.close()
+
+    def _drain(self, turn: WriterTurn) -> None:
         while (first := self._queue.get()) is not None:
             batch = [first]
             while len(batch) < self._max_batch:
@@ -124,18 +133,19 @@ class GroupCommitter:
                 except queue.Empty:
                     break
                 if following is None:  # close(): finish this batch, then stop
-                    self._commit(batch)
+                    self._commit(batch, turn)
                     return
                 batch.append(following)
-            self._commit(batch)
+            self._commit(batch, turn)
 
-    def _commit(self, batch: list[_Pending[Any]]) -> None:
+    def _commit(self, batch: list[_Pending[Any]], turn: WriterTurn) -> None:
         self.batches += 1
         try:
-            try:
-                self._straight(batch)
-            except _StepFailed:  # rolled back: again, each step inside its own savepoint
-                self._isolated(batch)
+            with turn:
+                try:
+                    self._straight(batch)
+                except _StepFailed:  # rolled back: again, each step inside its own savepoint
+                    self._isolated(batch)
         except BaseException as exc:  # the commit failed: nothing of the batch is stored
             log.warning("group commit failed", extra={"steps": len(batch)}, exc_info=True)
             for pending in batch:
