@@ -109,6 +109,17 @@ def heartbeat(conn: Connection, request_id: str) -> None:
     )
 
 
+def set_received_audit_indices(conn: Connection, indices: list[tuple[str, int]]) -> None:
+    """(request id, leaf index of its `received` entry) for several requests: one
+    executemany."""
+    conn.execute(
+        requests.update()
+        .where(requests.c.id == sa.bindparam("request_id"))
+        .values(received_audit_index=sa.bindparam("index")),
+        [{"request_id": request_id, "index": index} for request_id, index in indices],
+    )
+
+
 def set_received_audit_index(conn: Connection, request_id: str, index: int) -> None:
     conn.execute(
         requests.update().where(requests.c.id == request_id).values(received_audit_index=index)

@@ -46,7 +46,14 @@ from gateway.services import (
     upload_capabilities,
 )
 from gateway.services.evidences import Evidence, Sealer
-from gateway.services.intake_records import NewRequest, Stored, reply_target, store_many, urgent
+from gateway.services.intake_records import (
+    NewRequest,
+    Stored,
+    insert_many,
+    reply_target,
+    seal_many,
+    urgent,
+)
 from gateway.services.lifecycle import record
 from gateway.services.upload_capabilities import UploadCapability
 
@@ -250,8 +257,11 @@ def _write_many(conn: Connection, writes: list[_Write]) -> list[Accepted]:
         )
         for w in writes
     ]
-    stored = store_many(conn, news)
-    legal_workflow.on_intake_many(conn, [(new.id, new.form, new.now) for new in news])
+    # rows first; the audit head (on PostgreSQL locked until commit across processes) last
+    tasks = insert_many(conn, news)
+    legal_workflow.record_terms(conn, [(new.id, new.form) for new in news])
+    stored = seal_many(conn, news, tasks)
+    legal_workflow.on_replies(conn, [(new.id, new.form, new.now) for new in news])
     return [_accepted(conn, new, kept) for new, kept in zip(news, stored, strict=True)]
 
 

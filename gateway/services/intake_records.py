@@ -55,19 +55,30 @@ class Stored:
     task: OutboxMessage | None  # claimed for the caller, when it asked to send it
 
 
-def store_many(conn: Connection, news: Sequence[NewRequest]) -> list[Stored]:
-    """Each request's row (received, then verified), its objects, its audit entries, its
-    receipt and its first task; for several requests at once (group commit), one insert
-    per table and one audit append (each request's entries stay together, and each
-    receipt names the leaf index of its own `received`)."""
+def insert_many(conn: Connection, news: Sequence[NewRequest]) -> dict[str, OutboxMessage]:
+    """Each request's row (verified; its `received` index comes with `seal_many`), its
+    objects and its first task (the claimed ones by request id): one insert per table
+    for all the requests of a group commit, before the audit head is locked (on
+    PostgreSQL that lock serialises every gateway process's intake until commit)."""
+    requests_store.insert_many(conn, [_request_row(new) for new in news])
+    commit_prepared(conn, [item for new in news for item in new.prepared])  # name the rows
+    return _first_tasks(conn, news)
+
+
+def seal_many(
+    conn: Connection, news: Sequence[NewRequest], tasks: dict[str, OutboxMessage]
+) -> list[Stored]:
+    """After `insert_many`: under the audit head's lock, each request's `received`
+    index, its audit entries (one append for all; each request's entries together) and
+    its receipt, which names the leaf index of its own `received`."""
     head = ledger.locked_head(conn)  # the receipts name leaf indices: hold the head first
     index = head.size
     entries: list[AuditEntry] = []
-    rows: list[dict[str, Any]] = []
     receipts: list[Evidence | None] = []
+    indices: list[tuple[str, int]] = []
     for new in news:
         own = _entries(new)
-        rows.append(_request_row(new, received_index=index))
+        indices.append((new.id, index))
         receipt = None
         if new.sealer is not None:
             # signed under the log's head lock: the receipt names the index of `received`
@@ -93,8 +104,7 @@ def store_many(conn: Connection, news: Sequence[NewRequest]) -> list[Stored]:
         receipts.append(receipt)
         entries += own
         index += len(own)
-    requests_store.insert_many(conn, rows)
-    commit_prepared(conn, [item for new in news for item in new.prepared])  # name the rows
+    requests_store.set_received_audit_indices(conn, indices)
     appended = ledger.append_many(conn, entries, head=head)
     if appended[0].index != head.size:
         raise RuntimeError("the audit log head moved under its lock")
@@ -106,7 +116,6 @@ def store_many(conn: Connection, news: Sequence[NewRequest]) -> list[Stored]:
             if receipt is not None
         ],
     )
-    tasks = _first_tasks(conn, news)
     return [Stored(receipt, tasks.get(new.id)) for new, receipt in zip(news, receipts, strict=True)]
 
 
@@ -149,7 +158,7 @@ def _entries(new: NewRequest) -> list[AuditEntry]:
 _VERIFIED = next_state(State.RECEIVED, Event.VERIFY)
 
 
-def _request_row(new: NewRequest, *, received_index: int) -> dict[str, Any]:
+def _request_row(new: NewRequest) -> dict[str, Any]:
     form, submission = new.form, new.submission
     section_b = form.data["sections"].get("B")
     deadline = section_b.get("deadline") if isinstance(section_b, dict) else None
@@ -169,7 +178,7 @@ def _request_row(new: NewRequest, *, received_index: int) -> dict[str, Any]:
         "signer_fingerprint": authorities_store.fingerprint(new.signer),
         "deadline": datetime.fromisoformat(deadline).date() if deadline else None,
         "in_reply_to": reply_target(form) if form.request_type is RequestType.REPLY else None,
-        "received_audit_index": received_index,
+        "received_audit_index": None,  # set under the audit head's lock (seal_many)
     }
 
 

@@ -53,12 +53,16 @@ def check_reply_allowed(original: RequestRow, section: Mapping[str, Any]) -> Non
         raise RequestFinal(f"a {original.state.value} request cannot be refused yet")
 
 
-def on_intake_many(conn: Connection, accepted: list[tuple[str, RequestForm, datetime]]) -> None:
-    """What intake records with new requests (request id, form, now) of one transaction:
-    the new requests' terms in one insert, then each reply's effect on its request."""
+def record_terms(conn: Connection, accepted: list[tuple[str, RequestForm]]) -> None:
+    """The time terms and handling labels of new requests (request id, form), replies
+    left out: one insert."""
     legal_clocks.record_terms_many(
-        conn, [_terms(request_id, form) for request_id, form, _ in accepted if not _is_reply(form)]
+        conn, [_terms(request_id, form) for request_id, form in accepted if not _is_reply(form)]
     )
+
+
+def on_replies(conn: Connection, accepted: list[tuple[str, RequestForm, datetime]]) -> None:
+    """Each accepted reply's effect on the request it answers (others are left out)."""
     for request_id, form, now in accepted:
         if _is_reply(form):
             _on_reply(conn, request_id, form, now)
