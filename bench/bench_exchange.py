@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -200,6 +201,8 @@ class Run:
     p50: float  # seconds
     p95: float
     client_cpu: float  # client CPU seconds per second of run (1.0 = one core)
+    server_cpu: float  # gateway worker processes' CPU seconds per submission
+    worker_shares: tuple[int, ...]  # % of that CPU per worker process (how evenly spread)
 
 
 def run_http(
@@ -216,14 +219,30 @@ def run_http(
     warm = max(2 * connections * nodes, len(envelopes) // 10)
     try:
         _post_all(urls, envelopes[:warm], connections * nodes)  # imports, pools, caches
+        workers = [
+            child
+            for arbiter in arbiters
+            for child in psutil.Process(arbiter.pid).children(recursive=True)
+        ]
+        before = [_cpu_seconds(worker) for worker in workers]
         latencies, wall, cpu = _post_all(urls, envelopes[warm:], connections * nodes)
+        used = [_cpu_seconds(worker) - first for worker, first in zip(workers, before, strict=True)]
     finally:
         for arbiter in arbiters:
             arbiter.terminate()  # SIGTERM: gunicorn's graceful stop
             arbiter.join(timeout=30)
     ordered = sorted(latencies)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    return Run(len(ordered) / wall, statistics.median(ordered), p95, cpu / wall)
+    total = sum(used)
+    shares = tuple(round(100 * one / total) if total else 0 for one in used)
+    rate, p50 = len(ordered) / wall, statistics.median(ordered)
+    return Run(rate, p50, p95, cpu / wall, total / len(ordered), shares)
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU seconds a gateway worker process has used so far."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def postgres_settings(base: Settings, name: str) -> Settings:
@@ -261,7 +280,8 @@ def report(label: str, run: Run, base: float, target: float) -> None:
     print(
         f"{label:10s} {run.rate:7.1f} submissions/s  p50 {run.p50 * 1000:6.1f} ms  "
         f"p95 {run.p95 * 1000:6.1f} ms  ratio to in-process ceiling {run.rate * base:5.2f}  "
-        f"client CPU {run.client_cpu:4.2f} core  "
+        f"client CPU {run.client_cpu:4.2f} core  server CPU {run.server_cpu * 1000:4.1f} ms each "
+        f"(per worker %: {'/'.join(map(str, run.worker_shares))})  "
         f"[target >= {target:.0f}/s and p95 < {P95_TARGET * 1000:.0f} ms: {verdict}]"
     )
 

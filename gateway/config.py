@@ -68,6 +68,8 @@ class Settings:
     http_timeout: int = 60
     http_graceful_timeout: int = 30
     http_keepalive: int = 5
+    # requests one kept-alive connection may carry (0: no limit); see web/server.py
+    http_keepalive_requests: int = 25
     http_max_requests: int = 10_000
     object_store: str = "filesystem"
     # legal clocks: reminders this many days before a due date (urgent requests: earlier)
@@ -125,6 +127,7 @@ _RANGES = {
     "http_timeout": (5, 86_400),
     "http_graceful_timeout": (1, 3_600),
     "http_keepalive": (1, 300),
+    "http_keepalive_requests": (0, 10**6),
     "http_max_requests": (0, 10**9),
 }
 

@@ -101,15 +101,21 @@ def _locked_head(conn: Connection) -> Head:
     return head
 
 
-def next_index(conn: Connection) -> int:
-    """The leaf index the next append gets, held for the caller's transaction by the head
-    lock (for an entry whose content must name its own index, e.g. a signed receipt)."""
-    return _locked_head(conn).size
+def locked_head(conn: Connection) -> Head:
+    """The head, locked for the caller's transaction: `size` is the leaf index the next
+    append gets (for an entry whose content must name its own index, e.g. a signed
+    receipt); hand it to `append_many` so the head is read once."""
+    return _locked_head(conn)
 
 
-def append_many(conn: Connection, entries: Sequence[AuditEntry]) -> list[AppendResult]:
-    """Append entries in order, in the caller's transaction, under one head lock."""
-    head = _locked_head(conn)
+def append_many(
+    conn: Connection, entries: Sequence[AuditEntry], *, head: Head | None = None
+) -> list[AppendResult]:
+    """Append entries in order, in the caller's transaction, under one head lock.
+
+    `head` is what `locked_head` returned earlier in this transaction, with no append
+    since (the compare-and-set on its size refuses a stale one)."""
+    head = head if head is not None else _locked_head(conn)
     size, frontier = head.size, head.frontier
     results: list[AppendResult] = []
     leaf_rows: list[dict[str, object]] = []

@@ -262,6 +262,14 @@ def add_evidence(
     return int(key[0])
 
 
+def add_evidences(conn: Connection, signed: list[tuple[str, str, str, bytes, datetime]]) -> None:
+    """Several requests' evidences, (request id, kind, sha256, body, created at) each: one
+    executemany."""
+    if signed:
+        keys = ("request_id", "kind", "sha256", "body", "created_at")
+        conn.execute(evidences.insert(), [dict(zip(keys, row, strict=True)) for row in signed])
+
+
 def evidences_of(conn: Connection, request_id: str) -> list[EvidenceRow]:
     rows = conn.execute(
         sa.select(evidences).where(evidences.c.request_id == request_id).order_by(evidences.c.id)

@@ -34,6 +34,27 @@ def enqueue_claimed(
     return OutboxMessage(int(key[0]), task, payload)
 
 
+def enqueue_many(conn: Connection, task: str, payloads: list[dict[str, Any]]) -> None:
+    if payloads:
+        conn.execute(outbox.insert(), [{"task": task, "payload": p} for p in payloads])
+
+
+def enqueue_claimed_many(
+    conn: Connection, task: str, claims: list[tuple[dict[str, Any], datetime]]
+) -> list[OutboxMessage]:
+    """Like `enqueue_claimed` for several (payload, now): one statement, ids in order."""
+    if not claims:
+        return []
+    ids = conn.execute(
+        outbox.insert().returning(outbox.c.id, sort_by_parameter_order=True),
+        [{"task": task, "payload": payload, "claimed_at": now} for payload, now in claims],
+    ).scalars()
+    return [
+        OutboxMessage(int(key), task, payload)
+        for key, (payload, _now) in zip(ids, claims, strict=True)
+    ]
+
+
 def pending(conn: Connection, *, limit: int = 100) -> list[OutboxMessage]:
     rows = conn.execute(
         sa.select(outbox.c.id, outbox.c.task, outbox.c.payload)

@@ -45,9 +45,10 @@ class RequestRow:
 _COLUMNS = [c for c in requests.c if c.name != "signer_fingerprint"]
 
 
-def insert(conn: Connection, **values: Any) -> None:
+def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """New requests' rows (column values), received and updated now: one executemany."""
     now = datetime.now(UTC)
-    conn.execute(requests.insert().values(received_at=now, updated_at=now, **values))
+    conn.execute(requests.insert(), [{"received_at": now, "updated_at": now, **r} for r in rows])
 
 
 def get(conn: Connection, request_id: str) -> RequestRow:
@@ -105,6 +106,17 @@ def heartbeat(conn: Connection, request_id: str) -> None:
     """The running step is alive (does not touch `updated_at`, which dates the state)."""
     conn.execute(
         requests.update().where(requests.c.id == request_id).values(heartbeat_at=datetime.now(UTC))
+    )
+
+
+def set_received_audit_indices(conn: Connection, indices: list[tuple[str, int]]) -> None:
+    """(request id, leaf index of its `received` entry) for several requests: one
+    executemany."""
+    conn.execute(
+        requests.update()
+        .where(requests.c.id == sa.bindparam("request_id"))
+        .values(received_audit_index=sa.bindparam("index")),
+        [{"request_id": request_id, "index": index} for request_id, index in indices],
     )
 
 

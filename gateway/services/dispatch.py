@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
@@ -82,21 +83,31 @@ def _send_claimed(
             sender.send(message.task, message.payload, queue=queue)
             sent.append(message.id)
     finally:
-        unsent = [m.id for m in messages if m.id not in set(sent)]
-
-        def settle(conn: Connection) -> None:
-            if sent:
-                outbox_store.mark_sent(conn, sent)
-            if unsent:
-                outbox_store.release(conn, unsent)
-
+        settled = _Settled(sent, [m.id for m in messages if m.id not in set(sent)])
         # one short transaction for the batch, even when a later send failed; with the
         # committer nobody waits for it (a lost mark re-sends the task, as a crash would)
+        # and the marks of its batch are one statement
         if committer is not None:
-            committer.run_detached(settle)
+            committer.run_detached_together(_settle_many, settled)
         else:
             with transaction(engine) as conn:
-                settle(conn)
+                _settle_many(conn, [settled])
         if sent:
             log.info("outbox flushed", extra={"sent": len(sent)})
     return len(sent)
+
+
+@dataclass(frozen=True)
+class _Settled:
+    sent: list[int]
+    unsent: list[int]
+
+
+def _settle_many(conn: Connection, settled: list[_Settled]) -> list[None]:
+    sent = [key for one in settled for key in one.sent]
+    unsent = [key for one in settled for key in one.unsent]
+    if sent:
+        outbox_store.mark_sent(conn, sent)
+    if unsent:
+        outbox_store.release(conn, unsent)
+    return [None] * len(settled)

@@ -14,7 +14,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import NoReturn
 
 from cryptography import x509
@@ -47,7 +46,14 @@ from gateway.services import (
     upload_capabilities,
 )
 from gateway.services.evidences import Evidence, Sealer
-from gateway.services.intake_records import NewRequest, reply_target, store, urgent
+from gateway.services.intake_records import (
+    NewRequest,
+    Stored,
+    insert_many,
+    reply_target,
+    seal_many,
+    urgent,
+)
 from gateway.services.lifecycle import record
 from gateway.services.upload_capabilities import UploadCapability
 
@@ -158,10 +164,14 @@ def accept_submission(
     try:
         # encrypt and fsync before the write transaction: the lock is held for rows only
         prepared = _prepare_objects(blobs, request_id, submission, verified.signed_data_der)
-        write = partial(
-            _write,
-            settings=settings,
-            verified=_Verified(request_id, submission, message_sha256, verified.signer),
+        # a duplicate and the checks are answered from a read, outside the write lock
+        admitted = _admit(engine, settings, submission, message_sha256, verified.signer)
+        if isinstance(admitted, Accepted):
+            _discard(prepared)
+            return admitted
+        write = _Write(
+            _Verified(request_id, submission, message_sha256, verified.signer),
+            checked=admitted,
             prepared=prepared,
             sealer=sealer,
             claim_task=sends_first_task,
@@ -169,12 +179,9 @@ def accept_submission(
         )
         if committer is None:
             with transaction(engine) as conn:
-                accepted = write(conn)
-        else:  # in one transaction with other threads' submissions (group commit)
-            accepted = committer.run(write)
-        if accepted.duplicate:
-            _discard(prepared)
-            return accepted
+                accepted = _write_many(conn, [write])[0]
+        else:  # with other threads' submissions: one transaction, one insert per table
+            accepted = committer.run_together(_write_many, write)
     except IntegrityError:
         # A concurrent intake of the same message id committed first (PostgreSQL lets both
         # read "absent"); the unique key decides, and the first message's answer stands.
@@ -202,46 +209,78 @@ class _Verified:
     signer: x509.Certificate
 
 
-def _write(
-    conn: Connection,
-    *,
+def _admit(
+    engine: Engine,
     settings: Settings,
-    verified: _Verified,
-    prepared: list[PreparedObject],
-    sealer: Sealer | None,
-    claim_task: bool,
-    now: datetime,
-) -> Accepted:
-    """The write step of an intake: its only database writes, in `conn`'s transaction."""
-    submission, request_id = verified.submission, verified.request_id
-    duplicate = _duplicate(conn, submission, verified.message_sha256)
-    if duplicate is not None:
-        return duplicate
-    form, executing = _check(conn, settings, submission, verified.signer)
-    receipt, task = store(
-        conn,
-        NewRequest(request_id, submission, form, executing, verified.message_sha256),
-        prepared,
-        verified.signer,
-        sealer,
-        claim_task,
-        now,
-    )
-    legal_workflow.on_intake(conn, request_id, form, now)
+    submission: Submission,
+    message_sha256: str,
+    signer: x509.Certificate,
+) -> Accepted | tuple[RequestForm, Authority]:
+    """The first answer to an earlier message with this id, or the checked form and the
+    executing authority (IntakeRefused otherwise); read-only, so it runs in the request
+    thread. A concurrent first intake of the same id is caught by the write's unique key."""
+    with read_transaction(engine) as conn:
+        duplicate = _duplicate(conn, submission, message_sha256)
+        if duplicate is not None:
+            return duplicate
+        return _check(conn, settings, submission, signer)
+
+
+@dataclass(frozen=True)
+class _Write:
+    verified: _Verified
+    checked: tuple[RequestForm, Authority]
+    prepared: list[PreparedObject]
+    sealer: Sealer | None
+    claim_task: bool
+    now: datetime
+
+
+def _write_many(conn: Connection, writes: list[_Write]) -> list[Accepted]:
+    """The write step of intakes: their only database writes, in `conn`'s transaction (for
+    several submissions of one group commit at once)."""
+    for write in writes:
+        form = write.checked[0]
+        if form.request_type is RequestType.REPLY:
+            _check_reply(conn, form)  # again: the original may have moved since the read
+    news = [
+        NewRequest(
+            w.verified.request_id,
+            w.verified.submission,
+            *w.checked,
+            w.verified.message_sha256,
+            w.prepared,
+            w.verified.signer,
+            w.sealer,
+            w.claim_task,
+            w.now,
+        )
+        for w in writes
+    ]
+    # rows first; the audit head (on PostgreSQL locked until commit across processes) last
+    tasks = insert_many(conn, news)
+    legal_workflow.record_terms(conn, [(new.id, new.form) for new in news])
+    stored = seal_many(conn, news, tasks)
+    legal_workflow.on_replies(conn, [(new.id, new.form, new.now) for new in news])
+    return [_accepted(conn, new, kept) for new, kept in zip(news, stored, strict=True)]
+
+
+def _accepted(conn: Connection, new: NewRequest, stored: Stored) -> Accepted:
+    form, executing, now = new.form, new.executing, new.now
     upload = (
-        upload_capabilities.issue(conn, request_id, now)
-        if any(ref.inline is None for ref in submission.attachments)
+        upload_capabilities.issue(conn, new.id, now)
+        if any(ref.inline is None for ref in new.submission.attachments)
         else None
     )
     return Accepted(
-        request_id,
-        submission.message_id,
-        verified.message_sha256,
+        new.id,
+        new.submission.message_id,
+        new.message_sha256,
         duplicate=False,
         warnings=tuple(completeness_warnings(form, today=now.astimezone(UTC).date())),
-        receipt=receipt,
+        receipt=stored.receipt,
         upload=upload,
-        task=task,
+        task=stored.task,
         urgent=urgent(form),
         source_language=form.language,
         executing_languages=tuple(executing.languages),

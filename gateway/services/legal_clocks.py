@@ -8,6 +8,7 @@ facts and stored with the rule that produced them. Reminders and breaches: legal
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,22 +40,29 @@ NOT_FOUND_MESSAGE = "no such request"
 # --- terms and facts ------------------------------------------------------------------------
 
 
-def record_terms(
-    conn: Connection,
-    request_id: str,
-    *,
-    urgency: str,
-    issuer_deadline: date | None,
-    handling: list[str] | tuple[str, ...] = (),
-) -> None:
-    conn.execute(
-        request_terms.insert().values(
-            request_id=request_id,
-            urgency=urgency,
-            issuer_deadline=issuer_deadline,
-            handling=sorted(set(handling)),
+@dataclass(frozen=True)
+class NewTerms:
+    request_id: str
+    urgency: str
+    issuer_deadline: date | None
+    handling: list[str] | tuple[str, ...] = ()
+
+
+def record_terms_many(conn: Connection, terms: list[NewTerms]) -> None:
+    """Several new requests' terms: one executemany."""
+    if terms:
+        conn.execute(
+            request_terms.insert(),
+            [
+                {
+                    "request_id": t.request_id,
+                    "urgency": t.urgency,
+                    "issuer_deadline": t.issuer_deadline,
+                    "handling": sorted(set(t.handling)),
+                }
+                for t in terms
+            ],
         )
-    )
 
 
 def terms_of(conn: Connection, request: RequestRow) -> Terms:

@@ -53,20 +53,38 @@ def check_reply_allowed(original: RequestRow, section: Mapping[str, Any]) -> Non
         raise RequestFinal(f"a {original.state.value} request cannot be refused yet")
 
 
-def on_intake(conn: Connection, request_id: str, form: RequestForm, now: datetime) -> None:
-    sections = form.data["sections"]
-    if form.request_type is not RequestType.REPLY:
-        urgency = sections.get("B", {}).get("urgency", "normal")
-        deadline = sections.get("B", {}).get("deadline")
-        legal_clocks.record_terms(
-            conn,
-            request_id,
-            urgency=str(urgency),
-            issuer_deadline=date.fromisoformat(str(deadline)) if deadline else None,
-            handling=[str(label) for label in form.data.get("handling", ())],
-        )
-        return
-    section = sections["R"]
+def record_terms(conn: Connection, accepted: list[tuple[str, RequestForm]]) -> None:
+    """The time terms and handling labels of new requests (request id, form), replies
+    left out: one insert."""
+    legal_clocks.record_terms_many(
+        conn, [_terms(request_id, form) for request_id, form in accepted if not _is_reply(form)]
+    )
+
+
+def on_replies(conn: Connection, accepted: list[tuple[str, RequestForm, datetime]]) -> None:
+    """Each accepted reply's effect on the request it answers (others are left out)."""
+    for request_id, form, now in accepted:
+        if _is_reply(form):
+            _on_reply(conn, request_id, form, now)
+
+
+def _is_reply(form: RequestForm) -> bool:
+    return form.request_type is RequestType.REPLY
+
+
+def _terms(request_id: str, form: RequestForm) -> legal_clocks.NewTerms:
+    section_b = form.data["sections"].get("B", {})
+    deadline = section_b.get("deadline")
+    return legal_clocks.NewTerms(
+        request_id,
+        urgency=str(section_b.get("urgency", "normal")),
+        issuer_deadline=date.fromisoformat(str(deadline)) if deadline else None,
+        handling=[str(label) for label in form.data.get("handling", ())],
+    )
+
+
+def _on_reply(conn: Connection, request_id: str, form: RequestForm, now: datetime) -> None:
+    section = form.data["sections"]["R"]
     original = requests_store.get(conn, str(section["in_reply_to"]))
     kind = str(section["reply_kind"])
     detail: dict[str, str | int | None] = {"reply_kind": kind, "reply": request_id}

@@ -7,11 +7,13 @@ few processes with a bounded thread pool each use both cores without monkey-patc
 Unlike the sync worker, gthread parks connections that wait for bytes in a selector, not
 in a thread, so idle or kept-alive clients cost a file descriptor, never a thread.
 
-One change to gthread: gunicorn 27 hands every *new* connection to a pool thread that
+Two changes to gthread: gunicorn 27 hands every *new* connection to a pool thread that
 waits up to 5 s for its first byte, so a flood of silent connections queues legitimate
 requests behind minutes of waiting. `GatewayThreadWorker` parks new connections in the
 selector like kept-alive ones and closes them after the keep-alive timeout if they never
-send a byte; a thread is taken only once a request has started to arrive.
+send a byte; a thread is taken only once a request has started to arrive. And a
+kept-alive connection is closed after `http_keepalive_requests` requests, so that a few
+long-lived clients do not all stay on the worker that happened to accept them.
 """
 
 from __future__ import annotations
@@ -22,13 +24,26 @@ from functools import partial
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import Setting, validate_pos_int
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from gateway.config import Settings
 
 
+class KeepaliveRequests(Setting):  # type: ignore[misc]
+    """gunicorn has no such knob: defining the class registers it (GatewayThreadWorker)."""
+
+    name = "keepalive_requests"
+    section = "Server Mechanics"
+    validator = validate_pos_int
+    type = int
+    default = 0
+    desc = "Requests one kept-alive connection may carry before it is closed (0: no limit)."
+
+
 class GatewayThreadWorker(ThreadWorker):  # type: ignore[misc]
-    """gthread whose new connections wait for their first byte in the selector."""
+    """gthread whose new connections wait for their first byte in the selector, and
+    whose kept-alive connections close after `http_keepalive_requests` requests."""
 
     def accept(self, listener: Any) -> None:
         try:
@@ -47,6 +62,17 @@ class GatewayThreadWorker(ThreadWorker):  # type: ignore[misc]
             conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
         )
 
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        # The worker that accepts a connection keeps it for good, so a few long-lived
+        # clients (a proxy's upstream pool, a counterpart's client) may all sit on one
+        # worker while the others idle. Closing after N requests makes them reconnect,
+        # and the least busy worker is the first to accept.
+        conn.requests_served = getattr(conn, "requests_served", 0) + 1
+        limit = self.cfg.keepalive_requests
+        if limit and conn.requests_served >= limit:
+            req.must_close = True  # answered with "Connection: close"
+        return bool(super().handle_request(req, conn))
+
 
 def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
     """Every gunicorn knob we set, from Settings (documented in README's table)."""
@@ -59,6 +85,7 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "timeout": settings.http_timeout,
         "graceful_timeout": settings.http_graceful_timeout,
         "keepalive": settings.http_keepalive,
+        "keepalive_requests": settings.http_keepalive_requests,
         "max_requests": settings.http_max_requests,
         "max_requests_jitter": settings.http_max_requests // 10,
         "backlog": 2048,

@@ -294,3 +294,50 @@ def test_a_crash_between_append_and_commit_loses_nothing_acknowledged(
     assert not retried.duplicate
     assert retried.receipt is not None
     assert json.loads(json.dumps(retried.receipt.to_json()))["kind"] == "SubmissionAcceptance"
+
+
+TURN_HOLDER = """
+import os, sys
+from gateway.config import load_settings
+from gateway.persistence.db import WriterTurn, make_engine
+
+turn = WriterTurn(make_engine(load_settings(os.environ).database_url))
+with turn:
+    print("HOLDING", flush=True)
+    sys.stdin.readline()  # until the test lets go
+print("RELEASED", flush=True)
+"""
+
+
+def test_sqlite_committers_of_two_processes_take_turns_for_the_write_lock(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    rt = build_runtime(settings)
+    with subprocess.Popen(
+        [sys.executable, "-c", TURN_HOLDER],
+        env=settings_env(settings),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    ) as holder:
+        assert holder.stdout is not None
+        assert holder.stdin is not None
+        try:
+            assert holder.stdout.readline().strip() == b"HOLDING"
+            committer = GroupCommitter(rt.engine)
+            answered = threading.Event()
+            waiting = threading.Thread(
+                target=lambda: (committer.run(lambda conn: None), answered.set())
+            )
+            waiting.start()
+            # the other process holds the turn: this committer waits in line, not in SQLite
+            assert not answered.wait(timeout=1.0)
+            holder.stdin.write(b"go\n")
+            holder.stdin.flush()
+            assert holder.stdout.readline().strip() == b"RELEASED"
+            assert answered.wait(timeout=60)
+            waiting.join(timeout=60)
+            committer.close()
+        finally:
+            holder.kill()
+            rt.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import resource
 import socket
 import time
@@ -116,6 +117,7 @@ def test_server_settings_reach_gunicorn_and_bad_values_are_refused(tmp_path):
             "ROGATORY_HTTP_TIMEOUT": "90",
             "ROGATORY_HTTP_GRACEFUL_TIMEOUT": "12",
             "ROGATORY_HTTP_MAX_REQUESTS": "500",
+            "ROGATORY_HTTP_KEEPALIVE_REQUESTS": "40",
         },
         overrides={"data_dir": str(tmp_path)},
     )
@@ -125,5 +127,25 @@ def test_server_settings_reach_gunicorn_and_bad_values_are_refused(tmp_path):
     assert (options["workers"], options["threads"], options["keepalive"]) == (3, 16, 7)
     assert (options["timeout"], options["graceful_timeout"]) == (90, 12)
     assert (options["max_requests"], options["max_requests_jitter"]) == (500, 50)
+    assert options["keepalive_requests"] == 40
     with pytest.raises(ConfigError, match="http_threads"):
         load_settings({"ROGATORY_HTTP_THREADS": "0"}, overrides={"data_dir": str(tmp_path)})
+
+
+def test_a_kept_alive_connection_is_closed_after_its_request_allowance(make_settings, tmp_path):
+    server = GatewayProcess(
+        make_settings(), tmp_path / "serve.log", env={"ROGATORY_HTTP_KEEPALIVE_REQUESTS": "3"}
+    )
+    try:
+        client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        answers = []
+        for _ in range(3):
+            client.request("GET", "/api/v1/health")
+            response = client.getresponse()
+            response.read()
+            answers.append((response.status, response.getheader("Connection")))
+        client.close()
+        # the first two keep the connection; the third closes it (the client reconnects)
+        assert answers == [(200, "keep-alive"), (200, "keep-alive"), (200, "close")]
+    finally:
+        server.stop()
