@@ -129,6 +129,7 @@ def seal_package(
     # the sealed bytes (immutable pieces) are hashed, encrypted at rest and written on a
     # second thread, overlapping the decrypting, zipping, signing and sealing on this one
     tee = Handoff(staged.write)
+    writer: SealingWriter | None = None
     try:
         writer = SealingWriter(tee.put, seal_key, seal_cert, recipients)
         write_package_zip(cast(IO[bytes], _ZipSink(writer)), request_id, members, meta)
@@ -136,6 +137,8 @@ def seal_package(
         tee.close()
         staged.finish()
     except BaseException:
+        if writer is not None:
+            writer.abort()
         with contextlib.suppress(Exception):  # the original failure is the one to report
             tee.close()
         staged.discard()
