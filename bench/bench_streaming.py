@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,22 @@ class Child:
             ]
         return max(peaks)
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time used so far by the process tree."""
+        total = 0.0
+        try:
+            root = psutil.Process(self.process.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return total
+        for proc in tree:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -137,8 +154,17 @@ def wait_until(predicate, what: str, timeout: float = 3600) -> None:
         time.sleep(0.2)
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+CLIENT_CPU: dict[str, float] = {}  # CPU seconds of each `rogatory client` command
+
+
 def rogatory(env: dict[str, str], *args: object) -> tuple[str, int]:
-    """Run `rogatory ARGS`; its stdout and peak RSS."""
+    """Run `rogatory ARGS`; its stdout and peak RSS (its CPU time goes to CLIENT_CPU)."""
+    cpu_before = _children_cpu()
     result = subprocess.run(
         [sys.executable, "-c", _MEASURED_CLI, *map(str, args)],
         cwd=REPO, env=env, capture_output=True, text=True, check=False,
@@ -146,6 +172,7 @@ def rogatory(env: dict[str, str], *args: object) -> tuple[str, int]:
     if result.returncode != 0:
         raise SystemExit(f"rogatory {args[:2]} failed:\n{result.stderr[-2000:]}")
     peak = int(result.stderr.rsplit("VmHWM-bytes", 1)[1].split()[0])
+    CLIENT_CPU[str(args[1])] = _children_cpu() - cpu_before
     return result.stdout, peak
 
 
@@ -254,11 +281,14 @@ def run(work: Path, size: int) -> dict[str, float]:
         )  # fmt: skip
         wait_until(lambda: b" ready." in worker.log.read_bytes(), "rogatory worker", 120)
         worker_idle = worker.peak_rss()
+        worker_cpu = worker.cpu_seconds()
         started = time.perf_counter()
         stand_in_for_translation_and_render(settings, request_id, key)
         wait_until(lambda: state_of(settings, request_id) is State.AVAILABLE, "packaging")
         package_seconds = time.perf_counter() - started
+        worker_cpu = worker.cpu_seconds() - worker_cpu
 
+        gateway_cpu = server.cpu_seconds()
         started = time.perf_counter()
         pulled, pull_rss = rogatory(
             env, "client", "pull", "--url", url, "--client-id", CLIENT_ID,
@@ -267,6 +297,7 @@ def run(work: Path, size: int) -> dict[str, float]:
             "--crl", pki / "ca.crl.pem", "--out", work / "inbox",
         )  # fmt: skip
         pull_seconds = time.perf_counter() - started
+        gateway_cpu = server.cpu_seconds() - gateway_cpu
         gateway_rss, worker_rss = server.peak_rss(), worker.peak_rss()
     finally:
         if worker is not None:
@@ -296,6 +327,9 @@ def run(work: Path, size: int) -> dict[str, float]:
         "worker_idle": worker_idle,
         "client_rss": max(seal_rss, submit_rss, upload_rss, pull_rss),
         "pull_rss": pull_rss,
+        "package_cpu": worker_cpu,
+        "pull_cpu": CLIENT_CPU["pull"],
+        "pull_gateway_cpu": gateway_cpu,
     }
 
 
@@ -319,6 +353,11 @@ def report(size: int, m: dict[str, float]) -> None:
     print(
         f"    submit = seal {m['seal_step']:.2f} s + submit {m['submit_step']:.2f} s + upload "
         f"{m['upload_step']:.2f} s (upload alone {mib / m['upload_step']:.0f} MiB/s)"
+    )
+    print(
+        f"    CPU per MiB: package {m['package_cpu'] * 1000 / mib:.2f} ms (worker), pull "
+        f"{m['pull_cpu'] * 1000 / mib:.2f} ms (client) + {m['pull_gateway_cpu'] * 1000 / mib:.2f}"
+        f" ms (gateway); openssl {m['baseline'] * 1000 / mib:.2f} ms wall"
     )
     total = m["submit"] + m["package"] + m["pull"]
     ratio = m["baseline"] / total

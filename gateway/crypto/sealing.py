@@ -10,7 +10,7 @@ by ``openssl cms -decrypt`` / ``-verify`` and by ``open_sealed_stream``.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ from gateway.crypto.envelope import GCM_NONCE_SIZE, gcm_algorithm
 from gateway.crypto.model import SigningPrivateKey
 from gateway.crypto.recipients import build_recipient_info
 from gateway.crypto.signing import signed_data_parts
+from gateway.crypto.streaming import Handoff
 
 SEGMENT_SIZE: Final = 1024 * 1024
 _SMALL_WRITE: Final = 64 * 1024  # writes below this are gathered into one segment
@@ -97,7 +98,9 @@ class SealingWriter:
 
     Signs with the gateway seal key (SHA-256, signed attributes as ``sign`` writes them)
     and encrypts with AES-256-GCM to every recipient, like ``seal``. ``out`` receives
-    ciphertext pieces of about SEGMENT_SIZE as they are produced.
+    ciphertext pieces of about SEGMENT_SIZE as they are produced. The content is hashed
+    on a helper thread, overlapping the encryption on the caller's (hashlib releases the
+    GIL); ``abort`` ends that thread when the content is not finished.
     """
 
     def __init__(
@@ -113,7 +116,7 @@ class SealingWriter:
         self._envelope = EnvelopeWriter(out, recipients, content_type=OID_DATA)
         self._key, self._cert, self._extra = seal_key, seal_cert, tuple(extra_certs)
         self._when = signing_time or datetime.now(UTC)
-        self._digest = hashlib.sha256()
+        self._hashing = Handoff(_nowhere)  # a SHA-256 of the content, on a thread of its own
         self.size = 0
         self._pending = bytearray()  # content short of a whole segment
         digest_algorithms = cms.DigestAlgorithms([{"algorithm": "sha256"}]).dump()
@@ -133,10 +136,11 @@ class SealingWriter:
             self._pending.clear()
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Sign and encrypt ``data`` now (it is not kept). Small writes are gathered into
-        one segment; large ones become segments of at most SEGMENT_SIZE without a copy."""
+        """Sign and encrypt ``data`` now (bytes are kept until hashed, anything else is
+        copied for that). Small writes are gathered into one segment; large ones become
+        segments of at most SEGMENT_SIZE without a copy."""
         view = memoryview(data).cast("B")
-        self._digest.update(view)
+        self._hashing.put(data if isinstance(data, bytes) else view.tobytes())
         size = len(view)
         self.size += size
         if size < _SMALL_WRITE:
@@ -151,12 +155,23 @@ class SealingWriter:
 
     def finish(self) -> None:
         self._flush_pending()
+        self._hashing.close()
         _, certificates, signer_infos = signed_data_parts(
-            self._digest.digest(), self._key, self._cert, when=self._when, extra=self._extra
-        )
+            self._hashing.sha256.digest(), self._key, self._cert, when=self._when,
+            extra=self._extra,
+        )  # fmt: skip
         # eContent's OCTET STRING and [0], encapContentInfo; then the SignedData trailer
         self._envelope.segment(_END * 3 + certificates + signer_infos + _END * 3)
         self._envelope.finish()
+
+    def abort(self) -> None:
+        """Give up on an unfinished content: end the hashing thread (idempotent)."""
+        with contextlib.suppress(Exception):
+            self._hashing.close()
+
+
+def _nowhere(_: bytes) -> None:
+    """The hashing thread's sink: the bytes are only hashed."""
 
 
 __all__ = ["SEGMENT_SIZE", "EnvelopeWriter", "SealingWriter", "octet_header"]

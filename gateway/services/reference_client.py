@@ -38,7 +38,7 @@ from gateway.crypto.credentials import load_signing_credentials
 from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key, write_private_file
 from gateway.domain.errors import DomainError
 from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, build_submission
-from gateway.services import package_unpack
+from gateway.services import large_download, package_unpack
 from gateway.services.package_unpack import PackageRefused, StreamingUnpacker
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -335,12 +335,24 @@ def _download_and_unpack(
     target: Path,
 ) -> dict[str, Any]:
     """GET the sealed package and decrypt, verify and unpack it as it arrives (no copy of
-    it on disk); see ``open_and_unpack``."""
+    it on disk); see ``open_and_unpack``. The body is read in 1 MiB pieces straight from
+    the socket (``large_download``), through httpx only where a proxy applies."""
+    path = f"/api/v1/requests/{request_id}/package"
+    headers = {"Authorization": http.headers["Authorization"], "Lease-Token": lease_token}
+    try:
+        with large_download.open_get(
+            http, path, headers, connect_timeout=60, read_timeout=3600
+        ) as direct:
+            if direct is not None:
+                if direct.status_code != 200:
+                    raise ClientRefusal(f"{request_id}: retrieval refused")
+                return open_and_unpack(
+                    cast(BinaryIO, direct), recipient, trust, target, request_id=request_id
+                )
+    except large_download.DownloadError as exc:
+        raise ClientRefusal(f"{request_id}: {exc}") from None
     with http.stream(
-        "GET",
-        f"/api/v1/requests/{request_id}/package",
-        headers={"Lease-Token": lease_token},
-        timeout=httpx.Timeout(60, read=3600),
+        "GET", path, headers={"Lease-Token": lease_token}, timeout=httpx.Timeout(60, read=3600)
     ) as response:
         if response.status_code != 200:
             raise ClientRefusal(f"{request_id}: retrieval refused")

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,12 @@ from gateway.persistence.db import transaction
 from gateway.persistence.tables import stored_objects
 from gateway.runtime.container import Runtime, build_runtime
 from gateway.services.lifecycle import advance
-from gateway.services.packaging import run_packaging
+from gateway.services.packaging import (
+    PackageIntegrityError,
+    PackageMember,
+    run_packaging,
+    seal_package,
+)
 from gateway.services.reference_client import ClientRefusal, open_package
 
 ATTACHMENT_SIZE = 96 * MIB  # the memory used is constant (~15 MiB): the bound is size/4
@@ -348,3 +354,28 @@ def test_a_package_streamed_in_and_cut_off_leaves_no_archive(make_settings, tmp_
     assert not archive.exists()
     open_package(io.BytesIO(sealed), recipient, trust, archive, request_id="r-1")
     assert archive.stat().st_size == 3 * MIB
+
+
+def test_a_member_short_of_its_size_fails_the_package_and_leaves_no_thread_or_file(
+    make_settings,
+):
+    """The sealing writer hashes on a thread of its own: a package that fails half-way
+    must end it (and the store's) and leave no staging file behind."""
+    settings = make_settings()
+    rt = build_runtime(settings)
+    try:
+        member = PackageMember(
+            "attachments/short.bin", 3 * MIB, "0" * 64, iter([os.urandom(MIB), os.urandom(MIB)])
+        )
+        before = set(threading.enumerate())
+        with pytest.raises(PackageIntegrityError, match=r"short\.bin"):
+            seal_package(
+                rt.blobs, "r-short", [member], {}, kind="package", name="package.p7m",
+                seal_key=rt.keys.seal_key, seal_cert=rt.keys.seal_cert,
+                recipients=[load_certificate(settings.keys_dir / "dev-pki/authority-b-enc.pem")],
+            )  # fmt: skip
+        assert [t.name for t in set(threading.enumerate()) - before] == []
+        staging = settings.data_dir / "objects" / "staging"
+        assert not staging.exists() or list(staging.iterdir()) == []
+    finally:
+        rt.close()
