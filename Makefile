@@ -32,11 +32,11 @@ system-deps:
 venv: $(VENV)/.installed
 
 # torch is pinned first: argostranslate -> stanza -> torch would otherwise pull GBs of CUDA.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 # The in-browser sealing bundle (webseal/): built from the committed package-lock.json
