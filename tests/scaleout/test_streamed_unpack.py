@@ -16,26 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from package_support import recipient_and_trust, sealed_for_b
 
 from gateway.config import Settings
-from gateway.crypto import RecipientKey, SealingWriter, TrustConfig, encrypt_envelope
-from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key
+from gateway.crypto import encrypt_envelope
+from gateway.crypto.keyfiles import load_certificate
 from gateway.services.packaging import PackageMember, write_package_zip
 from gateway.services.reference_client import ClientRefusal, open_and_unpack, unpack_package
 
 MIB = 1024 * 1024
-
-
-def _keys(settings: Settings) -> tuple[RecipientKey, TrustConfig]:
-    pki = settings.keys_dir / "dev-pki"
-    recipient = RecipientKey(
-        load_private_key(pki / "authority-b-enc.key"),  # type: ignore[arg-type]
-        load_certificate(pki / "authority-b-enc.pem"),
-    )
-    trust = TrustConfig(
-        anchors=[load_certificate(pki / "ca.pem")], crls=[load_crl(pki / "ca.crl.pem")]
-    )
-    return recipient, trust
 
 
 class _Unseekable(io.RawIOBase):
@@ -69,20 +58,6 @@ def _package_zip(files: dict[str, bytes], *, request_id: str = "r-1", lie: str =
     return bytes(out.data)
 
 
-def _seal(settings: Settings, content: bytes) -> bytes:
-    pki = settings.keys_dir / "dev-pki"
-    pieces: list[bytes] = []
-    writer = SealingWriter(
-        pieces.append,
-        load_private_key(pki / "gateway-seal.key"),  # type: ignore[arg-type]
-        load_certificate(pki / "gateway-seal.pem"),
-        [load_certificate(pki / "authority-b-enc.pem")],
-    )
-    writer.write(content)
-    writer.finish()
-    return b"".join(pieces)
-
-
 def _files() -> dict[str, bytes]:
     return {
         "request.p7s": os.urandom(5000),
@@ -92,7 +67,7 @@ def _files() -> dict[str, bytes]:
 
 
 def _open(settings: Settings, sealed: bytes, target: Path, request_id: str = "r-1") -> dict:
-    recipient, trust = _keys(settings)
+    recipient, trust = recipient_and_trust(settings)
     return open_and_unpack(io.BytesIO(sealed), recipient, trust, target, request_id=request_id)
 
 
@@ -100,7 +75,7 @@ def test_a_package_is_unpacked_as_it_is_decrypted_into_private_files(make_settin
     settings = make_settings()
     files = _files()
     target = tmp_path / "inbox" / "r-1"
-    manifest = _open(settings, _seal(settings, _package_zip(files)), target)
+    manifest = _open(settings, sealed_for_b(settings, _package_zip(files)), target)
     assert [entry["name"] for entry in manifest["files"]] == list(files)
     for name, data in files.items():
         assert (target / name).read_bytes() == data
@@ -122,7 +97,7 @@ def _refused(
 
 def test_a_flipped_signature_byte_leaves_no_files_and_gives_its_code(make_settings, tmp_path):
     settings = make_settings()
-    sealed = _seal(settings, _package_zip(_files()))
+    sealed = sealed_for_b(settings, _package_zip(_files()))
     pki = settings.keys_dir / "dev-pki"
     signed = subprocess.run(
         ["openssl", "cms", "-decrypt", "-binary", "-inform", "DER",
@@ -137,7 +112,7 @@ def test_a_flipped_signature_byte_leaves_no_files_and_gives_its_code(make_settin
 
 def test_a_flipped_ciphertext_byte_leaves_no_files(make_settings, tmp_path):
     settings = make_settings()
-    sealed = bytearray(_seal(settings, _package_zip(_files())))
+    sealed = bytearray(sealed_for_b(settings, _package_zip(_files())))
     sealed[len(sealed) // 2] ^= 1  # inside the attachment's bytes: GCM refuses at the end
     _refused(settings, tmp_path, bytes(sealed), r"r-1: package refused \(undecryptable\)")
 
@@ -147,12 +122,12 @@ def test_a_signed_file_that_differs_from_its_manifest_entry_leaves_no_files(
 ):
     settings = make_settings()
     zipped = _package_zip(_files(), lie="attachments/evidence.bin")
-    _refused(settings, tmp_path, _seal(settings, zipped), "does not match the manifest")
+    _refused(settings, tmp_path, sealed_for_b(settings, zipped), "does not match the manifest")
 
 
 def test_a_package_for_another_request_leaves_no_files(make_settings, tmp_path):
     settings = make_settings()
-    sealed = _seal(settings, _package_zip(_files(), request_id="r-2"))
+    sealed = sealed_for_b(settings, _package_zip(_files(), request_id="r-2"))
     _refused(settings, tmp_path, sealed, "r-1: package is for another request")
 
 
@@ -170,7 +145,7 @@ def test_a_damaged_archive_in_a_valid_signature_leaves_no_files(
 ):
     settings = make_settings()
     zipped = damage(_package_zip(_files()))
-    _refused(settings, tmp_path, _seal(settings, zipped), "damaged|does not match|missing")
+    _refused(settings, tmp_path, sealed_for_b(settings, zipped), "damaged|does not match|missing")
 
 
 def test_the_packagers_zip_is_read_by_unzip_and_by_unpack_package(tmp_path):

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from foundation_support import accept, sealed_submission
 from joserfc.jwk import ECKey
+from package_support import recipient_and_trust, sealed_for_b
 from process_support import settings_env
 from server_support import MIB, GatewayProcess
 
 from gateway.config import Settings
-from gateway.crypto import RecipientKey, SealingWriter, TrustConfig, encrypt_envelope
-from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key
+from gateway.crypto import SealingWriter, encrypt_envelope
+from gateway.crypto.keyfiles import load_certificate, load_private_key
 from gateway.domain.states import Event, State
 from gateway.persistence import exchange_store, requests_store
 from gateway.persistence.db import transaction
@@ -230,37 +231,11 @@ def test_client_pull_refuses_a_tampered_package_and_leaves_no_files(make_setting
     assert list((tmp_path / "inbox").rglob("*")) == []
 
 
-def _recipient_and_trust(settings: Settings) -> tuple[RecipientKey, TrustConfig]:
-    pki = settings.keys_dir / "dev-pki"
-    recipient = RecipientKey(
-        load_private_key(pki / "authority-b-enc.key"),  # type: ignore[arg-type]
-        load_certificate(pki / "authority-b-enc.pem"),
-    )
-    trust = TrustConfig(
-        anchors=[load_certificate(pki / "ca.pem")], crls=[load_crl(pki / "ca.crl.pem")]
-    )
-    return recipient, trust
-
-
-def _sealed(settings: Settings, content: bytes) -> bytes:
-    pki = settings.keys_dir / "dev-pki"
-    pieces: list[bytes] = []
-    writer = SealingWriter(
-        pieces.append,
-        load_private_key(pki / "gateway-seal.key"),  # type: ignore[arg-type]
-        load_certificate(pki / "gateway-seal.pem"),
-        [load_certificate(pki / "authority-b-enc.pem")],
-    )
-    writer.write(content)
-    writer.finish()
-    return b"".join(pieces)
-
-
 def test_streaming_client_refuses_a_flipped_signature_byte_with_its_code(make_settings, tmp_path):
     settings = make_settings()
-    recipient, trust = _recipient_and_trust(settings)
+    recipient, trust = recipient_and_trust(settings)
     sealed = tmp_path / "sealed.p7m"
-    sealed.write_bytes(_sealed(settings, os.urandom(3 * MIB)))
+    sealed.write_bytes(sealed_for_b(settings, os.urandom(3 * MIB)))
     archive = tmp_path / "package.zip"
     open_package(sealed, recipient, trust, archive, request_id="r-1")  # untampered: opens
     assert archive.stat().st_size == 3 * MIB
@@ -307,7 +282,7 @@ def test_sealing_writes_of_any_size_open_with_openssl_and_the_streaming_reader(
     writer.finish()
     sealed = tmp_path / "sealed.p7m"
     sealed.write_bytes(b"".join(pieces))
-    recipient, trust = _recipient_and_trust(settings)
+    recipient, trust = recipient_and_trust(settings)
     archive = tmp_path / "content.bin"
     open_package(sealed, recipient, trust, archive, request_id="r-1")
     assert archive.read_bytes() == content
@@ -343,8 +318,8 @@ def test_a_package_streamed_in_and_cut_off_leaves_no_archive(make_settings, tmp_
     """The client decrypts the body as it arrives: an ending or dropped connection must
     leave nothing behind, like a tampered package."""
     settings = make_settings()
-    recipient, trust = _recipient_and_trust(settings)
-    sealed = _sealed(settings, os.urandom(3 * MIB))
+    recipient, trust = recipient_and_trust(settings)
+    sealed = sealed_for_b(settings, os.urandom(3 * MIB))
     archive = tmp_path / "package.zip"
     with pytest.raises(ClientRefusal, match=r"r-1: package refused \(malformed\)"):
         open_package(io.BytesIO(sealed[: 2 * MIB]), recipient, trust, archive, request_id="r-1")
