@@ -56,12 +56,11 @@ def open_get(
     client: httpx.Client,
     path: str,
     headers: Mapping[str, str],
-    *,
-    connect_timeout: float,
-    read_timeout: float,
+    timeout: httpx.Timeout,
 ) -> Iterator[Body | None]:
     """GET ``path`` (relative to ``client``'s base URL) with ``headers`` only; its Body,
-    or None where a proxy applies. Connection failures raise ``DownloadError``."""
+    or None where a proxy applies. ``timeout``'s connect and read parts apply as in httpx.
+    Connection failures raise ``DownloadError``."""
     url = client.build_request("GET", path).url
     if _proxied(url) or url.scheme not in ("http", "https"):
         yield None
@@ -69,15 +68,15 @@ def open_get(
     connection: http.client.HTTPConnection
     if url.scheme == "https":
         connection = http.client.HTTPSConnection(
-            url.host, url.port, timeout=connect_timeout, context=httpx.create_ssl_context()
+            url.host, url.port, timeout=timeout.connect, context=httpx.create_ssl_context()
         )
     else:
-        connection = http.client.HTTPConnection(url.host, url.port, timeout=connect_timeout)
+        connection = http.client.HTTPConnection(url.host, url.port, timeout=timeout.connect)
     try:
         try:
             connection.connect()
             assert connection.sock is not None  # noqa: S101  (connect() sets it)
-            connection.sock.settimeout(read_timeout)
+            connection.sock.settimeout(timeout.read)
             target = url.raw_path.decode("ascii")
             connection.request("GET", target, headers=dict(headers))
             response = connection.getresponse()

@@ -46,6 +46,9 @@ ACK_FORMAT = "rogatory.acknowledgement/1"
 _PIECE = 1024 * 1024
 KEY_PASSWORD_ENV = "ROGATORY_KEY_PASSWORD"  # noqa: S105  (a variable's name, not a password)
 
+# an upload or a package download: 60 s to connect, an hour for the body
+LARGE_TRANSFER_TIMEOUT = httpx.Timeout(60, read=3600)
+
 
 class ClientRefusal(Exception):
     """A step the reference client refuses or the gateway refused; the CLI prints one line."""
@@ -211,7 +214,7 @@ def upload_attachment(
             "Content-Length": str(envelope.total_size(segments)),
             "Upload-Token": token,
         },
-        timeout=httpx.Timeout(60, read=3600),
+        timeout=LARGE_TRANSFER_TIMEOUT,
     )
     return GatewayAnswer(response.status_code, response.json())
 
@@ -340,9 +343,7 @@ def _download_and_unpack(
     path = f"/api/v1/requests/{request_id}/package"
     headers = {"Authorization": http.headers["Authorization"], "Lease-Token": lease_token}
     try:
-        with large_download.open_get(
-            http, path, headers, connect_timeout=60, read_timeout=3600
-        ) as direct:
+        with large_download.open_get(http, path, headers, LARGE_TRANSFER_TIMEOUT) as direct:
             if direct is not None:
                 if direct.status_code != 200:
                     raise ClientRefusal(f"{request_id}: retrieval refused")
@@ -352,7 +353,7 @@ def _download_and_unpack(
     except large_download.DownloadError as exc:
         raise ClientRefusal(f"{request_id}: {exc}") from None
     with http.stream(
-        "GET", path, headers={"Lease-Token": lease_token}, timeout=httpx.Timeout(60, read=3600)
+        "GET", path, headers={"Lease-Token": lease_token}, timeout=LARGE_TRANSFER_TIMEOUT
     ) as response:
         if response.status_code != 200:
             raise ClientRefusal(f"{request_id}: retrieval refused")

@@ -4,6 +4,7 @@ asn1crypto code they replaced wrote (``cms_reference``), and openssl verifies it
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -90,6 +91,15 @@ def signings(pki: DevPki) -> dict[str, Signing]:
     }
 
 
+def _reused_signature(
+    signer_info: cms.SignerInfo, key: SigningPrivateKey
+) -> Callable[[bytes], bytes] | None:
+    """For the reference: None for RSA (PKCS#1 v1.5 is deterministic, the reference signs
+    again); for ECDSA (random) the SignerInfo's own signature, checked first."""
+    signature = _signature_of(signer_info, key)
+    return None if isinstance(key, rsa.RSAPrivateKey) else lambda _: signature
+
+
 def _signature_of(signer_info: cms.SignerInfo, key: SigningPrivateKey) -> bytes:
     """The SignerInfo's signature, after checking it over its signed attributes."""
     signature: bytes = signer_info["signature"].native
@@ -105,14 +115,13 @@ def _signature_of(signer_info: cms.SignerInfo, key: SigningPrivateKey) -> bytes:
 def _reference(content: bytes, signing: Signing, when: datetime, der: bytes) -> bytes:
     """The reference encoding; an ECDSA signature (random) is taken from ``der``."""
     signer_info = cms.ContentInfo.load(der)["content"]["signer_infos"][0]
-    signature = _signature_of(signer_info, signing.key)
     return reference_sign(
         content,
         signing.key,
         signing.cert,
         signing_time=when,
         extra_certs=signing.extra,
-        signature=None if isinstance(signing.key, rsa.RSAPrivateKey) else lambda _: signature,
+        signature=_reused_signature(signer_info, signing.key),
     )
 
 
@@ -162,14 +171,13 @@ def test_streaming_parts_match(signings: dict[str, Signing], signer: str, time: 
     digest = hashlib.sha256(b"streamed content").digest()
     parts = signed_data_parts(digest, signing.key, signing.cert, when=when, extra=signing.extra)
     signer_info = cms.SignerInfos.load(parts[2])[0]
-    signature = _signature_of(signer_info, signing.key)
     expected = reference_parts(
         digest,
         signing.key,
         signing.cert,
         when=when,
         extra=signing.extra,
-        signature=None if isinstance(signing.key, rsa.RSAPrivateKey) else lambda _: signature,
+        signature=_reused_signature(signer_info, signing.key),
     )
     assert parts == expected
 

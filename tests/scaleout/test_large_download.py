@@ -70,9 +70,7 @@ def _read_all(body) -> list[bytes]:
 def test_the_whole_body_arrives_in_pieces_of_one_mib_with_the_headers_given(server):
     with httpx.Client(base_url=server + "/api") as client:
         client.headers["Authorization"] = "Bearer not-sent-unless-given"
-        with open_get(
-            client, "/package", {"Lease-Token": "t-1"}, connect_timeout=5, read_timeout=5
-        ) as body:
+        with open_get(client, "/package", {"Lease-Token": "t-1"}, httpx.Timeout(5)) as body:
             assert body is not None
             assert body.status_code == 200
             pieces = _read_all(body)
@@ -87,7 +85,7 @@ def test_the_whole_body_arrives_in_pieces_of_one_mib_with_the_headers_given(serv
 def test_a_body_cut_short_is_an_error_not_an_end(server):
     with (
         httpx.Client(base_url=server + "/api") as client,
-        open_get(client, "/cut", {}, connect_timeout=5, read_timeout=5) as body,
+        open_get(client, "/cut", {}, httpx.Timeout(5)) as body,
     ):
         assert body is not None
         with pytest.raises(DownloadError, match="before the whole body"):
@@ -97,7 +95,7 @@ def test_a_body_cut_short_is_an_error_not_an_end(server):
 def test_a_refusal_is_reported_by_its_status(server):
     with (
         httpx.Client(base_url=server + "/api") as client,
-        open_get(client, "/refused", {}, connect_timeout=5, read_timeout=5) as body,
+        open_get(client, "/refused", {}, httpx.Timeout(5)) as body,
     ):
         assert body is not None
         assert body.status_code == 403
@@ -107,7 +105,7 @@ def test_no_server_is_a_download_error():
     with (
         httpx.Client(base_url="http://127.0.0.1:9/api") as client,
         pytest.raises(DownloadError, match="download failed"),
-        open_get(client, "/package", {}, connect_timeout=5, read_timeout=5),
+        open_get(client, "/package", {}, httpx.Timeout(5)),
     ):
         pass
 
@@ -118,7 +116,7 @@ def test_where_a_proxy_applies_httpx_does_the_work(server, monkeypatch):
     monkeypatch.delenv("no_proxy", raising=False)
     with (
         httpx.Client(base_url="http://gateway.example/api") as client,
-        open_get(client, "/package", {}, connect_timeout=5, read_timeout=5) as body,
+        open_get(client, "/package", {}, httpx.Timeout(5)) as body,
     ):
         assert body is None
     assert _Handler.seen == []
