@@ -62,13 +62,7 @@ class GroupCommitter:
 
     def run(self, step: Callable[[Connection], T]) -> T:
         """Run `step` in a shared transaction; return its result once that committed."""
-        pending: _Pending[T] = _Pending(step)
-        self._ensure_thread()
-        self._queue.put(pending)
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
-        return cast(T, pending.result)  # set whenever error is None
+        return self._wait(_Pending(step))
 
     def run_together(self, many: Callable[[Connection, list[ItemT]], list[T]], item: ItemT) -> T:
         """Like `run` for `many(conn, [item])[0]`, but the items of one batch that share
@@ -76,29 +70,32 @@ class GroupCommitter:
         `many` returns one result per item, in order. If it raises, each item is retried
         alone and only the failing one fails."""
         pending: _Pending[T] = _Pending(partial(_first_of, many, item), many=many, item=item)
-        self._ensure_thread()
-        self._queue.put(pending)
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
-        return cast(T, pending.result)
+        return self._wait(pending)
 
     def run_detached(self, step: Callable[[Connection], None]) -> None:
         """Queue `step` for the next shared transaction without waiting for it: for
         bookkeeping whose loss is harmless (marking a sent task sent; a lost mark only
         re-sends the task, as after a crash). `close` still runs what was queued."""
-        self._ensure_thread()
-        self._queue.put(_Pending(step, detached=True))
+        self._enqueue(_Pending(step, detached=True))
 
     def run_detached_together(
         self, many: Callable[[Connection, list[ItemT]], list[None]], item: ItemT
     ) -> None:
         """`run_detached` for `many(conn, [item])`, handed in one call with the other
         items of its batch that share `many` (as `run_together`)."""
+        self._enqueue(_Pending(partial(_first_of, many, item), detached=True, many=many, item=item))
+
+    def _enqueue(self, pending: _Pending[Any]) -> None:
         self._ensure_thread()
-        self._queue.put(
-            _Pending(partial(_first_of, many, item), detached=True, many=many, item=item)
-        )
+        self._queue.put(pending)
+
+    def _wait(self, pending: _Pending[T]) -> T:
+        """Queue `pending` and return its result once its transaction committed."""
+        self._enqueue(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return cast(T, pending.result)  # set whenever error is None
 
     def close(self) -> None:
         with self._start_lock:

@@ -162,13 +162,13 @@ def accept_submission(
     request_id = str(uuid.uuid4())
     prepared: list[PreparedObject] = []
     try:
-        # encrypt and fsync before the write transaction: the lock is held for rows only
-        prepared = _prepare_objects(blobs, request_id, submission, verified.signed_data_der)
-        # a duplicate and the checks are answered from a read, outside the write lock
+        # a duplicate and the checks are answered from a read, outside the write lock and
+        # before any object is written for a submission that will not be stored
         admitted = _admit(engine, settings, submission, message_sha256, verified.signer)
         if isinstance(admitted, Accepted):
-            _discard(prepared)
             return admitted
+        # encrypt and fsync before the write transaction: the lock is held for rows only
+        prepared = _prepare_objects(blobs, request_id, submission, verified.signed_data_der)
         write = _Write(
             _Verified(request_id, submission, message_sha256, verified.signer),
             checked=admitted,
