@@ -14,7 +14,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 from cryptography import x509
 from sqlalchemy.engine import Connection, Engine
@@ -49,6 +49,7 @@ from gateway.services.evidences import Evidence, Sealer
 from gateway.services.intake_records import (
     NewRequest,
     Stored,
+    awaits_uploads,
     insert_many,
     reply_target,
     seal_many,
@@ -106,6 +107,25 @@ _STATUS_FOR_CODE = {
 _CRYPTO_MESSAGE = "the message was refused by the gateway's cryptographic checks"
 
 
+def refusal_status(code: str) -> int:
+    """The HTTP status intake answers a refusal code with."""
+    return _STATUS_FOR_CODE.get(code, 400)
+
+
+class AttachmentBinding(Protocol):
+    """Objects stored before the submission arrived (a streamed submission's large
+    attachments), bound to the request by intake's write step.
+
+    ``bind`` checks them against the verified manifest and its signer (IntakeRefused
+    otherwise) and returns them to be recorded with the request; intake never discards
+    them: their owner does, unless the answer is a new request.
+    """
+
+    request_id: str
+
+    def bind(self, submission: Submission, signer: x509.Certificate) -> list[PreparedObject]: ...
+
+
 def accept_submission(
     engine: Engine,
     blobs: BlobStore,
@@ -119,12 +139,14 @@ def accept_submission(
     sealer: Sealer | None = None,
     committer: GroupCommitter | None = None,
     sends_first_task: bool = False,
+    binding: AttachmentBinding | None = None,
 ) -> Accepted:
     """Accept `data` or raise IntakeRefused. With `sealer`, the SubmissionAcceptance
     receipt is signed, stored and audited in the same transaction as the request; with
     `committer`, that transaction is shared with concurrent submissions (group commit);
     with `sends_first_task`, the first task's outbox row is claimed for the caller, who
-    sends it right after (Accepted.task), else it waits for the next outbox flush."""
+    sends it right after (Accepted.task), else it waits for the next outbox flush; with
+    `binding`, the objects it staged become the request's (see AttachmentBinding)."""
     now = now or datetime.now(UTC)
     envelope_sha256 = hashlib.sha256(data).hexdigest()
     if not data:
@@ -159,7 +181,7 @@ def accept_submission(
     except DomainError as exc:
         _refuse(engine, exc.code, exc.message, envelope_sha256, public=exc.message)
     message_sha256 = hashlib.sha256(verified.signed_data_der).hexdigest()
-    request_id = str(uuid.uuid4())
+    request_id = binding.request_id if binding is not None else str(uuid.uuid4())
     prepared: list[PreparedObject] = []
     try:
         # a duplicate and the checks are answered from a read, outside the write lock and
@@ -167,12 +189,13 @@ def accept_submission(
         admitted = _admit(engine, settings, submission, message_sha256, verified.signer)
         if isinstance(admitted, Accepted):
             return admitted
+        bound = binding.bind(submission, verified.signer) if binding is not None else []
         # encrypt and fsync before the write transaction: the lock is held for rows only
         prepared = _prepare_objects(blobs, request_id, submission, verified.signed_data_der)
         write = _Write(
             _Verified(request_id, submission, message_sha256, verified.signer),
             checked=admitted,
-            prepared=prepared,
+            prepared=prepared + bound,
             sealer=sealer,
             claim_task=sends_first_task,
             now=now,
@@ -267,11 +290,7 @@ def _write_many(conn: Connection, writes: list[_Write]) -> list[Accepted]:
 
 def _accepted(conn: Connection, new: NewRequest, stored: Stored) -> Accepted:
     form, executing, now = new.form, new.executing, new.now
-    upload = (
-        upload_capabilities.issue(conn, new.id, now)
-        if any(ref.inline is None for ref in new.submission.attachments)
-        else None
-    )
+    upload = upload_capabilities.issue(conn, new.id, now) if awaits_uploads(new) else None
     return Accepted(
         new.id,
         new.submission.message_id,

@@ -182,10 +182,19 @@ def _request_row(new: NewRequest) -> dict[str, Any]:
     }
 
 
+def awaits_uploads(new: NewRequest) -> bool:
+    """Whether a large attachment of the manifest is still to come: neither inline nor
+    stored with the submission (a streamed submission's, services/streamed_intake.py)."""
+    present = {
+        str(item.staged.description["name"]) for item in new.prepared if item.kind == "attachment"
+    }
+    return any(ref.inline is None and ref.name not in present for ref in new.submission.attachments)
+
+
 def _first_tasks(conn: Connection, news: Sequence[NewRequest]) -> dict[str, OutboxMessage]:
     """Queue each request's first task (the claimed ones by request id). Large attachments
-    arrive later (services/attachments.py); the last one queues it for those."""
-    ready = [n for n in news if all(ref.inline is not None for ref in n.submission.attachments)]
+    uploaded later (services/attachments.py): the last one queues it for those."""
+    ready = [n for n in news if not awaits_uploads(n)]
     outbox_store.enqueue_many(
         conn, "rogatory.translate", [{"request_id": n.id} for n in ready if not n.claim_task]
     )

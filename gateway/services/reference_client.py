@@ -115,7 +115,7 @@ def seal_request(
 ) -> int:
     """Sign REQUEST_FILE (+ attachments) and encrypt it to the gateway; bytes written."""
     credentials = load_signing_credentials(
-        key, cert_path=cert, password=_key_password(password_file)
+        key, cert_path=cert, password=key_password(password_file)
     )
     attachments = []
     for path in attach:
@@ -130,7 +130,7 @@ def seal_request(
         gateway=gateway_id,
         message_id=message_id or f"msg-{uuid.uuid4().hex}",
         created=datetime.now(UTC),
-        request=_request_json(request_file),
+        request=request_json(request_file),
         attachments=attachments,
     )
     signed = sign(content, credentials.key, credentials.certificate, extra_certs=credentials.chain)
@@ -138,7 +138,7 @@ def seal_request(
     return out.stat().st_size
 
 
-def _request_json(path: Path) -> Any:
+def request_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -148,7 +148,7 @@ def _request_json(path: Path) -> Any:
         ) from None
 
 
-def _key_password(password_file: Path | None) -> bytes | None:
+def key_password(password_file: Path | None) -> bytes | None:
     """The key file's password: a file, the environment, or nothing (unencrypted keys)."""
     if password_file is not None:
         return password_file.read_bytes().rstrip(b"\r\n")
@@ -195,7 +195,7 @@ def upload_attachment(
         buffer = memoryview(bytearray(_PIECE))
         with attachment.open("rb", buffering=0) as source:
             for length in segments:
-                if _read_into(source, buffer[:length]) != length:
+                if read_into(source, buffer[:length]) != length:
                     raise ClientRefusal(f"{attachment.name} changed while it was uploaded")
                 envelope.segment(buffer[:length])
                 yield from pending
@@ -219,7 +219,7 @@ def upload_attachment(
     return GatewayAnswer(response.status_code, response.json())
 
 
-def _read_into(source: BinaryIO, buffer: memoryview) -> int:
+def read_into(source: BinaryIO, buffer: memoryview) -> int:
     """Fill ``buffer`` from ``source`` (short reads continued); the bytes read."""
     filled = 0
     while filled < len(buffer) and (count := source.readinto(buffer[filled:])):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from gateway.runtime.container import Runtime
+from gateway.services.evidences import Evidence
+from gateway.services.intake import Accepted
 from gateway.services.translation_engines import request_outlook, translation_outlook
 from gateway.web import throttle
 from gateway.web.app import runtime_of
@@ -32,6 +35,11 @@ def submit() -> Response | tuple[Response, int]:
         )
     rt = runtime_of(current_app)
     accepted, receipt = submit_sealed(rt, read_body(), client=throttle.client_address())
+    return accepted_response(rt, accepted, receipt)
+
+
+def accepted_response(rt: Runtime, accepted: Accepted, receipt: Evidence) -> tuple[Response, int]:
+    """The 202 answer to a submission (sealed or streamed)."""
     body: dict[str, object] = {
         "request_id": accepted.request_id,
         "message_id": accepted.message_id,

@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from gateway.web.api_attachments import api_attachments
     from gateway.web.api_audit import api_audit
     from gateway.web.api_exchange import api_exchange
+    from gateway.web.api_streamed import api_streamed
     from gateway.web.api_v1 import api_v1
     from gateway.web.ui import register_ui
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     register_ui(app)
     app.register_blueprint(api_audit)
     app.register_blueprint(api_attachments)
+    app.register_blueprint(api_streamed)
     from gateway.web.ops import ops
 
     app.register_blueprint(ops)

@@ -6,6 +6,8 @@ client seal          sign a request with the magistrate's key and encrypt it to 
 client submit        POST a sealed submission
 client upload        stream a large attachment (sealed with --attach-large; needs the
                      upload_token of the submission's answer) to the gateway
+client send          seal and submit a request with its large attachments in one
+                     streamed request, each large file read once
 client pull          token, inbox, lease, retrieve, decrypt, verify, unzip, acknowledge
 
 Each command parses its arguments, calls gateway.services.reference_client and prints.
@@ -162,6 +164,76 @@ def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str, toke
             attachment, message_id=message_id, gateway_cert=gateway_cert, url=url, token=token
         )
     _print_answer(answer, accepted=(200, 201))
+
+
+@client.command("send")
+@click.argument("request_file", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--key",
+    "--p12",
+    "key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="A .p12/.pfx file, or a PEM key (plain or encrypted) with --cert.",
+)
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The PEM certificate of a PEM key (a .p12 carries its own).",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the password of the key file (or set ROGATORY_KEY_PASSWORD).",
+)
+@click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--gateway-id", default="rogatory-gateway", show_default=True)
+@click.option("--message-id", default=None, help="Default: a fresh random id.")
+@click.option("--attach", type=click.Path(exists=True, path_type=Path), multiple=True)
+@click.option(
+    "--attach-large",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    required=True,
+    help="Encrypted and hashed as it is sent; listed in the signed manifest by SHA-256.",
+)
+@click.option("--url", required=True, help="Gateway base URL, e.g. https://gateway.example")
+def send(
+    request_file: Path,
+    key: Path,
+    cert: Path | None,
+    password_file: Path | None,
+    gateway_cert: Path,
+    gateway_id: str,
+    message_id: str | None,
+    attach: tuple[Path, ...],
+    attach_large: tuple[Path, ...],
+    url: str,
+) -> None:
+    """Sign, encrypt and submit REQUEST_FILE with its large attachments in one request.
+
+    Each --attach-large file is read once: encrypted into the request body (CMS
+    AuthEnvelopedData) and hashed for the signed manifest as it is sent. Prints the
+    gateway's JSON answer (202, with the receipt).
+    """
+    from gateway.services.streamed_send import send_streamed
+
+    with _refusals_as_click_errors():
+        answer = send_streamed(
+            request_file,
+            key=key,
+            cert=cert,
+            password_file=password_file,
+            gateway_cert=gateway_cert,
+            gateway_id=gateway_id,
+            message_id=message_id,
+            attach=attach,
+            attach_large=attach_large,
+            url=url,
+        )
+    _print_answer(answer, accepted=(202,))
 
 
 @client.command("pull")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
@@ -13,6 +13,7 @@ from gateway.runtime.container import Runtime
 from gateway.services.dispatch import flush_outbox, send_claimed
 from gateway.services.evidences import Evidence, submission_receipt
 from gateway.services.intake import Accepted, accept_submission
+from gateway.services.streamed_intake import receive_stream
 from gateway.services.upload_capabilities import UploadCapability, issue_if_awaiting
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,51 @@ def submit_sealed(
             sends_first_task=True,
         )
     )
+    return accepted, _after_intake(rt, accepted)
+
+
+def submit_streamed(
+    rt: Runtime, body: BinaryIO, *, client: str = "unknown"
+) -> tuple[Accepted, Evidence]:
+    """A streamed submission (services/streamed_intake.py): the announcement verified, the
+    attachments staged, then intake as ``submit_sealed`` with them bound to the request;
+    they are removed unless they became a new request's."""
+    streamed = receive_stream(
+        rt.engine,
+        rt.blobs,
+        rt.settings,
+        body,
+        recipient_keys=rt.keys.intake,
+        trust=rt.trust(),
+        client=client,
+    )
+    attachments = streamed.attachments
+    try:
+        accepted = _retrying_lost_connections(
+            lambda: accept_submission(
+                rt.engine,
+                rt.blobs,
+                rt.settings,
+                streamed.sealed,
+                recipient_keys=rt.keys.intake,
+                trust=rt.trust(),
+                client=client,
+                sealer=rt.sealer(),
+                committer=rt.committer,
+                sends_first_task=True,
+                binding=attachments,
+            )
+        )
+    except BaseException:
+        attachments.discard_unrecorded(rt.engine)
+        raise
+    if accepted.duplicate:
+        attachments.discard_unrecorded(rt.engine)
+    return accepted, _after_intake(rt, accepted)
+
+
+def _after_intake(rt: Runtime, accepted: Accepted) -> Evidence:
+    """Send the first task claimed at intake; the receipt (a duplicate's: the first's)."""
     try:
         if accepted.task is not None:  # claimed in the intake transaction: send it now
             send_claimed(
@@ -58,7 +104,7 @@ def submit_sealed(
         receipt = _retrying_lost_connections(
             lambda: submission_receipt(rt.engine, accepted.request_id, rt.sealer())
         )
-    return accepted, receipt
+    return receipt
 
 
 def _retrying_lost_connections(call: Callable[[], T]) -> T:
