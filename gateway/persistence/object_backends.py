@@ -88,8 +88,9 @@ class _FileWriter:
     """A staging file, fsynced and renamed into place by ``finish``.
 
     Every WRITEBACK_STEP bytes a helper thread starts an fdatasync of what is written so
-    far, so the disk writes while the stream goes on and ``finish``'s fsync (the
-    durability point, unchanged) waits for the tail only, not for gigabytes at once. An
+    far (then drops it from the page cache), so the disk writes while the stream goes on
+    and ``finish``'s fsync (the durability point, unchanged) waits for the tail only, not
+    for gigabytes at once. An
     early sync's failure is raised by ``finish``: the kernel may report it only once.
     """
 
@@ -108,14 +109,18 @@ class _FileWriter:
             self._file.flush()
             self._unsynced = 0
             self._syncing = threading.Thread(
-                target=self._early_sync, name="object-writeback", daemon=True
+                target=self._early_sync,
+                args=(self._file.tell(),),
+                name="object-writeback",
+                daemon=True,
             )
             self._syncing.start()
         return written
 
-    def _early_sync(self) -> None:
+    def _early_sync(self, synced: int) -> None:
         try:
             _fdatasync(self._file.fileno())
+            _drop_cached(self._file.fileno(), synced)
         except OSError as exc:
             self._sync_error = exc
 
@@ -149,6 +154,17 @@ class _FileWriter:
 
 
 _fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+
+
+def _drop_cached(descriptor: int, length: int) -> None:
+    """Let the kernel drop the first ``length`` bytes (synced, so clean) from the page cache.
+
+    A large object is written once; keeping gigabytes of it cached only evicts other pages,
+    and on a VM the page cache then grows into memory the host has never backed: the
+    copies into it cost twice the CPU (a streamed 2 GiB submission: gateway sys time
+    0.6 ms/MiB with this, 2-3 ms/MiB from the second one on without)."""
+    if hasattr(os, "posix_fadvise"):  # not on macOS
+        os.posix_fadvise(descriptor, 0, length, os.POSIX_FADV_DONTNEED)
 
 
 def _fsync_directory(path: Path) -> None:

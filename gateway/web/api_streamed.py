@@ -10,8 +10,8 @@ from gateway.services.streamed_intake import body_limit
 from gateway.web import throttle
 from gateway.web.api_v1 import accepted_response
 from gateway.web.app import runtime_of
-from gateway.web.hardening import body_stream
 from gateway.web.problem import problem
+from gateway.web.socket_body import socket_body
 from gateway.web.submitting import submit_streamed
 
 api_streamed = Blueprint("api_streamed", __name__, url_prefix="/api/v1")
@@ -29,5 +29,5 @@ def submit() -> Response | tuple[Response, int]:
     rt = runtime_of(current_app)
     # each part is bounded again by what the verified announcement declared
     request.max_content_length = body_limit(rt.settings)
-    accepted, receipt = submit_streamed(rt, body_stream(), client=throttle.client_address())
+    accepted, receipt = submit_streamed(rt, socket_body(), client=throttle.client_address())
     return accepted_response(rt, accepted, receipt)

@@ -304,6 +304,16 @@ def test_client_send_against_rogatory_serve(make_settings, tmp_path):
         assert refused.returncode == 1
         assert json.loads(refused.stdout)["code"] == "signer-not-authorised"
         assert "refused (403)" in refused.stderr
+        # read from the socket past gunicorn's reader: a kept-alive connection still
+        # finds the next request where it starts, after a refusal that left body unread
+        body = Streamed(settings, {"scan.pdf": os.urandom(MIB)}).body()
+        garbage = frame_header(b"A", 100) + os.urandom(100)
+        with httpx.Client(base_url=server.url, headers=HEADERS, timeout=60) as http:
+            refused_early = http.post(STREAMED, content=garbage + os.urandom(256 * 1024))
+            assert refused_early.status_code == 400
+            accepted = http.post(STREAMED, content=body)
+            assert accepted.status_code == 202, accepted.text
+            assert http.get("/api/v1/health").status_code == 200
     finally:
         server.stop()
 
