@@ -12,9 +12,10 @@ ECDSA signature varies by a few bytes) made up by zero padding.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import mimetypes
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from cryptography import x509
 from gateway.crypto import EnvelopeWriter, encrypt_envelope, sign
 from gateway.crypto.credentials import SigningCredentials, load_signing_credentials
 from gateway.crypto.keyfiles import load_certificate
-from gateway.crypto.streaming import Handoff
 from gateway.domain.streamed_submission import (
     CONTENT_TYPE,
     FRAME_HEADER_SIZE,
@@ -222,21 +222,62 @@ def _large(path: Path, gateway_cert: x509.Certificate) -> _Large:
     return _Large(path, announced, segments, envelope, pending)
 
 
+class _Hasher:
+    """SHA-256 of pieces on a helper thread, each piece's buffer given back when hashed:
+    the file is read into a few recycled buffers (no fresh, zero-filled allocation per
+    MiB), and a buffer is only refilled once the thread is done with it."""
+
+    def __init__(self, buffers: int = 4) -> None:
+        self.sha256 = hashlib.sha256()
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(buffers):
+            self._free.put(bytearray(PIECE))
+        self._work: queue.Queue[memoryview | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="attachment-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (piece := self._work.get()) is not None:
+            try:
+                if self._error is None:
+                    self.sha256.update(piece)
+            except BaseException as exc:  # re-raised on the caller's thread
+                self._error = exc
+            finally:
+                self._free.put(piece.obj)  # type: ignore[arg-type]
+
+    def buffer(self) -> bytearray:
+        """A buffer the thread no longer reads (waits for one)."""
+        if self._error is not None:
+            raise self._error
+        return self._free.get()
+
+    def put(self, piece: memoryview) -> None:
+        """Hash ``piece`` (a view of a ``buffer()``) and give its buffer back after."""
+        self._work.put(piece)
+
+    def close(self) -> None:
+        self._work.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 def _encrypted(item: _Large) -> Iterator[bytes]:
     """The attachment's envelope piece by piece as the file is read once; its SHA-256
     (item.sha256) is computed on a helper thread meanwhile."""
-    hashing = Handoff(_nowhere)
+    hasher = _Hasher()
     try:
         yield from item.pending
         item.pending.clear()
         with item.path.open("rb", buffering=0) as source:
             for length in item.segments:
-                # a fresh buffer each time: the hashing thread may still be reading the last
-                piece = bytearray(length)
-                if read_into(source, memoryview(piece)) != length:
+                piece = memoryview(hasher.buffer())[:length]
+                if read_into(source, piece) != length:
                     raise ClientRefusal(f"{item.path.name} changed while it was sent")
-                hashing.put(piece)  # type: ignore[arg-type]  (read-only use)
-                item.envelope.segment(piece)
+                item.envelope.segment(piece)  # encrypted now, before the buffer is handed on
+                hasher.put(piece)
                 yield from item.pending
                 item.pending.clear()
             if source.read(1):
@@ -244,17 +285,6 @@ def _encrypted(item: _Large) -> Iterator[bytes]:
         item.envelope.finish()
         yield from item.pending
         item.pending.clear()
-        hashing.close()
-    except BaseException:
-        _close_quietly(hashing)
-        raise
-    item.sha256 = hashing.sha256.hexdigest()
-
-
-def _close_quietly(hashing: Handoff) -> None:
-    with contextlib.suppress(Exception):  # the original failure is the one to report
-        hashing.close()
-
-
-def _nowhere(_: bytes) -> None:
-    """The hashing thread's sink: the bytes are only hashed."""
+    finally:
+        hasher.close()
+    item.sha256 = hasher.sha256.hexdigest()
