@@ -108,6 +108,7 @@ class Streamed:
     manifest_signer: str = "magistrate-rsa"
     manifest_message_id: str | None = None
     manifest_sha256: dict[str, str] = field(default_factory=dict)
+    sealed_bytes: bytes | None = None  # the sealed submission to send instead of a new one
 
     def announcement(self) -> bytes:
         content = build_announcement(
@@ -123,6 +124,8 @@ class Streamed:
         return _sealed(self.settings, self.announcement_signer, content)
 
     def sealed(self) -> bytes:
+        if self.sealed_bytes is not None:
+            return self.sealed_bytes
         refs = [
             AttachmentRef(
                 name,

@@ -162,27 +162,53 @@ def test_manifest_from_another_signer_or_message_than_announced_is_refused(gatew
     _nothing_kept(gateway.settings, files_before)
 
 
-def test_truncated_body_is_refused_and_leaves_nothing(gateway):
+@pytest.mark.parametrize("cut", ["in-the-second-attachment", "in-the-sealed-submission"])
+def test_truncated_body_is_refused_and_leaves_nothing(gateway, cut):
     files_before = object_files(gateway.settings)
-    body = Streamed(gateway.settings, {"scan.pdf": os.urandom(2 * MIB)}).body()
-    answer = _post(gateway, body[: len(body) // 2])
+    streamed = Streamed(
+        gateway.settings, {"a.pdf": os.urandom(2 * MIB), "b.pdf": os.urandom(2 * MIB)}
+    )
+    body = streamed.body()
+    end = len(body) - 200 if cut == "in-the-sealed-submission" else len(body) - MIB
+    answer = _post(gateway, body[:end])
     assert (answer.status_code, answer.json()["code"]) == (400, "malformed")
     _nothing_kept(gateway.settings, files_before)
 
 
 def test_connection_dropped_mid_attachment_leaves_nothing(gateway):
     files_before = object_files(gateway.settings)
-    body = Streamed(gateway.settings, {"scan.pdf": os.urandom(4 * MIB)}).body()
+    streamed = Streamed(
+        gateway.settings, {"a.pdf": os.urandom(2 * MIB), "b.pdf": os.urandom(4 * MIB)}
+    )
+    body = streamed.body()
     port = int(gateway.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as raw:
         raw.sendall(
             f"POST {STREAMED} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
             f"{HEADERS['Content-Type']}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body[: 3 * MIB]
+            + body[: 5 * MIB]  # the first attachment whole, the second in part
         )
-        wait_for(lambda: staging_files(gateway.settings), what="an attachment being staged")
+        wait_for(lambda: len(staging_files(gateway.settings)) == 1, what="b.pdf being staged")
     wait_for(lambda: not staging_files(gateway.settings), what="the staging file removed")
+    wait_for(lambda: object_files(gateway.settings) == files_before, what="a.pdf removed")
     _nothing_kept(gateway.settings, files_before)
+
+
+def test_sealed_resend_of_an_earlier_message_after_new_attachments_keeps_none_of_them(gateway):
+    first = Streamed(gateway.settings, {"scan.pdf": os.urandom(MIB)})
+    first.sealed_bytes = first.sealed()
+    accepted = _post(gateway, first.body())
+    assert accepted.status_code == 202, accepted.text
+    files_after_first = object_files(gateway.settings)
+    # announced as a new message, its attachments streamed and staged, then the first
+    # message's sealed bytes: the first answer, and the staged objects removed
+    other = Streamed(gateway.settings, {"scan.pdf": os.urandom(MIB)})
+    other.sealed_bytes = first.sealed_bytes
+    answer = _post(gateway, other.body())
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["outcome"] == "duplicate-already-accepted"
+    assert answer.json()["request_id"] == accepted.json()["request_id"]
+    assert object_files(gateway.settings) == files_after_first
 
 
 def test_duplicate_message_id_gets_the_first_answer_and_stores_nothing_new(gateway):
