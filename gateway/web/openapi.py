@@ -100,6 +100,36 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/submissions/streamed": {
+                "post": {
+                    "summary": (
+                        "Submit a request with its large attachments in one body: frames "
+                        "(tag byte, 8-byte big-endian length, payload) A = the signed and "
+                        "encrypted announcement, one F per announced attachment (CMS "
+                        "AuthEnvelopedData), S = the sealed submission, then at most 1 KiB "
+                        "of zero padding. The announcement is verified before any "
+                        "attachment byte is stored; the answer is the submission's."
+                    ),
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/vnd.rogatory.streamed-submission": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": _json({"$ref": "#/components/schemas/SubmissionOutcome"}),
+                        "400": PROBLEM,
+                        "403": PROBLEM,
+                        "409": PROBLEM,
+                        "413": PROBLEM,
+                        "415": PROBLEM,
+                        "422": PROBLEM,
+                        "429": PROBLEM,
+                    },
+                }
+            },
             "/api/v1/submissions/{message_id}/attachments/{name}": {
                 "put": {
                     "summary": (

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from gateway.web.app import create_app
 
 
-@schemathesis.serializer("application/pkcs7-mime")
+@schemathesis.serializer("application/pkcs7-mime", "application/vnd.rogatory.streamed-submission")
 def _cms_bytes(_ctx: schemathesis.SerializationContext, value: object) -> bytes:
     # arbitrary bytes are exactly what a hostile client would send as "CMS"
     return value if isinstance(value, bytes) else str(value).encode("utf-8")
