@@ -13,6 +13,7 @@ reused, as it would have. Anything else (a chunked body, another server) falls b
 from __future__ import annotations
 
 import socket
+import ssl
 from typing import IO
 
 from flask import request
@@ -34,6 +35,7 @@ def socket_body() -> IO[bytes]:
     if (
         length is None
         or not isinstance(sock, socket.socket)
+        or isinstance(sock, ssl.SSLSocket)  # gunicorn's own TLS: recv takes no flags there
         or type(reader).__name__ != "LengthReader"
         or getattr(reader, "length", None) != length  # gunicorn already read some of it
         or not hasattr(unreader, "take_buffered")
