@@ -321,11 +321,15 @@ def test_client_send_against_rogatory_serve(make_settings, tmp_path):
         events = rows(settings, "SELECT count(*) FROM audit_leaf")
         assert events[0][0] >= 3  # received, verified, evidence_issued
         assert staging_files(settings) == []
-        # a refusal reaches the client as one error line and the problem's JSON
+        # a refusal reaches the client as one error line and the problem's JSON, also
+        # when the gateway closed the connection long before the body's end
+        big = tmp_path / "big.bin"
+        with big.open("wb") as sparse:
+            sparse.truncate(96 * MIB)
         refused = _cli(
             settings, "client", "send", request, "--key", pki / "authority-b-sign.key",
             "--cert", pki / "authority-b-sign.pem", "--gateway-cert", pki / "gateway-intake.pem",
-            "--attach-large", large, "--url", server.url,
+            "--attach-large", big, "--url", server.url,
         )  # fmt: skip
         assert refused.returncode == 1
         assert json.loads(refused.stdout)["code"] == "signer-not-authorised"
