@@ -132,10 +132,13 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         from gateway.logs import configure_logging
-        from gateway.web.app import create_app
+        from gateway.web.app import create_app, runtime_of
 
         configure_logging(self._settings.log_level)
-        return create_app(self._settings)
+        app = create_app(self._settings)
+        # the keys are read (and RSA keys checked) now, not inside the worker's first request
+        runtime_of(app).keys  # noqa: B018
+        return app
 
 
 def serve_forever(settings: Settings, host: str, port: int) -> None:
