@@ -175,6 +175,21 @@ def test_truncated_body_is_refused_and_leaves_nothing(gateway, cut):
     _nothing_kept(gateway.settings, files_before)
 
 
+@pytest.mark.parametrize(
+    ("tail", "status"),
+    [(bytes(1024), 202), (bytes(1025), 400), (b"\x00\x00x", 400)],
+    ids=["1-KiB-of-zeros", "more-than-1-KiB", "not-zeros"],
+)
+def test_only_up_to_1_kib_of_zero_padding_may_follow_the_sealed_submission(gateway, tail, status):
+    files_before = object_files(gateway.settings)
+    body = Streamed(gateway.settings, {"scan.pdf": os.urandom(MIB)}).body()
+    answer = _post(gateway, body + tail)
+    assert answer.status_code == status, answer.text
+    if status != 202:
+        assert answer.json()["code"] == "malformed"
+        _nothing_kept(gateway.settings, files_before)
+
+
 def test_connection_dropped_mid_attachment_leaves_nothing(gateway):
     files_before = object_files(gateway.settings)
     streamed = Streamed(
