@@ -422,18 +422,8 @@ def _prepare_objects(
         for ref in submission.attachments
         if ref.inline is not None
     ]
-    prepared: list[PreparedObject] = []
-    try:
-        for kind, name, media_type, data in items:
-            prepared.append(
-                blobs.prepare(
-                    request_id=request_id, kind=kind, name=name, media_type=media_type, data=data
-                )
-            )
-    except BaseException:
-        _discard(prepared)
-        raise
-    return prepared
+    # written, then synced together: one directory fsync for all of them (blobs)
+    return blobs.prepare_many(request_id=request_id, items=items)
 
 
 def _discard(prepared: list[PreparedObject]) -> None:
