@@ -8,6 +8,7 @@ from itertools import pairwise
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import (
     ExtensionPolicy,
     PolicyBuilder,
@@ -29,6 +30,16 @@ def _within_validity(cert: x509.Certificate, when: datetime) -> bool:
     return cert.not_valid_before_utc <= when <= cert.not_valid_after_utc
 
 
+# Chains found before, by the DER of (signer, untrusted certificates, anchors): every
+# submission of one signer asks for the same chain, twice (now and signing time). A path
+# validated once holds at any moment when all its certificates are within their validity
+# (nothing else the verifier checks depends on time), so a hit is reused only then; a
+# refusal is never remembered. One dict store per entry: safe across request threads.
+_CHAINS: dict[tuple[bytes, ...], tuple[list[x509.Certificate], datetime, datetime]] = {}
+_CRL_SIGNATURES: dict[tuple[bytes, bytes], bool] = {}
+_CACHE_ENTRIES = 256  # distinct signers (or CRL versions) remembered; then start afresh
+
+
 def _build_chain(
     signer: x509.Certificate,
     untrusted: Sequence[x509.Certificate],
@@ -37,6 +48,31 @@ def _build_chain(
 ) -> list[x509.Certificate]:
     if not trust.anchors:
         raise CryptoError(UNTRUSTED_SIGNER, "no trust anchors configured")
+    key = (
+        signer.public_bytes(Encoding.DER),
+        *(b"untrusted:" + cert.public_bytes(Encoding.DER) for cert in untrusted),
+        *(b"anchor:" + cert.public_bytes(Encoding.DER) for cert in trust.anchors),
+    )
+    found = _CHAINS.get(key)
+    if found is not None and found[1] <= when <= found[2]:
+        return list(found[0])
+    chain = _verified_chain(signer, untrusted, trust, when)
+    if len(_CHAINS) >= _CACHE_ENTRIES:
+        _CHAINS.clear()
+    _CHAINS[key] = (
+        chain,
+        max(cert.not_valid_before_utc for cert in chain),
+        min(cert.not_valid_after_utc for cert in chain),
+    )
+    return list(chain)
+
+
+def _verified_chain(
+    signer: x509.Certificate,
+    untrusted: Sequence[x509.Certificate],
+    trust: TrustConfig,
+    when: datetime,
+) -> list[x509.Certificate]:
     verifier = (
         PolicyBuilder()
         .store(Store(list(trust.anchors)))
@@ -61,7 +97,7 @@ def _check_revocation(chain: list[x509.Certificate], trust: TrustConfig, now: da
         crls = [
             crl
             for crl in trust.crls
-            if crl.issuer == issuer.subject and crl.is_signature_valid(issuer_key)
+            if crl.issuer == issuer.subject and _crl_signed_by(crl, issuer, issuer_key)
         ]
         if not crls:
             raise CryptoError(UNTRUSTED_SIGNER, "revocation status unknown: no CRL from issuer")
@@ -71,6 +107,22 @@ def _check_revocation(chain: list[x509.Certificate], trust: TrustConfig, now: da
             raise CryptoError(UNTRUSTED_SIGNER, "revocation status unknown: CRL is stale")
         if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
             raise CryptoError(CERTIFICATE_REVOKED, f"serial {cert.serial_number:x} is revoked")
+
+
+def _crl_signed_by(
+    crl: x509.CertificateRevocationList,
+    issuer: x509.Certificate,
+    issuer_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
+) -> bool:
+    """`crl.is_signature_valid(issuer_key)`, remembered per (CRL, issuer) DER pair."""
+    key = (crl.public_bytes(Encoding.DER), issuer.public_bytes(Encoding.DER))
+    valid = _CRL_SIGNATURES.get(key)
+    if valid is None:
+        valid = crl.is_signature_valid(issuer_key)
+        if len(_CRL_SIGNATURES) >= _CACHE_ENTRIES:
+            _CRL_SIGNATURES.clear()
+        _CRL_SIGNATURES[key] = valid
+    return valid
 
 
 def _check_key_usage(signer: x509.Certificate) -> None:

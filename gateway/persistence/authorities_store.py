@@ -52,6 +52,53 @@ def get(conn: Connection, authority_id: str) -> Authority:
     return _authority(row)
 
 
+@dataclass(frozen=True)
+class Parties:
+    """A submission's two authorities, and whether its signer signs for the issuer."""
+
+    issuing: Authority
+    executing: Authority
+    signer_registered: bool
+
+
+# built once: the statement's cache key is computed once, not on every submission
+_PARTIES = sa.select(
+    authorities,
+    sa.select(authority_certificates.c.fingerprint)
+    .where(
+        authority_certificates.c.fingerprint == sa.bindparam("fingerprint"),
+        authority_certificates.c.authority_id == authorities.c.id,
+        authority_certificates.c.purpose == "signing",
+        authority_certificates.c.active.is_(True),
+    )
+    .exists()
+    .label("signer_registered"),
+).where(
+    sa.or_(
+        authorities.c.id == sa.bindparam("issuing"), authorities.c.id == sa.bindparam("executing")
+    )
+)
+
+
+def parties(
+    conn: Connection, issuing_id: str, executing_id: str, signer: x509.Certificate
+) -> Parties:
+    """One statement for what intake checks about the authorities of a submission (the
+    issuing one first: NotFound names the first unknown one, as two `get`s would)."""
+    rows = conn.execute(
+        _PARTIES,
+        {"issuing": issuing_id, "executing": executing_id, "fingerprint": fingerprint(signer)},
+    ).mappings()
+    found = {row["id"]: row for row in rows}
+    for wanted in (issuing_id, executing_id):
+        if wanted not in found:
+            raise NotFound(f"unknown authority '{wanted}'")
+    issuing = found[issuing_id]
+    return Parties(
+        _authority(issuing), _authority(found[executing_id]), bool(issuing["signer_registered"])
+    )
+
+
 def list_all(conn: Connection) -> list[Authority]:
     rows = conn.execute(sa.select(authorities).order_by(authorities.c.id)).mappings()
     return [_authority(row) for row in rows]

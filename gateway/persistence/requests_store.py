@@ -58,12 +58,12 @@ def get(conn: Connection, request_id: str) -> RequestRow:
     return _row(row)
 
 
+# built once (every submission asks): its cache key is computed once
+_BY_MESSAGE_ID = sa.select(*_COLUMNS).where(requests.c.message_id == sa.bindparam("message_id"))
+
+
 def find_by_message_id(conn: Connection, message_id: str) -> RequestRow | None:
-    row = (
-        conn.execute(sa.select(*_COLUMNS).where(requests.c.message_id == message_id))
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_BY_MESSAGE_ID, {"message_id": message_id}).mappings().first()
     return _row(row) if row else None
 
 

@@ -36,7 +36,7 @@ from gateway.domain.submission import Submission, parse_submission
 from gateway.persistence import authorities_store, requests_store
 from gateway.persistence.authorities_store import Authority
 from gateway.persistence.blobs import BlobStore, PreparedObject
-from gateway.persistence.db import read_transaction, transaction
+from gateway.persistence.db import read_transaction, statement_reads, transaction
 from gateway.persistence.group_commit import GroupCommitter
 from gateway.persistence.outbox_store import OutboxMessage
 from gateway.persistence.storage_errors import is_out_of_space
@@ -242,7 +242,7 @@ def _admit(
     """The first answer to an earlier message with this id, or the checked form and the
     executing authority (IntakeRefused otherwise); read-only, so it runs in the request
     thread. A concurrent first intake of the same id is caught by the write's unique key."""
-    with read_transaction(engine) as conn:
+    with statement_reads(engine) as conn:  # independent reads: no snapshot needed
         duplicate = _duplicate(conn, submission, message_sha256)
         if duplicate is not None:
             return duplicate
@@ -372,11 +372,13 @@ def _check(
     if submission.gateway != settings.gateway_id:
         raise IntakeRefused("wrong-recipient", "the message names another gateway", status=422)
     form = validate_form(submission.request)
-    try:
-        issuing = authorities_store.get(conn, form.issuing_authority)
-        executing = authorities_store.get(conn, form.executing_authority)
+    try:  # both authorities and the signer's registration, in one statement
+        parties = authorities_store.parties(
+            conn, form.issuing_authority, form.executing_authority, signer
+        )
     except NotFound as exc:
         raise IntakeRefused("unknown-authority", exc.message, status=422) from None
+    issuing, executing = parties.issuing, parties.executing
     if not (issuing.enabled and executing.enabled):
         raise IntakeRefused(
             "authority-disabled", "an authority of this request is disabled", status=422
@@ -389,7 +391,7 @@ def _check(
             f"{executing.id} does not take {form.request_type.value} requests",
             status=422,
         )
-    if not authorities_store.is_registered_signer(conn, issuing.id, signer):
+    if not parties.signer_registered:
         raise IntakeRefused(
             "signer-not-authorised",
             "the signer is not registered for the issuing authority",
@@ -439,18 +441,8 @@ def _prepare_objects(
         for ref in submission.attachments
         if ref.inline is not None
     ]
-    prepared: list[PreparedObject] = []
-    try:
-        for kind, name, media_type, data in items:
-            prepared.append(
-                blobs.prepare(
-                    request_id=request_id, kind=kind, name=name, media_type=media_type, data=data
-                )
-            )
-    except BaseException:
-        _discard(prepared)
-        raise
-    return prepared
+    # written, then synced together: one directory fsync for all of them (blobs)
+    return blobs.prepare_many(request_id=request_id, items=items)
 
 
 def _discard(prepared: list[PreparedObject]) -> None:
