@@ -167,12 +167,27 @@ class Child:
         self._handle.close()
 
 
-def wait_until(predicate, what: str, timeout: float = 3600) -> None:
+def wait_until(predicate, what: str, timeout: float = 3600, every: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(every)
+
+
+def when_log_grows(log: Path, check):
+    """A predicate for wait_until: `check()`, asked when `log` has grown since last asked,
+    or a second went by (a stat every poll costs nothing; `check` costs some CPU)."""
+    seen = [log.stat().st_size, time.monotonic()]
+
+    def predicate() -> bool:
+        size = log.stat().st_size
+        if size == seen[0] and time.monotonic() - seen[1] < 1:
+            return False
+        seen[:] = [size, time.monotonic()]
+        return bool(check())
+
+    return predicate
 
 
 def _children_cpu() -> float:
@@ -308,7 +323,9 @@ def run(work: Path, size: int) -> dict[str, float]:
         worker_cpu = worker.cpu_seconds()
         started = time.perf_counter()
         stand_in_for_translation_and_render(settings, request_id, key)
-        wait_until(lambda: state_of(settings, request_id) is State.AVAILABLE, "packaging")
+        # the worker logs the task's end (INFO): the state is read then, polled every 10 ms
+        done = when_log_grows(worker.log, lambda: state_of(settings, request_id) is State.AVAILABLE)
+        wait_until(done, "packaging", every=0.01)
         package_seconds = time.perf_counter() - started
         worker_cpu = worker.cpu_seconds() - worker_cpu
 
