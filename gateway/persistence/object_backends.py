@@ -91,43 +91,33 @@ class _FileWriter:
     far, so the disk writes while the stream goes on and ``finish``'s fsync (the
     durability point, unchanged) waits for the tail only, not for gigabytes at once. An
     early sync's failure is raised by ``finish``: the kernel may report it only once.
-    The synced range then leaves the page cache: the next writes reuse those pages instead
-    of claiming fresh ones (in a VM, first-touched memory makes a write several times
-    slower), and a large object written once does not push other data out of the cache.
     """
 
     def __init__(self, staging: Path, final: Path) -> None:
         staging.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._staging, self._final = staging, final
         self._file = open(staging, "wb")  # noqa: SIM115  (closed by finish/discard)
-        self._written = 0
         self._unsynced = 0
         self._syncing: threading.Thread | None = None
         self._sync_error: OSError | None = None
-        self._released = 0  # bytes from the start already synced and dropped from the cache
 
     def write(self, data: bytes) -> int:
         written = self._file.write(data)
-        self._written += written
         self._unsynced += written
         if self._unsynced >= WRITEBACK_STEP and not (self._syncing and self._syncing.is_alive()):
             self._file.flush()
             self._unsynced = 0
             self._syncing = threading.Thread(
-                target=self._early_sync, args=(self._written,), name="object-writeback",
-                daemon=True,
-            )  # fmt: skip
+                target=self._early_sync, name="object-writeback", daemon=True
+            )
             self._syncing.start()
         return written
 
-    def _early_sync(self, upto: int) -> None:
+    def _early_sync(self) -> None:
         try:
             _fdatasync(self._file.fileno())
         except OSError as exc:
             self._sync_error = exc
-            return
-        _drop_cached(self._file.fileno(), self._released, upto)
-        self._released = upto
 
     def _settle(self) -> None:
         """Wait for an early sync in flight (it uses the file's descriptor)."""
@@ -159,14 +149,6 @@ class _FileWriter:
 
 
 _fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
-
-
-def _drop_cached(descriptor: int, start: int, end: int) -> None:
-    """Let the kernel drop the (synced, so clean) pages of ``start..end`` from its cache."""
-    advise = getattr(os, "posix_fadvise", None)  # macOS has none
-    if advise is not None and end > start:
-        with contextlib.suppress(OSError):  # only advice: the data is on disk either way
-            advise(descriptor, start, end - start, os.POSIX_FADV_DONTNEED)
 
 
 def _fsync_directory(path: Path) -> None:
