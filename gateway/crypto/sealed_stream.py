@@ -21,13 +21,13 @@ from gateway.crypto._asn1 import OID_SIGNED_DATA
 from gateway.crypto.envelope import ASN1_ERRORS
 from gateway.crypto.errors import MALFORMED, UNSUPPORTED_ALGORITHM, CryptoError
 from gateway.crypto.model import RecipientKey, TrustConfig, VerifiedStream
+from gateway.crypto.plaintext_stream import PlaintextStream
 from gateway.crypto.signing import check_signature
 from gateway.crypto.streaming import (
     _CONTEXT,
     TAG_OCTET_STRING,
     TAG_SEQUENCE,
     BerStream,
-    PlaintextStream,
     load_element,
     stream_octets,
 )

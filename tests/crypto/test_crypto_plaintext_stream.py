@@ -11,7 +11,7 @@ from crypto_support import OAEP_SHA256, flip_byte, load_recipient, openssl_encry
 
 from gateway.crypto import CryptoError, InvalidEnvelope, RecipientKey
 from gateway.crypto.devpki import DevPki
-from gateway.crypto.streaming import PlaintextStream
+from gateway.crypto.plaintext_stream import PlaintextStream
 
 CONTENT = bytes(range(256)) * 9000 + b"tail"  # about 2.2 MiB: several decrypt batches
 
