@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from celery.signals import worker_process_init
+
 from gateway.config import load_settings
 from gateway.domain.states import State
 from gateway.persistence import orphan_files
@@ -37,6 +39,17 @@ log = logging.getLogger(__name__)
 @functools.cache
 def runtime() -> Runtime:
     return build_runtime(load_settings())
+
+
+@worker_process_init.connect(weak=False)
+def _read_keys_at_start(**_: object) -> None:
+    """Each pool process reads the keyring when it starts (checking each RSA key takes a
+    tenth of a second), not in its first task; a bad key file is logged now, and the
+    tasks that need it fail as before."""
+    try:
+        runtime().keys  # noqa: B018  (a cached property: read once, kept)
+    except Exception:
+        log.exception("the keyring could not be read at worker start")
 
 
 @functools.cache

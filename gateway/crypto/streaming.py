@@ -14,11 +14,13 @@ import contextlib
 import hashlib
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import BinaryIO, Final, Protocol
 
 from asn1crypto import cms, core
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import AEADDecryptionContext
 
 from gateway.crypto import _primitives
 from gateway.crypto._asn1 import (
@@ -240,10 +242,14 @@ class Handoff:
             raise self._error
 
 
+class _PlaintextOut(Protocol):
+    def put(self, plaintext: bytes) -> None: ...
+
+
 class _Decrypting:
     """Batches ciphertext, decrypts and hands plaintext on; enforces the size cap."""
 
-    def __init__(self, decryptor: object, handoff: Handoff, max_size: int) -> None:
+    def __init__(self, decryptor: object, handoff: _PlaintextOut, max_size: int) -> None:
         self._decryptor = decryptor
         self._handoff = handoff
         self._max_size = max_size
@@ -288,24 +294,38 @@ def stream_octets(
     reader: BerStream, out: OctetSink, constructed: bool, length: int | None, depth: int = 0
 ) -> None:
     """The content of one (primitive or constructed, any length form) OCTET STRING."""
+    for pieces in iter_octets(reader, constructed, length, depth):
+        if len(pieces) == 1:
+            out.add(pieces[0])
+        else:
+            out.add_many(pieces)
+
+
+def iter_octets(
+    reader: BerStream, constructed: bool, length: int | None, depth: int = 0
+) -> Iterator[list[memoryview]]:
+    """``stream_octets`` read on demand: the content's pieces (views, no copy), a list at a
+    time; ``reader`` moves on only as far as the pieces taken so far."""
     if not constructed:
         remaining = length or 0  # parse_header never returns indefinite primitives
         while remaining:
             piece = reader.take(min(remaining, _DECRYPT_BATCH))
             remaining -= len(piece)
-            out.add(piece)
+            yield [piece]
         return
     if depth > _MAX_OCTET_NESTING:
         raise _malformed("constructed OCTET STRING nested too deep")
     end = None if length is None else reader.offset + length
     while True:
-        reader.scan_octet_strings(out.add_many, end)
+        scanned: list[list[memoryview]] = []
+        reader.scan_octet_strings(scanned.append, end)
+        yield from scanned
         if not reader.more(end):
             break
         tag, child_constructed, child_length, _ = reader.header()
         if tag != TAG_OCTET_STRING:
             raise _malformed("non-OCTET STRING segment in encrypted content")
-        stream_octets(reader, out, child_constructed, child_length, depth + 1)
+        yield from iter_octets(reader, child_constructed, child_length, depth + 1)
     reader.end(end)
 
 
@@ -351,6 +371,27 @@ def _open(
     handoff: Handoff,
     max_size: int,
 ) -> int:
+    opened = _open_header(reader, recipient_keys)
+    out = _Decrypting(opened.decryptor, handoff, max_size)
+    stream_octets(reader, out, opened.constructed, opened.length)
+    out.flush()
+    _close_envelope(reader, opened)
+    return out.size
+
+
+@dataclass
+class _Opened:
+    """An AuthEnvelopedData read up to its encrypted content, and what closes it."""
+
+    decryptor: AEADDecryptionContext
+    tag_length: int
+    failure: str | None  # a key that did not unwrap: reported once the content is read
+    containers: tuple[int | None, ...]  # encryptedContentInfo, body, [0], ContentInfo
+    constructed: bool  # the encrypted content's form and length
+    length: int | None
+
+
+def _open_header(reader: BerStream, recipient_keys: Sequence[RecipientKey]) -> _Opened:
     outer = reader.open(TAG_SEQUENCE)
     content_type = load_element(reader.element(), core.ObjectIdentifier).dotted
     if content_type == OID_ENVELOPED_DATA:
@@ -373,12 +414,17 @@ def _open(
     cipher = parse_content_cipher(algorithm, allow_cbc=False)
     content_key, failure = unwrap_content_key(recipients, recipient_keys, cipher.key_size)
     decryptor = _primitives.gcm_stream_decryptor(content_key, cipher.nonce, cipher.tag_length)
-    out = _Decrypting(decryptor, handoff, max_size)
     tag, constructed, length, _ = reader.header()
     if tag != _CONTEXT:
         raise _malformed("encrypted content missing (detached content is not accepted)")
-    stream_octets(reader, out, constructed, length)
-    out.flush()
+    containers = (eci, body, explicit, outer)
+    return _Opened(decryptor, cipher.tag_length, failure, containers, constructed, length)
+
+
+def _close_envelope(reader: BerStream, opened: _Opened) -> None:
+    """Read what follows the encrypted content and check the tag; raises
+    ``InvalidEnvelope`` on any decryption failure."""
+    eci, body, explicit, outer = opened.containers
     reader.end(eci)
     if reader.peek(1) == b"\xa1":
         raise CryptoError(UNSUPPORTED_ALGORITHM, "authenticated attributes cannot be streamed")
@@ -389,12 +435,12 @@ def _open(
         reader.end(container)
     if not reader.at_eof():
         raise _malformed("trailing bytes after the envelope")
-    if len(mac) != cipher.tag_length:
+    if len(mac) != opened.tag_length:
         raise _malformed("MAC length differs from the declared ICV length")
+    failure = opened.failure
     try:
-        decryptor.finalize_with_tag(mac)
+        opened.decryptor.finalize_with_tag(mac)
     except InvalidTag:
         failure = failure or "content authentication tag mismatch"
     if failure:
         raise InvalidEnvelope(failure)
-    return out.size

@@ -253,11 +253,13 @@ def test_streaming_client_refuses_a_flipped_signature_byte_with_its_code(make_se
     assert not archive.exists()
 
 
+@pytest.mark.parametrize("hash_on_thread", [True, False], ids=["hashed-aside", "hashed-inline"])
 def test_sealing_writes_of_any_size_open_with_openssl_and_the_streaming_reader(
-    make_settings, tmp_path
+    make_settings, tmp_path, hash_on_thread
 ):
     """Small writes are gathered, large ones cut into segments without a copy: the
-    segment layout varies, the sealed content must not."""
+    segment layout varies, the sealed content must not; nor does it where it is hashed
+    (a helper thread, or the caller's as packaging does)."""
     settings = make_settings()
     pki = settings.keys_dir / "dev-pki"
     writes: list[bytes | bytearray | memoryview] = [
@@ -276,9 +278,12 @@ def test_sealing_writes_of_any_size_open_with_openssl_and_the_streaming_reader(
         load_private_key(pki / "gateway-seal.key"),  # type: ignore[arg-type]
         load_certificate(pki / "gateway-seal.pem"),
         [load_certificate(pki / "authority-b-enc.pem")],
+        hash_on_thread=hash_on_thread,
     )
     for data in writes:
         assert writer.write(data) == len(data)
+        if isinstance(data, bytearray):
+            data[:] = bytes(len(data))  # the caller may reuse its buffer once write returns
     writer.finish()
     sealed = tmp_path / "sealed.p7m"
     sealed.write_bytes(b"".join(pieces))
