@@ -51,6 +51,7 @@ def test_executing_side_refuses_with_a_ground_from_the_list_and_the_issuer_reads
 ) -> None:
     from browser_support import (
         ServerProcess,
+        load_next_page,
         make_p12,
         screenshot,
         seal_in_page,
@@ -59,8 +60,6 @@ def test_executing_side_refuses_with_a_ground_from_the_list_and_the_issuer_reads
         web_account,
     )
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
     from ui_support import PASSWORD
 
     settings = make_settings(translation_engine="apertium")
@@ -82,9 +81,7 @@ def test_executing_side_refuses_with_a_ground_from_the_list_and_the_issuer_reads
 
         def open_next(css: str) -> None:
             """Click a link or button and wait until the next page replaced this one."""
-            page = driver.find_element(By.TAG_NAME, "html")
-            driver.find_element(By.CSS_SELECTOR, css).click()
-            WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+            load_next_page(driver, driver.find_element(By.CSS_SELECTOR, css).click)
 
         sign_in_browser(driver, server.url, "m.garcia", madrid)
         driver.get(f"{server.url}/ui/inbox")

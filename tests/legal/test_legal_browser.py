@@ -34,10 +34,8 @@ def browser(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[
 
 
 def test_magistrate_sees_days_left_and_the_breach_on_the_request_page(browser: Any) -> None:
-    from browser_support import screenshot
+    from browser_support import load_next_page, screenshot
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
     from ui_support import PASSWORD
 
     settings, server, driver = browser
@@ -60,9 +58,7 @@ def test_magistrate_sees_days_left_and_the_breach_on_the_request_page(browser: A
     rt.close()
 
     def submit_and_wait(css: str) -> None:
-        page = driver.find_element(By.TAG_NAME, "html")
-        driver.find_element(By.CSS_SELECTOR, css).click()
-        WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+        load_next_page(driver, driver.find_element(By.CSS_SELECTOR, css).click)
 
     driver.get(f"{server.url}/ui/login")
     driver.find_element(By.NAME, "username").send_keys("a.devries")

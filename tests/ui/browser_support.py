@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from process_support import REPO, GatewayProcess, settings_env
@@ -133,11 +133,39 @@ def screenshot(driver: webdriver.Chrome, name: str, *, phone: bool = False) -> P
     return path
 
 
+def load_next_page(
+    driver: webdriver.Chrome, action: Callable[[], object], timeout: float = 60
+) -> None:
+    """Run ``action`` (a click, a key press) and wait until the next page replaced this one.
+
+    While Chromium replaces the page, a query about the old page's node may be answered
+    'Node with given id does not belong to the document' instead of a stale-element error
+    (seen once in a full run): both mean the page is gone.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    action()
+
+    def gone(_driver: webdriver.Chrome) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in (exc.msg or ""):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, timeout).until(gone)
+
+
 def sign_in_browser(driver: webdriver.Chrome, base_url: str, username: str, secret: str) -> None:
     """Both sign-in steps (password, then a TOTP code) as a magistrate does them."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
     from gateway.services import accounts
 
@@ -145,9 +173,9 @@ def sign_in_browser(driver: webdriver.Chrome, base_url: str, username: str, secr
         field = driver.find_element(By.NAME, name)
         field.clear()
         field.send_keys(value)
-        page = driver.find_element(By.TAG_NAME, "html")
-        driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-        WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+        load_next_page(
+            driver, driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click
+        )
 
     driver.get(f"{base_url}/ui/login")
     driver.find_element(By.NAME, "username").send_keys(username)

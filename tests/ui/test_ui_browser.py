@@ -16,6 +16,7 @@ import pytest
 from browser_support import (
     PHONE_WIDTH,
     ServerProcess,
+    load_next_page,
     make_p12,
     run_cli,
     screenshot,
@@ -25,8 +26,7 @@ from browser_support import (
 from process_support import wait_for
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from ui_support import PASSWORD
 
 from gateway.runtime.demo import madrid_pull_args
@@ -62,9 +62,7 @@ def _pick(driver, name, value):
 
 def _click_and_load(driver, css):
     """Click a submit button or link and wait until the next page has replaced this one."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+    load_next_page(driver, driver.find_element(By.CSS_SELECTOR, css).click)
 
 
 def _badge(driver):

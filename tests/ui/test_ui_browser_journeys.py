@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from browser_support import (
     ServerProcess,
+    load_next_page,
     make_p12,
     run_cli,
     screenshot,
@@ -22,8 +23,7 @@ from browser_support import (
 from process_support import wait_for
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from ui_support import PASSWORD
 
 from gateway.domain.fields import FieldKind
@@ -86,9 +86,7 @@ def _badge(driver):
 
 
 def _click_and_load(driver, css):
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+    load_next_page(driver, driver.find_element(By.CSS_SELECTOR, css).click)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from browser_support import (
     PHONE_WIDTH,
     ServerProcess,
     axe_problems,
+    load_next_page,
     make_p12,
     screenshot,
     seal_in_page,
@@ -27,10 +28,10 @@ from browser_support import (
 )
 from cryptography.hazmat.primitives import serialization
 from process_support import wait_for
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from ui_support import PASSWORD, mla_form
 from wire_support import RecordingRelay
 
@@ -116,8 +117,12 @@ def _wait_for_request_page(driver):
     def arrived():
         if "/ui/requests/" in driver.current_url:
             return True
-        problem = driver.find_element(By.ID, "seal-problem")
-        if problem.is_displayed():
+        try:
+            problem = driver.find_element(By.ID, "seal-problem")
+            shown = problem.is_displayed()
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False  # the draft page went away after the URL was read: look again
+        if shown:
             raise AssertionError(f"{problem.text}\n{driver.get_log('browser')}")
         return False
 
@@ -277,10 +282,10 @@ def test_axe_finds_no_serious_problem_on_the_new_pages(sealing):
 
 
 def _language(driver, code):
-    page = driver.find_element(By.TAG_NAME, "html")
     Select(driver.find_element(By.NAME, "language")).select_by_value(code)
-    driver.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+    load_next_page(
+        driver, driver.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click
+    )
 
 
 def test_pages_on_desktop_and_phone_in_english_and_dutch(sealing):

@@ -12,6 +12,7 @@ import pytest
 from browser_support import (
     SCREENSHOTS,
     ServerProcess,
+    load_next_page,
     run_cli,
     screenshot,
     start_chromium,
@@ -57,9 +58,7 @@ def gateway(make_settings, start_worker, tmp_path):
 
 def _keys_and_load(driver, *keys):
     """Send keys to the focused element and wait for the page the form post leads to."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    _press(driver, *keys)
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+    load_next_page(driver, lambda: _press(driver, *keys))
     WebDriverWait(driver, 30).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
