@@ -34,7 +34,7 @@ from gateway.crypto import (
     open_sealed_stream,
     sign,
 )
-from gateway.crypto.credentials import load_signing_credentials
+from gateway.crypto.credentials import SigningCredentials, load_signing_credentials
 from gateway.crypto.keyfiles import load_certificate, load_crl, load_private_key, write_private_file
 from gateway.domain.errors import DomainError
 from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, build_submission
@@ -100,42 +100,54 @@ def _signing_key(path: Path) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
 # --- sealing, submitting, uploading -----------------------------------------------------
 
 
-def seal_request(
-    request_file: Path,
-    *,
-    key: Path,
-    cert: Path | None,
-    password_file: Path | None,
-    gateway_cert: Path,
-    gateway_id: str,
-    message_id: str | None,
-    attach: tuple[Path, ...],
-    attach_large: tuple[Path, ...],
-    out: Path,
-) -> int:
-    """Sign REQUEST_FILE (+ attachments) and encrypt it to the gateway; bytes written."""
-    credentials = load_signing_credentials(
-        key, cert_path=cert, password=key_password(password_file)
-    )
-    attachments = []
-    for path in attach:
-        data = path.read_bytes()
-        if len(data) > MAX_INLINE_ATTACHMENT:
-            raise ClientRefusal(f"{path.name}: larger than the inline limit")
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        digest = hashlib.sha256(data).hexdigest()
-        attachments.append(AttachmentRef(path.name, media_type, len(data), digest, data))
+@dataclass(frozen=True)
+class SealingChoices:
+    """What `client seal` and `client send` both take: the request, its inline
+    attachments, who signs and the gateway it is encrypted to."""
+
+    request_file: Path
+    key: Path
+    cert: Path | None
+    password_file: Path | None
+    gateway_cert: Path
+    gateway_id: str
+    message_id: str | None
+    attach: tuple[Path, ...]
+
+    def credentials(self) -> SigningCredentials:
+        return load_signing_credentials(
+            self.key, cert_path=self.cert, password=key_password(self.password_file)
+        )
+
+
+def seal_request(choices: SealingChoices, *, attach_large: tuple[Path, ...], out: Path) -> int:
+    """Sign the request file (+ attachments) and encrypt it to the gateway; bytes written."""
+    credentials = choices.credentials()
+    attachments = [inline_attachment_ref(path) for path in choices.attach]
     attachments.extend(_large_attachment_ref(path) for path in attach_large)
     content = build_submission(
-        gateway=gateway_id,
-        message_id=message_id or f"msg-{uuid.uuid4().hex}",
+        gateway=choices.gateway_id,
+        message_id=choices.message_id or f"msg-{uuid.uuid4().hex}",
         created=datetime.now(UTC),
-        request=request_json(request_file),
+        request=request_json(choices.request_file),
         attachments=attachments,
     )
     signed = sign(content, credentials.key, credentials.certificate, extra_certs=credentials.chain)
-    out.write_bytes(encrypt_envelope(signed, [load_certificate(gateway_cert)]))
+    out.write_bytes(encrypt_envelope(signed, [load_certificate(choices.gateway_cert)]))
     return out.stat().st_size
+
+
+def media_type_of(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def inline_attachment_ref(path: Path) -> AttachmentRef:
+    """An attachment carried inside the signed request (at most the inline limit)."""
+    data = path.read_bytes()
+    if len(data) > MAX_INLINE_ATTACHMENT:
+        raise ClientRefusal(f"{path.name}: larger than the inline limit (use --attach-large)")
+    digest = hashlib.sha256(data).hexdigest()
+    return AttachmentRef(path.name, media_type_of(path), len(data), digest, data)
 
 
 def request_json(path: Path) -> Any:
@@ -161,8 +173,7 @@ def _large_attachment_ref(path: Path) -> AttachmentRef:
     with path.open("rb") as source:
         while block := source.read(1024 * 1024):
             digest.update(block)
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return AttachmentRef(path.name, media_type, path.stat().st_size, digest.hexdigest())
+    return AttachmentRef(path.name, media_type_of(path), path.stat().st_size, digest.hexdigest())
 
 
 def submit_sealed(sealed: Path, url: str) -> GatewayAnswer:

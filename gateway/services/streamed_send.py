@@ -13,7 +13,6 @@ ECDSA signature varies by a few bytes) made up by zero padding.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import queue
 import threading
 import uuid
@@ -27,7 +26,7 @@ import httpx
 from cryptography import x509
 
 from gateway.crypto import EnvelopeWriter, encrypt_envelope, sign
-from gateway.crypto.credentials import SigningCredentials, load_signing_credentials
+from gateway.crypto.credentials import SigningCredentials
 from gateway.crypto.keyfiles import load_certificate
 from gateway.domain.streamed_submission import (
     CONTENT_TYPE,
@@ -40,12 +39,14 @@ from gateway.domain.streamed_submission import (
     build_announcement,
     frame_header,
 )
-from gateway.domain.submission import MAX_INLINE_ATTACHMENT, AttachmentRef, build_submission
+from gateway.domain.submission import AttachmentRef, build_submission
 from gateway.services.reference_client import (
     LARGE_TRANSFER_TIMEOUT,
     ClientRefusal,
     GatewayAnswer,
-    key_password,
+    SealingChoices,
+    inline_attachment_ref,
+    media_type_of,
     read_into,
     request_json,
 )
@@ -86,27 +87,19 @@ class StreamedRequest:
 
 
 def send_streamed(
-    request_file: Path,
-    *,
-    key: Path,
-    cert: Path | None,
-    password_file: Path | None,
-    gateway_cert: Path,
-    gateway_id: str,
-    message_id: str | None,
-    attach: tuple[Path, ...],
-    attach_large: tuple[Path, ...],
-    url: str,
+    choices: SealingChoices, *, attach_large: tuple[Path, ...], url: str
 ) -> GatewayAnswer:
-    """Sign, encrypt and send REQUEST_FILE with its attachments in one request; the
+    """Sign, encrypt and send the request file with its attachments in one request; the
     gateway's answer (202 and the receipt, as for ``client submit``)."""
     submitter = Submitter(
-        load_signing_credentials(key, cert_path=cert, password=key_password(password_file)),
-        load_certificate(gateway_cert),
-        gateway_id,
+        choices.credentials(), load_certificate(choices.gateway_cert), choices.gateway_id
     )
     streamed = streamed_request(
-        submitter, request_json(request_file), message_id, attach=attach, attach_large=attach_large
+        submitter,
+        request_json(choices.request_file),
+        choices.message_id,
+        attach=choices.attach,
+        attach_large=attach_large,
     )
     try:
         response = httpx.post(
@@ -133,7 +126,7 @@ def streamed_request(
         raise ClientRefusal("give at least one --attach-large file (else use seal + submit)")
     message_id = message_id or f"msg-{uuid.uuid4().hex}"
     created = datetime.now(UTC)
-    inline = [_inline_ref(path) for path in attach]
+    inline = [inline_attachment_ref(path) for path in attach]
     large = [_large(path, submitter.gateway_cert) for path in attach_large]
     issuing = request.get("issuing_authority") if isinstance(request, dict) else None
     announcement = _seal(
@@ -201,24 +194,12 @@ def _seal(submitter: Submitter, content: bytes) -> bytes:
     return encrypt_envelope(signed, [submitter.gateway_cert])
 
 
-def _media_type(path: Path) -> str:
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-
-
-def _inline_ref(path: Path) -> AttachmentRef:
-    data = path.read_bytes()
-    if len(data) > MAX_INLINE_ATTACHMENT:
-        raise ClientRefusal(f"{path.name}: larger than the inline limit (use --attach-large)")
-    digest = hashlib.sha256(data).hexdigest()
-    return AttachmentRef(path.name, _media_type(path), len(data), digest, data)
-
-
 def _large(path: Path, gateway_cert: x509.Certificate) -> _Large:
     size = path.stat().st_size
     segments = [PIECE] * (size // PIECE) + ([size % PIECE] if size % PIECE else [])
     pending: list[bytes] = []
     envelope = EnvelopeWriter(pending.append, [gateway_cert])  # its header goes to pending
-    announced = AnnouncedAttachment(path.name, _media_type(path), size)
+    announced = AnnouncedAttachment(path.name, media_type_of(path), size)
     return _Large(path, announced, segments, envelope, pending)
 
 

@@ -16,9 +16,10 @@ Each command parses its arguments, calls gateway.services.reference_client and p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,6 +41,42 @@ def _print_answer(answer: GatewayAnswer, *, accepted: tuple[int, ...]) -> None:
     click.echo(json.dumps(answer.body, indent=2))
     if answer.status not in accepted:
         raise click.ClickException(f"refused ({answer.status})")
+
+
+def _sealing_options(command: Callable[..., None]) -> Callable[..., None]:
+    """REQUEST_FILE and the options `client seal` and `client send` share (a
+    SealingChoices): who signs, the gateway it is encrypted to, inline attachments."""
+    path = click.Path(exists=True, dir_okay=False, path_type=Path)
+    decorators = (
+        click.argument("request_file", type=click.Path(exists=True, path_type=Path)),
+        click.option(
+            "--key",
+            "--p12",
+            "key",
+            type=path,
+            required=True,
+            help="A .p12/.pfx file, or a PEM key (plain or encrypted) with --cert.",
+        ),
+        click.option(
+            "--cert",
+            type=path,
+            default=None,
+            help="The PEM certificate of a PEM key (a .p12 carries its own).",
+        ),
+        click.option(
+            "--password-file",
+            type=path,
+            default=None,
+            help="File holding the password of the key file (or set ROGATORY_KEY_PASSWORD).",
+        ),
+        click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True),
+        click.option("--gateway-id", default="rogatory-gateway", show_default=True),
+        click.option("--message-id", default=None, help="Default: a fresh random id."),
+        click.option("--attach", type=click.Path(exists=True, path_type=Path), multiple=True),
+    )
+    for decorate in reversed(decorators):  # listed in --help in this order
+        command = decorate(command)
+    return command
 
 
 @click.group()
@@ -73,31 +110,7 @@ def register_key(ctx: Context, authority_id: str, client_id: str, jwk_file: Path
 
 
 @client.command("seal")
-@click.argument("request_file", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--key",
-    "--p12",
-    "key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="A .p12/.pfx file, or a PEM key (plain or encrypted) with --cert.",
-)
-@click.option(
-    "--cert",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="The PEM certificate of a PEM key (a .p12 carries its own).",
-)
-@click.option(
-    "--password-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="File holding the password of the key file (or set ROGATORY_KEY_PASSWORD).",
-)
-@click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--gateway-id", default="rogatory-gateway", show_default=True)
-@click.option("--message-id", default=None, help="Default: a fresh random id.")
-@click.option("--attach", type=click.Path(exists=True, path_type=Path), multiple=True)
+@_sealing_options
 @click.option(
     "--attach-large",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -105,31 +118,11 @@ def register_key(ctx: Context, authority_id: str, client_id: str, jwk_file: Path
     help="Listed by size + SHA-256 only; send it afterwards with 'client upload'.",
 )
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True)
-def seal(
-    request_file: Path,
-    key: Path,
-    cert: Path | None,
-    password_file: Path | None,
-    gateway_cert: Path,
-    gateway_id: str,
-    message_id: str | None,
-    attach: tuple[Path, ...],
-    attach_large: tuple[Path, ...],
-    out: Path,
-) -> None:
+def seal(attach_large: tuple[Path, ...], out: Path, **choices: Any) -> None:
     """Sign REQUEST_FILE (+ inline attachments) and encrypt it to the gateway."""
     with _refusals_as_click_errors():
         size = service.seal_request(
-            request_file,
-            key=key,
-            cert=cert,
-            password_file=password_file,
-            gateway_cert=gateway_cert,
-            gateway_id=gateway_id,
-            message_id=message_id,
-            attach=attach,
-            attach_large=attach_large,
-            out=out,
+            service.SealingChoices(**choices), attach_large=attach_large, out=out
         )
     click.echo(f"sealed submission written to {out} ({size} bytes)")
 
@@ -167,31 +160,7 @@ def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str, toke
 
 
 @client.command("send")
-@click.argument("request_file", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--key",
-    "--p12",
-    "key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="A .p12/.pfx file, or a PEM key (plain or encrypted) with --cert.",
-)
-@click.option(
-    "--cert",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="The PEM certificate of a PEM key (a .p12 carries its own).",
-)
-@click.option(
-    "--password-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="File holding the password of the key file (or set ROGATORY_KEY_PASSWORD).",
-)
-@click.option("--gateway-cert", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--gateway-id", default="rogatory-gateway", show_default=True)
-@click.option("--message-id", default=None, help="Default: a fresh random id.")
-@click.option("--attach", type=click.Path(exists=True, path_type=Path), multiple=True)
+@_sealing_options
 @click.option(
     "--attach-large",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -200,18 +169,7 @@ def upload(attachment: Path, message_id: str, gateway_cert: Path, url: str, toke
     help="Encrypted and hashed as it is sent; listed in the signed manifest by SHA-256.",
 )
 @click.option("--url", required=True, help="Gateway base URL, e.g. https://gateway.example")
-def send(
-    request_file: Path,
-    key: Path,
-    cert: Path | None,
-    password_file: Path | None,
-    gateway_cert: Path,
-    gateway_id: str,
-    message_id: str | None,
-    attach: tuple[Path, ...],
-    attach_large: tuple[Path, ...],
-    url: str,
-) -> None:
+def send(attach_large: tuple[Path, ...], url: str, **choices: Any) -> None:
     """Sign, encrypt and submit REQUEST_FILE with its large attachments in one request.
 
     Each --attach-large file is read once: encrypted into the request body (CMS
@@ -222,16 +180,7 @@ def send(
 
     with _refusals_as_click_errors():
         answer = send_streamed(
-            request_file,
-            key=key,
-            cert=cert,
-            password_file=password_file,
-            gateway_cert=gateway_cert,
-            gateway_id=gateway_id,
-            message_id=message_id,
-            attach=attach,
-            attach_large=attach_large,
-            url=url,
+            service.SealingChoices(**choices), attach_large=attach_large, url=url
         )
     _print_answer(answer, accepted=(202,))
 
