@@ -70,6 +70,11 @@ def openapi_document() -> dict[str, Any]:
         "required": True,
         "content": {"application/pkcs7-mime": {"schema": {"type": "string", "format": "binary"}}},
     }
+    # a sealed submission's answers, whether it came alone or streamed with its attachments
+    submission_answers = {
+        "202": _json({"$ref": "#/components/schemas/SubmissionOutcome"}),
+        **{status: PROBLEM for status in ("400", "403", "409", "413", "415", "422", "429")},
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -88,16 +93,7 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Submit a signed-then-encrypted request (CMS EnvelopedData)",
                     "requestBody": cms_body,
-                    "responses": {
-                        "202": _json({"$ref": "#/components/schemas/SubmissionOutcome"}),
-                        "400": PROBLEM,
-                        "403": PROBLEM,
-                        "409": PROBLEM,
-                        "413": PROBLEM,
-                        "415": PROBLEM,
-                        "422": PROBLEM,
-                        "429": PROBLEM,
-                    },
+                    "responses": submission_answers,
                 }
             },
             "/api/v1/submissions/streamed": {
@@ -118,16 +114,7 @@ def openapi_document() -> dict[str, Any]:
                             }
                         },
                     },
-                    "responses": {
-                        "202": _json({"$ref": "#/components/schemas/SubmissionOutcome"}),
-                        "400": PROBLEM,
-                        "403": PROBLEM,
-                        "409": PROBLEM,
-                        "413": PROBLEM,
-                        "415": PROBLEM,
-                        "422": PROBLEM,
-                        "429": PROBLEM,
-                    },
+                    "responses": submission_answers,
                 }
             },
             "/api/v1/submissions/{message_id}/attachments/{name}": {

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from gateway.runtime.container import Runtime
 from gateway.services.dispatch import flush_outbox, send_claimed
 from gateway.services.evidences import Evidence, submission_receipt
-from gateway.services.intake import Accepted, accept_submission
+from gateway.services.intake import Accepted, AttachmentBinding, accept_submission
 from gateway.services.streamed_intake import receive_stream
 from gateway.services.upload_capabilities import UploadCapability, issue_if_awaiting
 
@@ -27,20 +27,7 @@ def submit_sealed(
 ) -> tuple[Accepted, Evidence]:
     """Intake (request, audit entries and signed receipt in one transaction), then send
     the first task; a duplicate gets the receipt of the first answer."""
-    accepted = _retrying_lost_connections(
-        lambda: accept_submission(
-            rt.engine,
-            rt.blobs,
-            rt.settings,
-            data,
-            recipient_keys=rt.keys.intake,
-            trust=rt.trust(),
-            client=client,
-            sealer=rt.sealer(),
-            committer=rt.committer,
-            sends_first_task=True,
-        )
-    )
+    accepted = _intake(rt, data, client=client, binding=None)
     return accepted, _after_intake(rt, accepted)
 
 
@@ -61,27 +48,35 @@ def submit_streamed(
     )
     attachments = streamed.attachments
     try:
-        accepted = _retrying_lost_connections(
-            lambda: accept_submission(
-                rt.engine,
-                rt.blobs,
-                rt.settings,
-                streamed.sealed,
-                recipient_keys=rt.keys.intake,
-                trust=rt.trust(),
-                client=client,
-                sealer=rt.sealer(),
-                committer=rt.committer,
-                sends_first_task=True,
-                binding=attachments,
-            )
-        )
+        accepted = _intake(rt, streamed.sealed, client=client, binding=attachments)
     except BaseException:
         attachments.discard_unrecorded(rt.engine)
         raise
     if accepted.duplicate:
         attachments.discard_unrecorded(rt.engine)
     return accepted, _after_intake(rt, accepted)
+
+
+def _intake(
+    rt: Runtime, data: bytes, *, client: str, binding: AttachmentBinding | None
+) -> Accepted:
+    """accept_submission with this runtime's keys, seal and committer (retried once on a
+    lost database connection)."""
+    return _retrying_lost_connections(
+        lambda: accept_submission(
+            rt.engine,
+            rt.blobs,
+            rt.settings,
+            data,
+            recipient_keys=rt.keys.intake,
+            trust=rt.trust(),
+            client=client,
+            sealer=rt.sealer(),
+            committer=rt.committer,
+            sends_first_task=True,
+            binding=binding,
+        )
+    )
 
 
 def _after_intake(rt: Runtime, accepted: Accepted) -> Evidence:
