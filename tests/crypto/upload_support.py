@@ -125,16 +125,3 @@ def audit_events(settings: Settings) -> list[tuple[str | None, str]]:
 
 def object_files(settings: Settings) -> set[Path]:
     return {path for path in (settings.data_dir / "objects").rglob("*") if path.is_file()}
-
-
-class RecordingSender:
-    """Stands in for the Celery broker (an outer boundary): tasks are recorded, not run."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, object]]] = []
-
-    def send(self, task: str, payload: dict[str, object], *, queue: str) -> None:
-        self.sent.append((task, payload))
-
-    def close(self) -> None:
-        pass

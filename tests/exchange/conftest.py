@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from exchange_support import Gateway, RecordingSender, register_clients
+from exchange_support import Gateway, register_clients
+from live_gateway import RecordingSender
 from werkzeug.serving import make_server
 
 from gateway.config import load_settings

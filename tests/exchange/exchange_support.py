@@ -40,19 +40,6 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 MADRID, ROTTERDAM, BERLIN = "es-fiscalia-madrid", "nl-om-rotterdam", "de-gsta-berlin"
 
 
-class RecordingSender:
-    """Stands in for the Celery broker (an outer boundary); nothing asserts on it."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def send(self, task: str, payload: dict[str, Any], *, queue: str) -> None:
-        self.sent.append((task, payload))
-
-    def close(self) -> None:
-        pass
-
-
 @dataclass
 class Client:
     client_id: str

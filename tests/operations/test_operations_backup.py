@@ -22,7 +22,8 @@ from gateway.runtime.container import build_runtime
 from gateway.web.app import create_app
 
 sys.path.insert(0, str(REPO / "tests" / "exchange"))
-from exchange_support import MADRID, Gateway, RecordingSender, register_clients
+from exchange_support import MADRID, Gateway, register_clients
+from live_gateway import RecordingSender
 
 
 @contextmanager

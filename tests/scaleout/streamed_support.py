@@ -3,17 +3,13 @@ in-process gateway to send them to, and what the store and logs hold afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from gateway.config import Settings
 from gateway.crypto import EnvelopeWriter, encrypt_envelope, sign
@@ -28,47 +24,10 @@ from gateway.domain.streamed_submission import (
 )
 from gateway.domain.submission import AttachmentRef, build_submission
 from gateway.persistence.db import make_engine, transaction
-from gateway.runtime.container import build_runtime
-from gateway.web.app import create_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 STREAMED = "/api/v1/submissions/streamed"
 HEADERS = {"Content-Type": "application/vnd.rogatory.streamed-submission"}
-
-
-class RecordingSender:
-    """Stands in for the Celery broker: tasks are recorded, not run."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, object]]] = []
-
-    def send(self, task: str, payload: dict[str, object], *, queue: str) -> None:
-        self.sent.append((task, payload))
-
-    def close(self) -> None:
-        pass
-
-
-@dataclass
-class LiveGateway:
-    settings: Settings
-    url: str
-    sender: RecordingSender
-
-
-@contextlib.contextmanager
-def serving(settings: Settings) -> Iterator[LiveGateway]:
-    """The real WSGI app behind werkzeug's HTTP server in a thread (broker recorded)."""
-    runtime = build_runtime(settings)
-    sender = RecordingSender()
-    runtime.sender = sender  # type: ignore[assignment]
-    server = make_server("127.0.0.1", 0, create_app(settings, runtime=runtime), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveGateway(settings, f"http://127.0.0.1:{server.server_port}", sender)
-    server.shutdown()
-    thread.join(timeout=5)
-    runtime.engine.dispose()
 
 
 def mla_form() -> dict[str, object]:

@@ -14,18 +14,17 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from live_gateway import LiveGateway, serving
 from process_support import settings_env, wait_for
 from server_support import GatewayProcess
 from streamed_support import (
     HEADERS,
     STREAMED,
-    LiveGateway,
     Streamed,
     count,
     mla_form,
     object_files,
     rows,
-    serving,
     staging_files,
 )
 
