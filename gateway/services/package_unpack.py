@@ -9,7 +9,7 @@ first descriptor whose size and CRC-32 match what precedes it.
 
 Decrypted documents are private: every file is created 0600 (folders 0700), only inside
 the target folder, never through a symbolic link, never over an existing file's link.
-Files are streamed to hidden partial names and renamed into place only by ``commit``,
+Files are streamed to hidden partial names, fsynced and renamed into place only by ``commit``,
 which the caller calls once the package's signature verified and every file matched its
 manifest hash (SHA-256, end to end; the members' CRC-32 adds nothing to that and is not
 recomputed); on any refusal ``discard`` leaves nothing new behind.
@@ -122,10 +122,21 @@ class _PrivateOutput:
         return os.fdopen(descriptor, "wb", buffering=0)
 
     def commit(self) -> None:
+        """Each file fsynced, renamed into place, then the folders holding the new names
+        (and the folders created) fsynced: on disk before the pull reports or acknowledges."""
+        for partial, _final in self._partials:
+            _fsync(partial, os.O_RDWR)
+        directories: list[Path] = []
         for partial, final in self._partials:
             if final.is_symlink():
                 raise PackageRefused(f"refusing to replace a symbolic link: {final}")
             partial.replace(final)  # rename() replaces a link itself, never its target
+            for directory in (final.parent, *(folder.parent for folder in self._folders)):
+                if directory not in directories:
+                    directories.append(directory)
+        if os.name != "nt":  # a Windows directory cannot be opened to be flushed
+            for directory in directories:
+                _fsync(directory, os.O_RDONLY)
         self._partials.clear()
 
     def discard(self) -> None:
@@ -134,6 +145,14 @@ class _PrivateOutput:
         for folder in reversed(self._folders):
             with contextlib.suppress(OSError):
                 folder.rmdir()
+
+
+def _fsync(path: Path, mode: int) -> None:
+    descriptor = os.open(path, mode | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _damaged(detail: str = "") -> PackageRefused:

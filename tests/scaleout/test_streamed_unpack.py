@@ -178,3 +178,42 @@ def test_zip64_members_with_and_without_data_descriptors_are_unpacked(tmp_path):
         target = tmp_path / type(out).__name__
         assert unpack_package(zipped, target)["files"] == manifest["files"]
         assert (target / "big.bin").read_bytes() == data
+
+
+def test_files_are_on_disk_before_the_pull_reports_them(tmp_path, monkeypatch):
+    """commit fsyncs each file before its rename, then every folder holding a new name
+    (the target's parent too, which holds the new target folder): a crash after the pull
+    said 'written' (or acknowledged) cannot lose them."""
+    from gateway.services import package_unpack
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, Path.replace
+
+    def fsync(descriptor: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
+        real_fsync(descriptor)
+
+    def replace(self: Path, target: Path) -> Path:
+        events.append(("rename", str(target)))
+        return real_replace(self, target)
+
+    monkeypatch.setattr(package_unpack.os, "fsync", fsync)
+    monkeypatch.setattr(Path, "replace", replace)
+    files = _files()
+    target = tmp_path / "inbox" / "r-1"
+    (tmp_path / "inbox").mkdir()
+    unpack_package(_package_zip(files), target)
+
+    renames = {path: i for i, (op, path) in enumerate(events) if op == "rename"}
+    finals = [str((target / name).resolve()) for name in ("manifest.json", *files)]
+    assert sorted(renames) == sorted(finals)
+    synced = [(i, path) for i, (op, path) in enumerate(events) if op == "fsync"]
+    for final in finals:
+        name = Path(final).name
+        partial_syncs = [i for i, path in synced if Path(path).name.startswith(f".{name}.")]
+        assert partial_syncs, f"{name} was never fsynced"
+        assert max(partial_syncs) < renames[final], f"{name} renamed before it was fsynced"
+    last_rename = max(renames.values())
+    synced_after = {path for i, path in synced if i > last_rename}
+    for folder in {str(Path(final).parent) for final in finals} | {str(tmp_path / "inbox")}:
+        assert folder in synced_after, f"{folder} not fsynced after the renames"
