@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -38,6 +39,8 @@ def _within_validity(cert: x509.Certificate, when: datetime) -> bool:
 _CHAINS: dict[tuple[bytes, ...], tuple[list[x509.Certificate], datetime, datetime]] = {}
 _CRL_SIGNATURES: dict[tuple[bytes, bytes], bool] = {}
 _CACHE_ENTRIES = 256  # distinct signers (or CRL versions) remembered; then start afresh
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def _build_chain(
@@ -57,14 +60,16 @@ def _build_chain(
     if found is not None and found[1] <= when <= found[2]:
         return list(found[0])
     chain = _verified_chain(signer, untrusted, trust, when)
-    if len(_CHAINS) >= _CACHE_ENTRIES:
-        _CHAINS.clear()
-    _CHAINS[key] = (
-        chain,
-        max(cert.not_valid_before_utc for cert in chain),
-        min(cert.not_valid_after_utc for cert in chain),
-    )
+    valid_from = max(cert.not_valid_before_utc for cert in chain)
+    _remember(_CHAINS, key, (chain, valid_from, min(c.not_valid_after_utc for c in chain)))
     return list(chain)
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    """Store in one of the caches above; a full cache starts afresh."""
+    if len(cache) >= _CACHE_ENTRIES:
+        cache.clear()
+    cache[key] = value
 
 
 def _verified_chain(
@@ -119,9 +124,7 @@ def _crl_signed_by(
     valid = _CRL_SIGNATURES.get(key)
     if valid is None:
         valid = crl.is_signature_valid(issuer_key)
-        if len(_CRL_SIGNATURES) >= _CACHE_ENTRIES:
-            _CRL_SIGNATURES.clear()
-        _CRL_SIGNATURES[key] = valid
+        _remember(_CRL_SIGNATURES, key, valid)
     return valid
 
 

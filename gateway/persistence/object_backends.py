@@ -88,9 +88,8 @@ class _FileWriter:
     """A staging file, fsynced and renamed into place by ``finish``.
 
     Every WRITEBACK_STEP bytes a helper thread starts an fdatasync of what is written so
-    far (then drops it from the page cache), so the disk writes while the stream goes on
-    and ``finish``'s fsync (the durability point, unchanged) waits for the tail only, not
-    for gigabytes at once. An
+    far, so the disk writes while the stream goes on and ``finish``'s fsync (the
+    durability point, unchanged) waits for the tail only, not for gigabytes at once. An
     early sync's failure is raised by ``finish``: the kernel may report it only once.
     """
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from durability_support import record_fsyncs_and_renames
 
 from gateway.crypto.at_rest import FileKek
 from gateway.persistence import object_backends
@@ -22,27 +23,9 @@ ITEMS = [
 ]
 
 
-def _record(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """(operation, path) for every fsync and rename of the object backend, in order."""
-    events: list[tuple[str, str]] = []
-    real_fsync, real_replace = os.fsync, Path.replace
-
-    def fsync(descriptor: int) -> None:
-        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
-        real_fsync(descriptor)
-
-    def replace(self: Path, target: Path) -> Path:
-        events.append(("rename", str(target)))
-        return real_replace(self, target)
-
-    monkeypatch.setattr(object_backends.os, "fsync", fsync)
-    monkeypatch.setattr(Path, "replace", replace)
-    return events
-
-
 def test_files_fsynced_then_renamed_then_their_directory_fsynced_once(tmp_path, monkeypatch):
     store = BlobStore(tmp_path, FileKek(os.urandom(32)))
-    events = _record(monkeypatch)
+    events = record_fsyncs_and_renames(monkeypatch)
     prepared = store.prepare_many(request_id="r-1", items=ITEMS)
 
     backend = store.backend

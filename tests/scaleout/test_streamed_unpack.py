@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from durability_support import record_fsyncs_and_renames
 from package_support import recipient_and_trust, sealed_for_b
 
 from gateway.config import Settings
@@ -184,21 +185,7 @@ def test_files_are_on_disk_before_the_pull_reports_them(tmp_path, monkeypatch):
     """commit fsyncs each file before its rename, then every folder holding a new name
     (the target's parent too, which holds the new target folder): a crash after the pull
     said 'written' (or acknowledged) cannot lose them."""
-    from gateway.services import package_unpack
-
-    events: list[tuple[str, str]] = []
-    real_fsync, real_replace = os.fsync, Path.replace
-
-    def fsync(descriptor: int) -> None:
-        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
-        real_fsync(descriptor)
-
-    def replace(self: Path, target: Path) -> Path:
-        events.append(("rename", str(target)))
-        return real_replace(self, target)
-
-    monkeypatch.setattr(package_unpack.os, "fsync", fsync)
-    monkeypatch.setattr(Path, "replace", replace)
+    events = record_fsyncs_and_renames(monkeypatch)
     files = _files()
     target = tmp_path / "inbox" / "r-1"
     (tmp_path / "inbox").mkdir()
