@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 # Debian packages the product and its tests need (installed only when missing).
-APT_PACKAGES := poppler-utils apertium apertium-eng-spa libharfbuzz-subset0 openssl chromium chromium-driver softhsm2 nodejs nginx
+APT_PACKAGES := poppler-utils apertium apertium-eng-spa libharfbuzz-subset0 openssl chromium chromium-driver softhsm2 nodejs nginx util-linux-extra
 DEMO_DIR ?= var/demo
 PYTEST_ARGS ?=
 # Most tests wait on real processes (workers, servers, browsers), not on the CPU: three

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.domain.errors import NotFound
+from gateway.persistence.direct_io import LARGE, DirectReader, DirectWriter
 from gateway.persistence.object_tables import object_chunks
 
 PIECE_SIZE = 1024 * 1024
@@ -72,8 +73,11 @@ class FilesystemObjects:
         return _FileWriter(staging, self.path(object_id))
 
     def open(self, object_id: str) -> BinaryIO:
+        path = self.path(object_id)
         try:
-            return open(self.path(object_id), "rb")
+            if path.stat().st_size >= LARGE:
+                return DirectReader(path)  # type: ignore[return-value]  # read/close/with
+            return open(path, "rb")
         except FileNotFoundError:
             raise NotFound(f"object {object_id}: no ciphertext in the filesystem store") from None
 
@@ -103,6 +107,8 @@ class _FileWriter:
 
     def write(self, data: bytes) -> int:
         written = self._file.write(data)
+        if self._file.direct:  # around the page cache: nothing for an early sync to do
+            return written
         self._unsynced += written
         if self._unsynced >= WRITEBACK_STEP and not (self._syncing and self._syncing.is_alive()):
             self._file.flush()
@@ -179,12 +185,13 @@ def finish_together(writers: list[CiphertextWriter]) -> None:
             writer._placed = False  # durable: a later finish has nothing left to do
 
 
-def _create(path: Path) -> BinaryIO:
+def _create(path: Path) -> DirectWriter:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        return open(path, "wb")
+        return DirectWriter(os.open(path, flags, 0o600))
     except FileNotFoundError:  # the staging directory does not exist yet
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return open(path, "wb")
+        return DirectWriter(os.open(path, flags, 0o600))
 
 
 def _fsync_directory(path: Path) -> None:

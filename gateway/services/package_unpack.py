@@ -27,9 +27,10 @@ import threading
 import uuid
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Final, Protocol
+from typing import Any, Final, Protocol
 
 from gateway.domain.file_names import file_name_problem
+from gateway.persistence.direct_io import DirectWriter
 
 MANIFEST_NAME: Final = "manifest.json"
 MAX_MANIFEST: Final = 16 * 1024 * 1024
@@ -102,8 +103,9 @@ class _PrivateOutput:
             self._folders.append(path)
         return path.resolve()
 
-    def open(self, relative: Path) -> BinaryIO:
-        """A new partial file for ``root / relative`` (unbuffered: pieces go straight on)."""
+    def open(self, relative: Path) -> DirectWriter:
+        """A new partial file for ``root / relative`` (a large one written around the page
+        cache, see direct_io)."""
         path = self.root / relative
         for folder in reversed(path.parents):
             if folder == self.root or self.root not in folder.parents:
@@ -119,7 +121,7 @@ class _PrivateOutput:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         descriptor = os.open(partial, flags, 0o600)
         self._partials.append((partial, path))
-        return os.fdopen(descriptor, "wb", buffering=0)
+        return DirectWriter(descriptor)
 
     def commit(self) -> None:
         """Each file fsynced, renamed into place, then the folders holding the new names
@@ -231,7 +233,7 @@ def _streamed_manifest(reader: _Reader) -> bytes:
     raise _damaged(" (manifest too large)")
 
 
-def _copy_member(reader: _Reader, out: BinaryIO, size: int) -> str:
+def _copy_member(reader: _Reader, out: DirectWriter, size: int) -> str:
     """Stream ``size`` bytes of a member to ``out``; their SHA-256."""
     digest = hashlib.sha256()
     while size:
