@@ -14,6 +14,7 @@ import click
 
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.domain.errors import DomainError
+from gateway.runtime.allocator import keep_freed_pieces
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -323,6 +324,7 @@ def _named_group(argv: list[str]) -> list[str] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    keep_freed_pieces()  # before any stream: see runtime/allocator.py
     _register_groups(_named_group(sys.argv[1:] if argv is None else argv))
     try:
         cli.main(args=argv, standalone_mode=False, prog_name="rogatory")

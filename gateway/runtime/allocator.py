@@ -1,0 +1,43 @@
+"""glibc's malloc kept from handing freed 1 MiB pieces back to the kernel at once.
+
+Streams (a submission, a package, a pull) move 1 MiB pieces between threads. By default
+glibc serves a block that size from the heap and trims the heap's top as soon as about
+2 MiB there are free (or maps and unmaps it), so the next piece is fresh memory the kernel
+faults in page by page; on the virtual machines we run on the host may have to supply
+those pages again (the cost ``persistence/direct_io`` avoids for files). A fixed mmap
+threshold of 4 MiB and a trim threshold of 32 MiB keep a few pieces' worth of freed memory
+for reuse: 4,000 pieces through a ring and a queue between two threads take 3,800 page
+faults instead of 35,000-41,000 (``tests/foundation/test_allocator.py``). In the 2 GiB
+streaming bench the change is within the machine's noise (submit 428-611 MiB/s against
+358-503, package and pull alike); peak RSS is unchanged (gateway 135 MB, worker 127 MB,
+client 65 MB). A process keeps at most TRIM_THRESHOLD of freed heap per arena.
+
+Environment settings (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``) win; on a
+C library without ``mallopt`` (musl, macOS) nothing changes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+M_TRIM_THRESHOLD = -1  # glibc malloc.h
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 4 * 1024 * 1024
+TRIM_THRESHOLD = 32 * 1024 * 1024
+_OVERRIDES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+
+
+def keep_freed_pieces() -> bool:
+    """Set the two thresholds for this process (and the processes it forks); whether
+    they were set."""
+    if any(name in os.environ for name in _OVERRIDES):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    )
