@@ -31,6 +31,7 @@ import queue
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 BLOCK = 1024 * 1024  # a multiple of every logical block size (512 B, 4 KiB)
 ALIGN = 4096
@@ -39,7 +40,25 @@ LARGE = 8 * BLOCK  # DirectReader is worth its thread from this size on
 O_DIRECT: int = getattr(os, "O_DIRECT", 0)  # 0: not offered here (macOS, Windows)
 
 
-class DirectWriter:
+class _Closing:
+    """``with`` closes the file."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class DirectWriter(_Closing):
     """A write-only file over ``descriptor`` (owned, closed by ``close``)."""
 
     def __init__(self, descriptor: int) -> None:
@@ -167,19 +186,8 @@ class DirectWriter:
                 buffer.close()
         self._buffer = None
 
-    def __enter__(self) -> DirectWriter:
-        return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class DirectReader:
+class DirectReader(_Closing):
     """A read-only file whose blocks are read ``O_DIRECT`` ahead of the caller."""
 
     def __init__(self, path: Path) -> None:
@@ -260,17 +268,6 @@ class DirectReader:
                 continue
         self._thread.join()
         os.close(self._fd)
-
-    def __enter__(self) -> DirectReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _set_direct(descriptor: int, *, on: bool) -> bool:

@@ -91,10 +91,13 @@ class FilesystemObjects:
 class _FileWriter:
     """A staging file, fsynced and renamed into place by ``finish``.
 
-    Every WRITEBACK_STEP bytes a helper thread starts an fdatasync of what is written so
-    far, so the disk writes while the stream goes on and ``finish``'s fsync (the
-    durability point, unchanged) waits for the tail only, not for gigabytes at once. An
-    early sync's failure is raised by ``finish``: the kernel may report it only once.
+    A large object goes around the page cache (``direct_io``): its blocks are on the disk
+    as they are written, and ``finish``'s fsync (the durability point, unchanged) flushes
+    the disk's cache and the file's size. A file written through the cache (a small one,
+    or on a file system refusing ``O_DIRECT``) is synced early instead: every
+    WRITEBACK_STEP bytes a helper thread starts an fdatasync of what is written so far, so
+    ``finish`` waits for the tail only, not for gigabytes at once. An early sync's failure
+    is raised by ``finish``: the kernel may report it only once.
     """
 
     def __init__(self, staging: Path, final: Path) -> None:

@@ -11,8 +11,8 @@ faults instead of 35,000-41,000 (``tests/foundation/test_allocator.py``). In the
 streaming bench (5 runs against 7) submit went from 358-569 to 428-611 MiB/s, package
 from 483-645 to 572-664, pull from 385-506 to 456-547 (overlapping ranges: the machine is
 noisy; every phase of the 5 runs at 0.56 of openssl or more); peak RSS is unchanged
-(gateway 135 MB, worker 127 MB,
-client 65 MB). A process keeps at most TRIM_THRESHOLD of freed heap per arena.
+(gateway 135 MB, worker 127 MB, client 65 MB). A process keeps at most TRIM_THRESHOLD of
+freed heap per arena.
 
 Environment settings (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``) win; on a
 C library without ``mallopt`` (musl, macOS) nothing changes.
