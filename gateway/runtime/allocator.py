@@ -5,7 +5,7 @@ glibc serves a block that size from the heap and trims the heap's top as soon as
 2 MiB there are free (or maps and unmaps it), so the next piece is fresh memory the kernel
 faults in page by page; on the virtual machines we run on the host may have to supply
 those pages again (the cost ``persistence/direct_io`` avoids for files). A fixed mmap
-threshold of 4 MiB and a trim threshold of 32 MiB keep a few pieces' worth of freed memory
+threshold of 4 MiB and a trim threshold of 16 MiB keep a few pieces' worth of freed memory
 for reuse: 4,000 pieces through a ring and a queue between two threads take 3,800 page
 faults instead of 35,000-41,000 (``tests/foundation/test_allocator.py``). In the 2 GiB
 streaming bench (5 runs against 7) submit went from 358-569 to 428-611 MiB/s, package
@@ -26,7 +26,7 @@ import os
 M_TRIM_THRESHOLD = -1  # glibc malloc.h
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 4 * 1024 * 1024
-TRIM_THRESHOLD = 32 * 1024 * 1024
+TRIM_THRESHOLD = 16 * 1024 * 1024
 _OVERRIDES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 
 
