@@ -8,13 +8,15 @@ those pages again (the cost ``persistence/direct_io`` avoids for files). A fixed
 threshold of 4 MiB and a trim threshold of 16 MiB keep a few pieces' worth of freed memory
 for reuse: 4,000 pieces through a ring and a queue between two threads take 3,800 page
 faults instead of 35,000-41,000 (``tests/foundation/test_allocator.py``). In the 2 GiB
-streaming bench (5 runs against 7) submit went from 358-569 to 428-611 MiB/s, package
-from 483-645 to 572-664, pull from 385-506 to 456-547 (overlapping ranges: the machine is
-noisy; every phase of the 5 runs at 0.56 of openssl or more); peak RSS is unchanged
-(gateway 135 MB, worker 127 MB, client 65 MB). A process keeps at most TRIM_THRESHOLD of
-freed heap per arena.
+streaming bench (10 runs against 7 without) submit went from 358-569 to 428-611 MiB/s,
+package from 483-645 to 544-664, pull from 385-506 to 456-590 (overlapping ranges: the
+machine is noisy; every phase of the 10 runs at 0.56 of openssl or more). Peak RSS:
+gateway 135 MB (137-140 in two runs with a 32 MiB trim threshold, hence 16), worker
+127-128 MB, client 65 MB, as without. A process keeps at most TRIM_THRESHOLD of freed
+heap per arena.
 
-Environment settings (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``) win; on a
+Environment settings (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
+``GLIBC_TUNABLES``) win; on a
 C library without ``mallopt`` (musl, macOS) nothing changes.
 """
 
