@@ -63,7 +63,8 @@ class DirectWriter(_Closing):
 
     def __init__(self, descriptor: int) -> None:
         self._fd = descriptor
-        self._buffer: mmap.mmap | None = mmap.mmap(-1, BLOCK)
+        self._small: bytearray | None = bytearray()  # what a small file holds: no block yet
+        self._buffer: mmap.mmap | None = None  # the aligned block being filled
         self._fill = 0
         self._handed = 0  # bytes handed to the kernel so far
         self._direct = False  # O_DIRECT switched on (after the first full block)
@@ -85,21 +86,39 @@ class DirectWriter(_Closing):
     def write(self, data: bytes | bytearray | memoryview) -> int:
         view = memoryview(data).cast("B")
         size = len(view)
+        if self._small is not None:
+            if len(self._small) + size < BLOCK:
+                self._small += view
+                return size
+            held, self._small = self._small, None  # a large file: blocks from here on
+            self._buffer = mmap.mmap(-1, BLOCK)
+            self._take(memoryview(held))
+        self._take(view)
+        return size
+
+    def _take(self, view: memoryview) -> None:
         while view:
-            assert self._buffer is not None, "write after close"  # noqa: S101
+            if self._buffer is None:
+                raise ValueError("write to a closed file")
             take = min(BLOCK - self._fill, len(view))
             self._buffer[self._fill : self._fill + take] = view[:take]
             self._fill += take
             view = view[take:]
             if self._fill == BLOCK:
                 self._pass_on(BLOCK)
-        return size
 
     def flush(self) -> None:
         """Hand everything written so far to the kernel (the helper thread done, the
         unaligned tail through the page cache); a write error is raised here."""
         self._raise_error()
-        assert self._buffer is not None, "flush after close"  # noqa: S101
+        if self._small is not None:
+            if self._small:
+                _write_all(self._fd, memoryview(self._small))
+                self._handed += len(self._small)
+                self._small = bytearray()
+            return
+        if self._buffer is None:
+            raise ValueError("flush of a closed file")
         if self._direct:
             aligned = self._fill - self._fill % ALIGN
             if aligned:
@@ -177,6 +196,7 @@ class DirectWriter(_Closing):
             self._thread = None
 
     def _release(self) -> None:
+        self._small = None
         buffers = [self._buffer] if self._buffer is not None else []
         while not self._free.empty():
             buffers.append(self._free.get_nowait())
