@@ -22,7 +22,6 @@ varies by a few bytes.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -30,6 +29,7 @@ from typing import Any, Final
 from gateway.domain import json_limits
 from gateway.domain.errors import DomainError
 from gateway.domain.file_names import file_name_problem
+from gateway.domain.submission import checked_created, checked_message_id
 
 ANNOUNCEMENT_FORMAT: Final = "rogatory.stream-announcement/1"
 CONTENT_TYPE: Final = "application/vnd.rogatory.streamed-submission"
@@ -40,7 +40,6 @@ TAG_SUBMISSION: Final = b"S"
 MAX_PADDING: Final = 1024
 MAX_ANNOUNCEMENT_FRAME: Final = 256 * 1024
 MAX_STREAMED_ATTACHMENTS: Final = 100  # as many as a manifest may list
-_MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{7,199}$")
 
 
 class MalformedStream(DomainError):
@@ -104,18 +103,11 @@ def parse_announcement(content: bytes) -> Announcement:
         raise MalformedStream("the announcement is not UTF-8 JSON") from None
     if not isinstance(document, dict) or document.get("format") != ANNOUNCEMENT_FORMAT:
         raise MalformedStream(f"the announcement is not a {ANNOUNCEMENT_FORMAT} document")
-    message_id, gateway = document.get("message_id"), document.get("gateway")
-    issuing = document.get("issuing_authority")
-    if not isinstance(message_id, str) or not _MESSAGE_ID.match(message_id):
-        raise MalformedStream("message_id must be 8-200 characters of [A-Za-z0-9._:@-]")
+    message_id = checked_message_id(document.get("message_id"), MalformedStream)
+    gateway, issuing = document.get("gateway"), document.get("issuing_authority")
     if not isinstance(gateway, str) or not isinstance(issuing, str):
         raise MalformedStream("gateway and issuing_authority must be strings")
-    try:
-        created = datetime.fromisoformat(str(document.get("created")))
-    except ValueError:
-        raise MalformedStream("created must be an ISO 8601 time") from None
-    if created.tzinfo is None:
-        raise MalformedStream("created must carry a time zone")
+    created = checked_created(document.get("created"), MalformedStream)
     entries = document.get("attachments")
     if not isinstance(entries, list) or not 0 < len(entries) <= MAX_STREAMED_ATTACHMENTS:
         raise MalformedStream("attachments must list 1-100 large attachments")

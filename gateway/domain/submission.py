@@ -26,6 +26,24 @@ class MalformedSubmission(DomainError):
     status = 400
 
 
+def checked_message_id(value: object, refusal: type[DomainError]) -> str:
+    """A signed document's message id, or ``refusal`` (sealed submission, announcement)."""
+    if not isinstance(value, str) or not _MESSAGE_ID.match(value):
+        raise refusal("message_id must be 8-200 characters of [A-Za-z0-9._:@-]")
+    return value
+
+
+def checked_created(value: object, refusal: type[DomainError]) -> datetime:
+    """A signed document's creation time (ISO 8601 with a time zone), or ``refusal``."""
+    try:
+        created = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise refusal("created must be an ISO 8601 time") from None
+    if created.tzinfo is None:
+        raise refusal("created must carry a time zone")
+    return created
+
+
 @dataclass(frozen=True)
 class AttachmentRef:
     """One manifest entry; `inline` holds the bytes when small enough to travel signed."""
@@ -56,15 +74,8 @@ def parse_submission(content: bytes) -> Submission:
         raise MalformedSubmission("signed content is not UTF-8 JSON") from None
     if not isinstance(document, dict) or document.get("format") != SUBMISSION_FORMAT:
         raise MalformedSubmission(f"signed content is not a {SUBMISSION_FORMAT} document")
-    message_id = document.get("message_id")
-    if not isinstance(message_id, str) or not _MESSAGE_ID.match(message_id):
-        raise MalformedSubmission("message_id must be 8-200 characters of [A-Za-z0-9._:@-]")
-    try:
-        created = datetime.fromisoformat(str(document.get("created")))
-    except ValueError:
-        raise MalformedSubmission("created must be an ISO 8601 time") from None
-    if created.tzinfo is None:
-        raise MalformedSubmission("created must carry a time zone")
+    message_id = checked_message_id(document.get("message_id"), MalformedSubmission)
+    created = checked_created(document.get("created"), MalformedSubmission)
     gateway, request = document.get("gateway"), document.get("request")
     if not isinstance(gateway, str) or not isinstance(request, dict):
         raise MalformedSubmission("gateway (string) and request (object) are required")

@@ -192,14 +192,7 @@ class BlobStore:
         self, *, request_id: str | None, kind: str, name: str, media_type: str, data: bytes
     ) -> PreparedObject:
         """Encrypt and write `data` now; record it later with `PreparedObject.commit(conn)`."""
-        staged = self.stage(request_id=request_id, kind=kind, name=name, media_type=media_type)
-        try:
-            staged.write(data)
-            staged.finish()
-        except BaseException:
-            staged.discard()
-            raise
-        return PreparedObject(staged, hashlib.sha256(data).hexdigest())
+        return self.prepare_many(request_id=request_id, items=[(kind, name, media_type, data)])[0]
 
     def prepare_many(
         self, *, request_id: str | None, items: Sequence[tuple[str, str, str, bytes]]
