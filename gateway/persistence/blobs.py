@@ -3,6 +3,13 @@
 Files (or object_chunks rows, see object_backends) hold only ciphertext. Deleting an
 object's data key row destroys the object (crypto-shredding); rotating the KEK re-wraps
 data keys and leaves the ciphertext untouched.
+
+Small objects prepared from bytes in memory (at most INLINE_LIMIT bytes: a submission's
+signed request and form, receipts, translations) are kept in the database whatever the
+store (``inline_objects``): their ciphertext is inserted with the object's rows, in the
+transaction that records them, and is durable when it commits. A file per object would
+cost an inode, two fsyncs and a directory fsync each, and an inode costs up to 1 ms of
+kernel CPU on a file system whose block groups are nearly full (README, "Durability").
 """
 
 from __future__ import annotations
@@ -21,7 +28,10 @@ from sqlalchemy.engine import Connection
 from gateway.crypto import at_rest
 from gateway.domain.errors import NotFound
 from gateway.persistence.object_backends import FilesystemObjects, ObjectBackend, finish_together
+from gateway.persistence.object_tables import inline_objects
 from gateway.persistence.tables import data_keys, stored_objects
+
+INLINE_LIMIT = 64 * 1024  # plaintext bytes: a prepared object this small is kept inline
 
 
 @dataclass(frozen=True)
@@ -35,20 +45,46 @@ class StoredObject:
     sha256: str
 
 
+class _InlineCiphertext:
+    """The ciphertext of an inline object, kept in memory until its rows are inserted."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+    def finish(self) -> None:
+        """Nothing to sync: the row is durable with the transaction that inserts it."""
+
+    def discard(self) -> None:
+        self.data = bytearray()
+
+
 class StagedObject:
-    """An object being written: encrypted under a fresh data key, to a staging file.
+    """An object being written: encrypted under a fresh data key, to a staging file (or,
+    ``inline``, to memory, to be inserted with its rows).
 
     The data key lives only in memory until ``commit`` stores it (wrapped) with the
     object's row, so a staging file that is discarded, or left behind by a crash, is
     unreadable noise. Nothing is buffered: each ``write`` is encrypted and written.
     """
 
-    def __init__(self, store: BlobStore, object_id: str, description: dict[str, str | None]):
+    def __init__(
+        self,
+        store: BlobStore,
+        object_id: str,
+        description: dict[str, str | None],
+        *,
+        inline: bool = False,
+    ) -> None:
         self.id = object_id
         self._store = store
         self._description = description
         self._data_key = at_rest.new_data_key()
-        self._sink = store.backend.writer(object_id)
+        self._inline = _InlineCiphertext() if inline else None
+        self._sink = store.backend.writer(object_id) if self._inline is None else self._inline
         self._finished = False
         try:
             self._encryptor = at_rest.StreamEncryptor(
@@ -81,11 +117,7 @@ class StagedObject:
 
         ``sha256`` is the plaintext's hash as computed by whoever fed ``write``.
         """
-        self.finish()
-        stored = self.stored(sha256)
-        conn.execute(stored_objects.insert().values(**stored.__dict__))
-        conn.execute(data_keys.insert().values(**self.wrapped_key_row()))
-        return stored
+        return _record_staged(conn, [(self, sha256)])[0]
 
     @property
     def description(self) -> dict[str, str | None]:
@@ -144,15 +176,26 @@ class PreparedObject:
 
 def commit_prepared(conn: Connection, prepared: list[PreparedObject]) -> list[StoredObject]:
     """Record several prepared objects in ``conn``'s transaction: one insert per table."""
-    stored, keys = [], []
-    for item in prepared:
-        staged = item.staged
-        staged.finish()
-        stored.append(staged.stored(item.sha256))
-        keys.append(staged.wrapped_key_row())
+    return _record_staged(conn, [(item.staged, item.sha256) for item in prepared])
+
+
+def _record_staged(
+    conn: Connection, objects: Sequence[tuple[StagedObject, str]]
+) -> list[StoredObject]:
+    """Finish (sync) the objects, then insert their rows, an inline object's ciphertext
+    with them, in ``conn``'s transaction: one insert per table. (staged object, sha256)"""
+    finish_staged([staged for staged, _sha256 in objects])
+    stored = [staged.stored(sha256) for staged, sha256 in objects]
+    inline = [
+        {"object_id": staged.id, "data": bytes(staged._inline.data)}
+        for staged, _sha256 in objects
+        if staged._inline is not None
+    ]
     if stored:
         conn.execute(stored_objects.insert(), [obj.__dict__ for obj in stored])
-        conn.execute(data_keys.insert(), keys)
+        conn.execute(data_keys.insert(), [staged.wrapped_key_row() for staged, _ in objects])
+    if inline:
+        conn.execute(inline_objects.insert(), inline)
     return stored
 
 
@@ -199,7 +242,9 @@ class BlobStore:
     ) -> list[PreparedObject]:
         """`prepare` for several objects (kind, name, media type, data) of one request:
         all written, then synced together. Their ids share their first two characters, so
-        in the filesystem store they share one directory and so one directory fsync."""
+        in the filesystem store they share one directory and so one directory fsync. An
+        object of at most INLINE_LIMIT bytes is encrypted to memory instead, and its
+        ciphertext is inserted with its rows by `PreparedObject.commit`."""
         staged: list[StagedObject] = []
         try:
             for kind, name, media_type, data in items:
@@ -209,6 +254,7 @@ class BlobStore:
                     name=name,
                     media_type=media_type,
                     beside=staged[0].id if staged else None,
+                    inline=len(data) <= INLINE_LIMIT,
                 )
                 staged.append(one)
                 one.write(data)
@@ -230,10 +276,12 @@ class BlobStore:
         name: str,
         media_type: str,
         beside: str | None = None,
+        inline: bool = False,
     ) -> StagedObject:
         """Start writing a new object piecewise (see StagedObject); commit or discard it.
         With `beside` (another object's id), the new id starts with the same two
-        characters: the filesystem store keeps both in one directory."""
+        characters: the filesystem store keeps both in one directory. With `inline`, the
+        ciphertext stays in memory and goes to the database with the object's rows."""
         description = {
             "request_id": request_id,
             "kind": kind,
@@ -243,7 +291,7 @@ class BlobStore:
         object_id = str(uuid.uuid4())
         if beside is not None:
             object_id = beside[:2] + object_id[2:]
-        return StagedObject(self, object_id, description)
+        return StagedObject(self, object_id, description, inline=inline)
 
     def find(
         self, conn: Connection, request_id: str | None, kind: str, name: str | None = None
@@ -271,8 +319,8 @@ class BlobStore:
         return sink.getvalue()
 
     def read_into(self, conn: Connection, object_id: str, sink: BinaryIO) -> int:
-        data_key = self._data_key(conn, object_id)
-        with self.backend.open(object_id) as source:
+        data_key, inline = self._locate(conn, object_id)
+        with self._ciphertext(object_id, inline) as source:
             return at_rest.decrypt_stream(source, sink, data_key, aad=object_id.encode())
 
     def open_plaintext(self, conn: Connection, object_id: str) -> Iterator[bytes]:
@@ -281,14 +329,16 @@ class BlobStore:
         Only the data key is looked up in ``conn``; the ciphertext is read and decrypted
         as the iterator is consumed, after the caller's transaction may have ended.
         """
-        data_key = self._data_key(conn, object_id)
-        backend = self.backend
+        data_key, inline = self._locate(conn, object_id)
 
         def chunks() -> Iterator[bytes]:
-            with backend.open(object_id) as source:
+            with self._ciphertext(object_id, inline) as source:
                 yield from at_rest.decrypt_chunks(source, data_key, aad=object_id.encode())
 
         return chunks()
+
+    def _ciphertext(self, object_id: str, inline: bytes | None) -> BinaryIO:
+        return io.BytesIO(inline) if inline is not None else self.backend.open(object_id)
 
     def record(self, conn: Connection, prepared: PreparedObject) -> StoredObject:
         """Record an object prepared outside the transaction; the same (request, kind, name)
@@ -303,6 +353,7 @@ class BlobStore:
     def shred(self, conn: Connection, object_id: str) -> None:
         """Destroy an object: without its data key the ciphertext is noise."""
         conn.execute(data_keys.delete().where(data_keys.c.object_id == object_id))
+        conn.execute(inline_objects.delete().where(inline_objects.c.object_id == object_id))
         self.backend.delete(object_id)
 
     def rewrap(self, conn: Connection, new_kek: at_rest.Kek) -> int:
@@ -323,13 +374,17 @@ class BlobStore:
         for object_id, wrapped in rows:
             yield object_id, bytes(wrapped)
 
-    def _data_key(self, conn: Connection, object_id: str) -> bytes:
-        wrapped = conn.execute(
-            sa.select(data_keys.c.wrapped_key).where(data_keys.c.object_id == object_id)
-        ).scalar()
-        if wrapped is None:
+    def _locate(self, conn: Connection, object_id: str) -> tuple[bytes, bytes | None]:
+        """The object's data key, and its ciphertext if it is kept inline (one query)."""
+        row = conn.execute(
+            sa.select(data_keys.c.wrapped_key, inline_objects.c.data)
+            .outerjoin(inline_objects, inline_objects.c.object_id == data_keys.c.object_id)
+            .where(data_keys.c.object_id == object_id)
+        ).first()
+        if row is None:
             raise NotFound(f"object {object_id} does not exist or was destroyed")
-        return self.kek.unwrap(bytes(wrapped))
+        wrapped, inline = row
+        return self.kek.unwrap(bytes(wrapped)), None if inline is None else bytes(inline)
 
 
 def _object(row: sa.RowMapping) -> StoredObject:

@@ -5,6 +5,8 @@ decrypting it from the target store and comparing its size and SHA-256 with the
 object's row. A copy that does not verify is removed from the target and reported; the
 source copy is removed only after its target copy verified, and only when asked.
 Re-running is safe: objects already verified in the target are counted, not copied.
+Small objects kept inline in the database (blobs.INLINE_LIMIT) belong to no store: every
+node reads them whatever the store, so they are counted and left where they are.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gateway.domain.errors import DomainError, NotFound
 from gateway.persistence.blobs import BlobStore
 from gateway.persistence.db import transaction
 from gateway.persistence.object_backends import ObjectBackend, copy_ciphertext, make_backend
+from gateway.persistence.object_tables import inline_objects
 from gateway.persistence.tables import data_keys, stored_objects
 from gateway.services.lifecycle import record
 
@@ -41,6 +44,7 @@ class MigrationReport:
     target: str
     copied: int = 0
     already_there: int = 0
+    inline: int = 0  # kept in the database whatever the store: not moved
     removed_from_source: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -95,11 +99,16 @@ def migrate_objects(
                 stored_objects.c.size,
                 stored_objects.c.sha256,
                 data_keys.c.wrapped_key,
+                inline_objects.c.object_id.is_not(None),
             )
             .join(data_keys, data_keys.c.object_id == stored_objects.c.id)
+            .outerjoin(inline_objects, inline_objects.c.object_id == stored_objects.c.id)
             .order_by(stored_objects.c.id)
         ).all()
-    for object_id, size, sha256, wrapped in rows:
+    for object_id, size, sha256, wrapped, inline in rows:
+        if inline:
+            report.inline += 1
+            continue
         data_key = blobs.kek.unwrap(bytes(wrapped))
         problem = _move_one(object_id, size, sha256, data_key, source, target, report)
         if problem is not None:
@@ -122,6 +131,7 @@ def migrate_objects(
                 "to": target.name,
                 "copied": report.copied,
                 "already_there": report.already_there,
+                "inline": report.inline,
                 "failed": len(report.failed),
             },
         )

@@ -54,7 +54,8 @@ def migrate(ctx: Context, target_name: str, source_name: str | None, remove_sour
     click.echo(
         f"{report.copied} objects copied and verified from {report.source} to {report.target}, "
         f"{report.already_there} already there, {report.removed_from_source} removed from "
-        f"{report.source}, {len(report.failed)} failed"
+        f"{report.source}, {len(report.failed)} failed; {report.inline} small objects "
+        "are kept in the database whatever the store"
     )
     if report.failed:
         click.echo(

@@ -21,6 +21,7 @@ from gateway.crypto import verify_signed
 from gateway.domain.states import Event, State
 from gateway.persistence import exchange_store, requests_store
 from gateway.persistence.audit_tables import audit_leaf
+from gateway.persistence.blobs import INLINE_LIMIT
 from gateway.persistence.db import transaction
 from gateway.persistence.tables import authorities, outbox, requests
 from gateway.runtime.container import Runtime, build_runtime
@@ -48,11 +49,14 @@ def test_an_unexpected_error_inside_a_step_is_recorded_with_step_reason_and_atte
 ) -> None:
     settings = make_settings(translation_engine="apertium")
     rt = build_runtime(settings)
-    request_id = accept(rt, sealed_submission(settings), flush=False)
+    # an attachment above INLINE_LIMIT is a file of the store (a small form is a row)
+    notes = b"Witness notes. " * (INLINE_LIMIT // 15 + 1)
+    submission = sealed_submission(settings, attachments=[("notes.txt", "text/plain", notes)])
+    request_id = accept(rt, submission, flush=False)
     with transaction(rt.engine) as conn:
-        form = rt.blobs.find(conn, request_id, "form")
-    assert form is not None
-    lost = rt.blobs.backend.path(form.id)  # type: ignore[attr-defined]  (filesystem store)
+        attachment = rt.blobs.find(conn, request_id, "attachment")
+    assert attachment is not None
+    lost = rt.blobs.backend.path(attachment.id)  # type: ignore[attr-defined]  (filesystem)
     lost.unlink()
     lost.mkdir()  # the disk is broken under the object: reading it raises OSError
     start_worker(settings, beat=False)

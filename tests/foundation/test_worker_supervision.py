@@ -16,6 +16,7 @@ from process_support import WorkerProcess, wait_for
 from gateway.config import Settings
 from gateway.domain.states import State
 from gateway.persistence import requests_store
+from gateway.persistence.blobs import INLINE_LIMIT
 from gateway.persistence.db import transaction
 from gateway.persistence.orphan_files import sweep_orphans
 from gateway.runtime.container import build_runtime
@@ -84,7 +85,9 @@ def test_orphan_sweep_removes_only_old_leftovers_and_reports_them(
 ) -> None:
     settings = make_settings()
     rt = build_runtime(settings)
-    request_id = accept(rt, sealed_submission(settings), flush=False)
+    scan = os.urandom(INLINE_LIMIT + 1)  # a file of the store (a small form is a row)
+    submission = sealed_submission(settings, attachments=[("scan.png", "image/png", scan)])
+    request_id = accept(rt, submission, flush=False)
     objects = settings.data_dir / "objects"
     (objects / "staging").mkdir(parents=True, exist_ok=True)
     old = time.time() - 7200
@@ -99,7 +102,9 @@ def test_orphan_sweep_removes_only_old_leftovers_and_reports_them(
     for path in leftovers:
         os.utime(path, (old, old))
     with transaction(rt.engine) as conn:
-        kept = [rt.blobs.backend.path(o.id) for o in rt.blobs.list(conn, request_id)]
+        stored = [rt.blobs.backend.path(o.id) for o in rt.blobs.list(conn, request_id)]
+    kept = [path for path in stored if path.exists()]
+    assert len(kept) == 2  # the attachment and the signed request that carries it
     for path in kept:  # real objects, as old as the leftovers: they stay
         os.utime(path, (old, old))
     report = sweep_orphans(rt.engine, rt.blobs.root, grace_seconds=3600)

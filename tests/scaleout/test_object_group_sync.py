@@ -1,7 +1,9 @@
 """The objects a submission writes before its transaction (BlobStore.prepare_many) are
 synced together and stay exactly as durable as one `finish` each: every file is fsynced
 before it is renamed into place, and after the last rename the directory holding the new
-names is fsynced, once for all the objects (their ids share a directory)."""
+names is fsynced, once for all the objects (their ids share a directory). Small objects
+(at most INLINE_LIMIT bytes) are written nowhere before the transaction: their
+ciphertext is inserted with their rows, durable when that transaction commits."""
 
 from __future__ import annotations
 
@@ -14,12 +16,12 @@ from durability_support import record_fsyncs_and_renames
 
 from gateway.crypto.at_rest import FileKek
 from gateway.persistence import object_backends
-from gateway.persistence.blobs import BlobStore
+from gateway.persistence.blobs import INLINE_LIMIT, BlobStore
 
-ITEMS = [
-    ("signed-request", "request.p7s", "application/pkcs7-mime", os.urandom(5000)),
-    ("form", "form.json", "application/json", b'{"a": 1}'),
-    ("attachment", "note.txt", "text/plain", b"inline attachment"),
+ITEMS = [  # each larger than INLINE_LIMIT: written as files
+    ("signed-request", "request.p7s", "application/pkcs7-mime", os.urandom(INLINE_LIMIT + 1)),
+    ("form", "form.json", "application/json", b'{"a": 1}' * 9000),
+    ("attachment", "note.txt", "text/plain", b"inline attachment" * 5000),
 ]
 
 

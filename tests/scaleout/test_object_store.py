@@ -143,6 +143,11 @@ def test_objects_migrate_moves_every_object_and_refuses_a_copy_that_does_not_ver
             ids[name] = runtime.blobs.put(
                 conn, request_id=None, kind="evidence", name=name, media_type="x/y", data=data
             ).id
+    small = runtime.blobs.prepare(  # kept inline in the database: neither store's
+        request_id=None, kind="form", name="form.json", media_type="x/y", data=b'{"a": 1}'
+    )
+    with transaction(runtime.engine) as conn:
+        inline_id = runtime.blobs.record(conn, small).id
     runtime.close()
     files = FilesystemObjects(settings.data_dir)
 
@@ -153,6 +158,7 @@ def test_objects_migrate_moves_every_object_and_refuses_a_copy_that_does_not_ver
     again = _rogatory(settings, "objects", "migrate", "--to", "postgresql")
     assert "0 objects copied and verified" in again.stdout
     assert "4 already there" in again.stdout
+    assert "1 small objects are kept in the database whatever the store" in again.stdout
 
     pg = build_runtime(
         load_settings(settings_env(settings) | {"ROGATORY_OBJECT_STORE": "postgresql"})
@@ -160,6 +166,7 @@ def test_objects_migrate_moves_every_object_and_refuses_a_copy_that_does_not_ver
     with transaction(pg.engine) as conn:
         for name, object_id in ids.items():
             assert pg.blobs.read(conn, object_id) == contents[name]
+        assert pg.blobs.read(conn, inline_id) == b'{"a": 1}'
         # one flipped byte in one stored piece
         conn.execute(
             sa.text(

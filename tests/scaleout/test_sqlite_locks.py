@@ -1,4 +1,6 @@
-"""SQLite: reads take no write lock; blob encryption and fsync happen outside write locks."""
+"""SQLite: reads take no write lock; blob encryption and fsync happen outside write locks
+(a small object is encrypted to memory before the lock, and only its row is written under
+it)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sqlalchemy as sa
 from foundation_support import accept, sealed_submission
 
 from gateway.domain.states import Event, State
+from gateway.persistence import blobs
 from gateway.persistence.db import make_engine, read_transaction
 from gateway.persistence.object_backends import CiphertextWriter, FilesystemObjects
 from gateway.persistence.tables import requests
@@ -76,13 +79,23 @@ def test_a_read_transaction_proceeds_while_another_process_holds_the_write_lock(
 
 
 def test_intake_and_steps_encrypt_and_sync_objects_outside_any_write_transaction(
-    make_settings,
+    make_settings, monkeypatch
 ):
     settings = make_settings()
     database = Path(settings.database_url.removeprefix("sqlite:///"))
     runtime = build_runtime(settings)
     probe = _LockProbe(settings.data_dir, database)
     runtime.blobs.backend = probe
+    encrypted_inline: list[int] = []
+    write_inline = blobs._InlineCiphertext.write
+
+    def probing_inline(self: blobs._InlineCiphertext, data: bytes) -> int:
+        if not _write_lock_is_free(database):
+            probe.under_lock.append("encrypt inline")
+        encrypted_inline.append(len(data))
+        return write_inline(self, data)
+
+    monkeypatch.setattr(blobs._InlineCiphertext, "write", probing_inline)
     try:
         request_id = accept(runtime, sealed_submission(settings), flush=False)
         state = complete_step(
@@ -97,5 +110,6 @@ def test_intake_and_steps_encrypt_and_sync_objects_outside_any_write_transaction
     finally:
         runtime.close()
     assert state is State.TRANSLATING
-    assert probe.writes >= 3  # signed request, form, the step's artefact
+    assert probe.writes >= 1  # the step's artefact (80 kB: a file)
+    assert len(encrypted_inline) >= 2  # signed request and form (small: inline)
     assert probe.under_lock == [], probe.under_lock
