@@ -13,11 +13,12 @@ Targets (issue 16): >= 200 submissions/s with p95 < 100 ms on SQLite, >= 150/s o
 PostgreSQL; PostgreSQL is also run with two gateway nodes (two gunicorn arbiters on the
 same database, clients spread over both) to show how intake scales out.
 
-Durable before the 202 (README, "Durability"): the ciphertext of the signed request, the
-form and inline attachments (files fsynced, their directory fsynced) before the write
-transaction; then one transaction, shared by concurrent submissions of one gateway
-process (group commit), commits the request, its audit entries and its signed receipt
-(PostgreSQL: WAL flushed at commit; SQLite: WAL with synchronous=FULL, fsynced at commit).
+Durable before the 202 (README, "Durability"): one transaction, shared by concurrent
+submissions of one gateway process (group commit), commits the request, the ciphertext of
+its signed request, form and inline attachments up to 64 KiB each (encrypted before the
+transaction; larger ones are files, fsynced with their directory before it), its audit
+entries and its signed receipt (PostgreSQL: WAL flushed at commit; SQLite: WAL with
+synchronous=FULL, fsynced at commit).
 """
 
 from __future__ import annotations
