@@ -113,7 +113,8 @@ class StagedObject:
         finish_staged([self])
 
     def commit(self, conn: Connection, *, sha256: str) -> StoredObject:
-        """Seal the last chunk, fsync, move into place and record it in ``conn``'s transaction.
+        """Seal the last chunk, fsync, move into place and record it in ``conn``'s transaction
+        (inline: insert its ciphertext there too).
 
         ``sha256`` is the plaintext's hash as computed by whoever fed ``write``.
         """
@@ -158,7 +159,8 @@ def finish_staged(staged: Sequence[StagedObject]) -> None:
 
 @dataclass
 class PreparedObject:
-    """An object already on disk (encrypted, synced), awaiting its rows in a transaction."""
+    """An object already encrypted and on disk (synced), or held in memory if inline,
+    awaiting its rows in a transaction."""
 
     staged: StagedObject
     sha256: str
