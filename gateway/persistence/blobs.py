@@ -8,8 +8,8 @@ Small objects prepared from bytes in memory (at most INLINE_LIMIT bytes: a submi
 signed request and form, receipts, translations) are kept in the database whatever the
 store (``inline_objects``): their ciphertext is inserted with the object's rows, in the
 transaction that records them, and is durable when it commits. A file per object would
-cost an inode, two fsyncs and a directory fsync each, and an inode costs up to 1 ms of
-kernel CPU on a file system whose block groups are nearly full (README, "Durability").
+cost an inode, an fsync and a share of a directory fsync, and an inode costs up to 1 ms
+of kernel CPU on a file system whose block groups are nearly full (README, "Durability").
 """
 
 from __future__ import annotations

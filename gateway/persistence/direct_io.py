@@ -302,6 +302,16 @@ def _set_direct(descriptor: int, *, on: bool) -> bool:
     return True
 
 
+def fsync_path(path: Path, flags: int) -> None:
+    """Open ``path`` with ``flags`` (a directory: ``O_RDONLY | O_DIRECTORY``), fsync it,
+    close it: a closed file's bytes, or a directory's new names, made durable."""
+    descriptor = os.open(path, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _write_all(descriptor: int, view: memoryview) -> None:
     while view:
         written = os.write(descriptor, view)

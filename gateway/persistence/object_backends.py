@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.domain.errors import NotFound
-from gateway.persistence.direct_io import LARGE, DirectReader, DirectWriter
+from gateway.persistence.direct_io import LARGE, DirectReader, DirectWriter, fsync_path
 from gateway.persistence.object_tables import object_chunks
 
 PIECE_SIZE = 1024 * 1024
@@ -182,7 +182,8 @@ def finish_together(writers: list[CiphertextWriter]) -> None:
         if directory is not None and directory not in directories:
             directories.append(directory)
     for directory in directories:
-        _fsync_directory(directory)  # the new names are durable too, not only the bytes
+        # the new names are durable too, not only the bytes
+        fsync_path(directory, os.O_RDONLY | os.O_DIRECTORY)
     for writer in writers:
         if isinstance(writer, _FileWriter):
             writer._placed = False  # durable: a later finish has nothing left to do
@@ -195,14 +196,6 @@ def _create(path: Path) -> DirectWriter:
     except FileNotFoundError:  # the staging directory does not exist yet
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         return DirectWriter(os.open(path, flags, 0o600))
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class DatabaseObjects:

@@ -30,10 +30,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final, Protocol
 
 from gateway.domain.file_names import file_name_problem
-from gateway.persistence.direct_io import DirectWriter
+from gateway.persistence.direct_io import DirectWriter, fsync_path
 
 MANIFEST_NAME: Final = "manifest.json"
 MAX_MANIFEST: Final = 16 * 1024 * 1024
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)  # 0 where not offered (Windows)
 MAX_DIRECTORY: Final = 16 * 1024 * 1024
 _PIECE: Final = 1024 * 1024
 _SCAN: Final = 64 * 1024
@@ -118,7 +119,7 @@ class _PrivateOutput:
         if not path.parent.resolve().is_relative_to(self.root):
             raise PackageRefused(f"refusing to write outside {self.root}: {path}")
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
         descriptor = os.open(partial, flags, 0o600)
         self._partials.append((partial, path))
         return DirectWriter(descriptor)
@@ -127,18 +128,16 @@ class _PrivateOutput:
         """Each file fsynced, renamed into place, then the folders holding the new names
         (and the folders created) fsynced: on disk before the pull reports or acknowledges."""
         for partial, _final in self._partials:
-            _fsync(partial, os.O_RDWR)
-        directories: list[Path] = []
+            fsync_path(partial, os.O_RDWR | _NOFOLLOW)
         for partial, final in self._partials:
             if final.is_symlink():
                 raise PackageRefused(f"refusing to replace a symbolic link: {final}")
             partial.replace(final)  # rename() replaces a link itself, never its target
-            for directory in (final.parent, *(folder.parent for folder in self._folders)):
-                if directory not in directories:
-                    directories.append(directory)
+        folders = [final.parent for _partial, final in self._partials]
+        folders += [folder.parent for folder in self._folders]
         if os.name != "nt":  # a Windows directory cannot be opened to be flushed
-            for directory in directories:
-                _fsync(directory, os.O_RDONLY)
+            for directory in dict.fromkeys(folders):  # each once, in order
+                fsync_path(directory, os.O_RDONLY | _NOFOLLOW)
         self._partials.clear()
 
     def discard(self) -> None:
@@ -147,14 +146,6 @@ class _PrivateOutput:
         for folder in reversed(self._folders):
             with contextlib.suppress(OSError):
                 folder.rmdir()
-
-
-def _fsync(path: Path, mode: int) -> None:
-    descriptor = os.open(path, mode | getattr(os, "O_NOFOLLOW", 0))
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _damaged(detail: str = "") -> PackageRefused:

@@ -60,8 +60,8 @@ def submit_streamed(
 def _intake(
     rt: Runtime, data: bytes, *, client: str, binding: AttachmentBinding | None
 ) -> Accepted:
-    """accept_submission with this runtime's keys, seal and committer (retried once on a
-    lost database connection)."""
+    """accept_submission with this runtime's keys, seal and committer (retried on a lost
+    database connection, see _retrying_lost_connections)."""
     return _retrying_lost_connections(
         lambda: accept_submission(
             rt.engine,
